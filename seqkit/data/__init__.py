@@ -1,0 +1,29 @@
+"""Data layer: sources, checks, tokenizers, cached tokenisation, collation, bucketing and DataModules."""
+
+from seqkit.data.base import TextDataModule
+from seqkit.data.classification import TextClassificationDataModule
+from seqkit.data.collate import ArrowBatches, PadCollator
+from seqkit.data.encoding import encode_column, pad_ids, sequence_lengths, truncate
+from seqkit.data.sampler import BucketBatchSampler, padding_fraction
+from seqkit.data.sources import DataSource, load_splits
+from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer, load_tokenizer, train_tokenizer
+
+__all__ = [
+    "ArrowBatches",
+    "BucketBatchSampler",
+    "DataSource",
+    "PadCollator",
+    "TextClassificationDataModule",
+    "TextDataModule",
+    "Tokenizer",
+    "TokenizerConfig",
+    "build_tokenizer",
+    "encode_column",
+    "load_splits",
+    "load_tokenizer",
+    "pad_ids",
+    "padding_fraction",
+    "sequence_lengths",
+    "train_tokenizer",
+    "truncate",
+]

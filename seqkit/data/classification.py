@@ -1,0 +1,126 @@
+"""DataModule for text classification: one text column, one label column."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seqkit.data.base import TRAIN, TextDataModule
+from seqkit.data.checks import check_columns, check_labels, label_range
+from seqkit.data.collate import PadCollator
+from seqkit.data.encoding import Truncation, encode_column
+from seqkit.data.sources import DataSource
+from seqkit.data.tokenizers import TokenizerConfig
+from seqkit.errors import DataError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+
+class TextClassificationDataModule(TextDataModule):
+    """Texts with integer (or string) class labels.
+
+    Batches hold ``input_ids`` ``(B, T)``, ``input_lengths`` ``(B,)``, ``input_mask`` ``(B, T)`` and
+    ``labels`` ``(B,)``. String labels are mapped to ids in sorted order (or the order of ``label_names``).
+
+    Args:
+        source: The dataset; its ``columns`` may map the roles ``text`` and ``label``.
+        tokenizer: Tokenizer settings.
+        num_classes: Number of classes; inferred from the training labels when ``None``. Labels outside
+            ``0..num_classes-1`` are an error.
+        label_names: Names of the classes, in id order (also fixes the id of each string label).
+        max_length: Longest sequence in tokens; longer texts are cut by ``truncation``.
+        truncation: Which part of a long text to keep: ``head``, ``tail`` or ``head+tail``.
+        **kwargs: Batching and split options of :class:`~seqkit.data.base.TextDataModule`.
+    """
+
+    def __init__(
+        self,
+        source: DataSource,
+        tokenizer: TokenizerConfig | None = None,
+        num_classes: int | None = None,
+        label_names: list[str] | None = None,
+        max_length: int = 512,
+        truncation: Truncation = "head",
+        batch_size: int = 32,
+        eval_batch_size: int | None = None,
+        max_tokens: int | None = None,
+        bucketing: bool = True,
+        pool_factor: int = 50,
+        num_workers: int = 0,
+        train_split: str = "train",
+        val_split: str | None = "validation",
+        test_split: str | None = "test",
+        val_from_train: float | None = None,
+        max_rows: int | dict[str, int] | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            source, tokenizer, batch_size=batch_size, eval_batch_size=eval_batch_size, max_tokens=max_tokens,
+            bucketing=bucketing, pool_factor=pool_factor, num_workers=num_workers, train_split=train_split,
+            val_split=val_split, test_split=test_split, val_from_train=val_from_train, max_rows=max_rows, seed=seed,
+        )
+        self._num_classes = num_classes
+        self.label_names = list(label_names) if label_names else None
+        self.max_length = max_length
+        self.truncation = truncation
+
+    @property
+    def label_column(self) -> str:
+        return self.source.column("label", "label")
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes (read from the training labels when not configured)."""
+        _ = self.raw  # loading checks every split's labels (and infers the count when not configured)
+        return self._num_classes
+
+    def check_split(self, role: str, dataset: Dataset, where: str) -> Dataset:
+        dataset = super().check_split(role, dataset, where)
+        check_columns(dataset, [self.label_column], role, where)
+        dataset = self._labels_to_ids(role, dataset, where)
+        check_labels(dataset, self.label_column, None, role, where)
+        if self._num_classes is None:  # the training split comes first
+            names = self.label_names
+            self._num_classes = len(names) if names else label_range(dataset, self.label_column)[1] + 1
+            if self._num_classes < 2:
+                raise DataError(f"Split '{role}' ({where}) has a single class; a classifier needs two or more.")
+        check_labels(dataset, self.label_column, self._num_classes, role, where)
+        return dataset
+
+    def _labels_to_ids(self, role: str, dataset: Dataset, where: str) -> Dataset:
+        """Cast a string label column to ids (sorted names, or ``label_names`` order)."""
+        feature = dataset.features[self.label_column]
+        names = getattr(feature, "names", None)
+        if names is not None:  # a datasets ClassLabel: already ids
+            self.label_names = self.label_names or list(names)
+            return dataset
+        column = dataset.with_format("arrow")[:].column(self.label_column)
+        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+            return dataset
+        if self.label_names is None:
+            if role != TRAIN:
+                raise DataError(f"String labels in split '{role}' ({where}) need the training split's names first.")
+            self.label_names = sorted(v for v in pc.unique(column).to_pylist() if v is not None)
+        known = pc.is_in(column, value_set=pa.array(self.label_names))
+        if not pc.all(known.fill_null(False)).as_py():
+            row = pc.index(known.fill_null(False), False).as_py()
+            raise DataError(
+                f"Row {row} of split '{role}' ({where}) has label {column[row].as_py()!r}, not one of "
+                f"{self.label_names}; fix the data or set data.init_args.label_names."
+            )
+        from datasets import ClassLabel
+
+        return dataset.cast_column(self.label_column, ClassLabel(names=self.label_names))
+
+    def encode(self, role: str, dataset: Dataset) -> Dataset:
+        return encode_column(
+            dataset, self.tokenizer, self.source.column("text", "text"), "input_ids",
+            max_length=self.max_length, truncation=self.truncation, keep=(self.label_column,),
+            desc=f"Tokenising {role}",
+        )
+
+    def collator(self) -> PadCollator:
+        return PadCollator(self.pad_id, ["input_ids"], {self.label_column: "labels"})

@@ -1,0 +1,157 @@
+"""seqkit's LightningCLI: run directories, data-to-model links, default loggers and checkpointing."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+# Lightning calls jsonargparse APIs that jsonargparse deprecates; the warnings are about Lightning, not the recipe.
+os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
+
+import lightning as L  # noqa: E402
+from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger  # noqa: E402
+from lightning.pytorch.utilities import rank_zero_only  # noqa: E402
+
+from seqkit.runs import RUN_DIR_ENV, create_run_dir, inherited_run_dir  # noqa: E402
+
+
+class _DropTips(logging.Filter):
+    """Drops Lightning's advertising tips from the log; real messages pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in record.getMessage()
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
+# The run directory is new; the CSV logger's "not empty" warning is about the config and tokenizer we put there.
+warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
+# Evaluating a checkpoint does not need the callbacks that wrote it.
+warnings.filterwarnings("ignore", message="Be aware that when using `ckpt_path`, callbacks used to create")
+
+#: Values only the data knows, passed from the DataModule to the model when both have them.
+DATA_TO_MODEL_LINKS = ("vocab_size", "pad_id", "num_classes", "src_vocab_size", "tgt_vocab_size", "label_names")
+
+
+class SeqkitCLI(LightningCLI):
+    """LightningCLI with seqkit's conventions.
+
+    - Model and data are chosen by ``class_path`` in the recipe (any LightningModule / LightningDataModule).
+    - ``vocab_size``, ``pad_id``, ``num_classes``... flow from the DataModule into the model when both define them.
+    - Every run gets its own directory (``--run_dir`` to choose it) with the resolved config, TensorBoard and CSV
+      logs, checkpoints (best by the model's ``monitor`` metric, and last) and the tokenizer.
+    - ``--test_after_fit true`` evaluates the best checkpoint on the test split when training ends.
+    - Data modules shard their own batches across ranks, so the Trainer's distributed sampler is off.
+    """
+
+    def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
+        self.run_dir: Path | None = None
+        super().__init__(
+            L.LightningModule,
+            L.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            auto_configure_optimizers=False,
+            trainer_defaults={"use_distributed_sampler": False},
+            parser_kwargs={"default_env": False},
+            args=args,
+            **kwargs,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        for name in DATA_TO_MODEL_LINKS:
+            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+        parser.add_argument("--run_dir", type=str | None, default=None,
+                            help="Folder for this run (default: a new runs/<recipe>/<time> folder).")
+        parser.add_argument("--test_after_fit", type=bool, default=False,
+                            help="After fit, evaluate the best checkpoint on the test split.")
+
+    # ------------------------------------------------------------------ run directory
+    def _run_name(self, config: Any) -> str:
+        files = config.get("config") or []
+        if files:
+            return Path(str(files[-1])).stem
+        class_path = (config.get("model") or {}).get("class_path", "model")
+        return class_path.rsplit(".", 1)[-1].lower()
+
+    def _make_run_dir(self) -> Path:
+        # Called once data and model exist, so a bad recipe fails before any folder is created.
+        config = self.config[self.subcommand]
+        explicit = config.get("run_dir")
+        inherited = inherited_run_dir()
+        if inherited is not None:
+            run_dir = inherited
+        elif explicit:
+            run_dir = Path(explicit)
+        else:
+            run_dir = create_run_dir(self._run_name(config))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if explicit or inherited is not None:  # reusing a folder on purpose (resume, DDP child): keep going
+            self.save_config_kwargs = {**self.save_config_kwargs, "overwrite": True}
+        # DDP processes that Lightning launches inherit the environment: they must use the same folder.
+        os.environ[RUN_DIR_ENV] = str(run_dir)
+        return run_dir
+
+    def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
+        trainer_config = self.config_init[self.subcommand]["trainer"]
+        self.run_dir = self._make_run_dir()
+        run_dir = str(self.run_dir)
+        kwargs.setdefault("default_root_dir", run_dir)
+        if trainer_config.get("logger") in (None, True):
+            kwargs["logger"] = [
+                TensorBoardLogger(run_dir, name="", version="", default_hp_metric=False),
+                CSVLogger(run_dir, name="", version=""),
+            ]
+        callbacks = list(trainer_config.get("callbacks") or [])
+        if self.subcommand == "fit" and not any(isinstance(c, ModelCheckpoint) for c in callbacks):
+            monitor, mode = getattr(self.model, "monitor", (None, "min"))
+            callbacks.append(ModelCheckpoint(
+                dirpath=os.path.join(run_dir, "checkpoints"), filename="best", monitor=monitor, mode=mode,
+                save_last=True, auto_insert_metric_name=False,
+            ))
+            kwargs["callbacks"] = callbacks
+        return super().instantiate_trainer(**kwargs)
+
+    # ------------------------------------------------------------------ after each subcommand
+    def after_fit(self) -> None:
+        if self.config[self.subcommand].get("test_after_fit"):
+            checkpoint = self.trainer.checkpoint_callback
+            ckpt = "best" if checkpoint is not None and checkpoint.best_model_path else None
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)
+        self._summary()
+
+    def after_validate(self) -> None:
+        self._summary()
+
+    def after_test(self) -> None:
+        self._summary()
+
+    @rank_zero_only
+    def _summary(self) -> None:
+        metrics = {k: float(v) for k, v in sorted(self.trainer.callback_metrics.items()) if v.numel() == 1}
+        lines = [f"Run directory: {self.run_dir}"]
+        checkpoint = self.trainer.checkpoint_callback
+        if self.subcommand == "fit" and checkpoint is not None and checkpoint.best_model_path:
+            lines.append(f"Best checkpoint: {checkpoint.best_model_path}")
+        if metrics:
+            lines.append("Metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+        print("\n".join(lines), flush=True)
+
+
+def run_lightning_cli(args: list[str]) -> SeqkitCLI:
+    """Run one LightningCLI subcommand (``args[0]`` is ``fit``, ``validate``, ``test`` or ``predict``)."""
+    had_run_dir = RUN_DIR_ENV in os.environ
+    # From the console script, let LightningCLI read sys.argv itself: DDP relaunches this same command line.
+    from_command_line = list(args) == sys.argv[1:]
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+            return SeqkitCLI(args=None if from_command_line else list(args))
+    finally:
+        if not had_run_dir:  # a later run in this process must get its own folder
+            os.environ.pop(RUN_DIR_ENV, None)

@@ -1,0 +1,49 @@
+"""Test utilities, and Lightning callbacks that subprocess runs import as ``tests.helpers``."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import lightning as L
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def seqkit_command() -> list[str]:
+    """How to run the seqkit CLI as a subprocess with this interpreter."""
+    return [sys.executable, "-m", "seqkit"]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")])
+    env.update(extra)
+    return env
+
+
+
+class RecordTrainingExamples(L.Callback):
+    """Writes the (unpadded) token-id rows each rank trained on to ``<run_dir>/seen-rank<R>.json``."""
+
+    def __init__(self) -> None:
+        self.rows: list[list[int]] = []
+        self.batches = 0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.batches += 1
+        for ids, length in zip(batch["input_ids"].tolist(), batch["input_lengths"].tolist(), strict=True):
+            self.rows.append(ids[:length])
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        path = Path(trainer.default_root_dir) / f"seen-rank{trainer.global_rank}.json"
+        path.write_text(json.dumps({"batches": self.batches, "rows": self.rows, "world_size": trainer.world_size}))

@@ -1,0 +1,100 @@
+"""The seqkit command line: fast help, run directories, data-to-model links, bad-input exits, evaluation."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from seqkit.cli import main
+from tests.helpers import REPO, subprocess_env
+
+TINY = str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml")
+QUICK = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "5", "--trainer.limit_val_batches", "2",
+         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def test_help_is_fast_because_it_imports_nothing_heavy():
+    code = ("import sys; from seqkit.cli import main; main(['--help']); "
+            "print(sorted({'torch', 'lightning'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), check=True)
+    assert "seqkit COMMAND" in out.stdout and out.stdout.strip().endswith("[]")
+
+
+def test_unknown_command(capsys):
+    assert main(["frobnicate"]) == 2
+    assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def test_print_config_shows_linked_defaults(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["fit", "--config", TINY, "--print_config"])
+    assert done.value.code == 0
+    config = yaml.safe_load(capsys.readouterr().out)
+    assert config["model"]["class_path"] == "seqkit.tasks.SequenceClassifier"
+    assert config["trainer"]["use_distributed_sampler"] is False
+
+
+@pytest.fixture(scope="module")
+def two_runs(data_root, tmp_path_factory) -> list[Path]:
+    import os
+
+    runs = tmp_path_factory.mktemp("runs")
+    os.environ["SEQKIT_RUNS_DIR"] = str(runs)
+    try:
+        for _ in range(2):
+            assert main(["fit", "--config", TINY, *QUICK]) == 0
+    finally:
+        os.environ["SEQKIT_RUNS_DIR"] = str(runs.parent)
+    return sorted((runs / "sst2_tiny").iterdir())
+
+
+def test_each_run_gets_its_own_directory(two_runs):
+    assert len(two_runs) == 2
+    for run in two_runs:
+        names = {p.name for p in run.iterdir()}
+        assert {"config.yaml", "checkpoints", "tokenizer", "metrics.csv", "hparams.yaml"} <= names
+        assert any(n.startswith("events.out.tfevents") for n in names)
+        assert {p.name for p in (run / "checkpoints").iterdir()} == {"best.ckpt", "last.ckpt"}
+        assert (run / "tokenizer" / "tokenizer.json").is_file()
+
+
+def test_data_values_reach_the_model(two_runs):
+    from seqkit.data.tokenizers import load_tokenizer
+
+    hparams = yaml.safe_load((two_runs[0] / "hparams.yaml").read_text())
+    tokenizer = load_tokenizer(two_runs[0] / "tokenizer")
+    assert hparams["vocab_size"] == tokenizer.vocab_size and hparams["pad_id"] == tokenizer.pad_id
+    assert hparams["num_classes"] == 2
+
+
+def test_evaluate_a_run_from_its_config_and_checkpoint(two_runs, capsys, runs_dir):
+    run = two_runs[0]
+    code = main(["test", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "best.ckpt"),
+                 "--trainer.limit_test_batches", "2", "--trainer.enable_progress_bar", "false"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "test_acc=" in out and "Run directory:" in out
+
+
+def test_bad_input_exits_with_one_clear_line_and_creates_no_run(data_root, runs_dir, capsys):
+    code = main(["fit", "--config", TINY, "--data.init_args.source.columns", "{text: sentence}", *QUICK])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("seqkit: error: Column 'sentence' not found in split 'train'")
+    assert not runs_dir.exists() or not any(runs_dir.rglob("config.yaml"))
+
+
+def test_offline_hub_dataset_through_the_cli(runs_dir, tmp_path):
+    env = subprocess_env(SEQKIT_DATA_DIR=str(tmp_path), HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_OFFLINE="0")
+    out = subprocess.run(
+        [sys.executable, "-m", "seqkit", "fit", "--config", TINY, "--data.init_args.source.name", "stanfordnlp/sst2"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        "seqkit: error: Cannot reach the HuggingFace Hub (http://127.0.0.1:9) to load dataset 'stanfordnlp/sst2'"
+    )
