@@ -16,6 +16,8 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 #: Other commands: name -> (module with a ``main(argv)`` function, one-line description).
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("seqkit.bench", "speed benchmarks (seqkit bench --help lists them)"),
+    "generate": ("seqkit.commands.generate", "continue a prompt with a trained language model"),
+    "grad-plot": ("seqkit.diagnostics.gradient_through_time", "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
 }
 
 HELP = """\

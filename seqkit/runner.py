@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -18,6 +19,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa:
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger  # noqa: E402
 from lightning.pytorch.utilities import rank_zero_only  # noqa: E402
 
+from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
 from seqkit.runs import RUN_DIR_ENV, create_run_dir, inherited_run_dir  # noqa: E402
 
 
@@ -31,6 +33,8 @@ class _DropTips(logging.Filter):
 logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropTips())
 # The run directory is new; the CSV logger's "not empty" warning is about the config and tokenizer we put there.
 warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
+# seqkit uses ThroughputMonitor for tokens/s; FLOPs are not counted for recurrent models.
+warnings.filterwarnings("ignore", message="When using the `ThroughputMonitor`, you need to define a `flops_per_batch`")
 # Evaluating a checkpoint does not need the callbacks that wrote it.
 warnings.filterwarnings("ignore", message="Be aware that when using `ckpt_path`, callbacks used to create")
 
@@ -71,6 +75,10 @@ class SeqkitCLI(LightningCLI):
         parser.add_argument("--test_after_fit", type=bool, default=False,
                             help="After fit, evaluate the best checkpoint on the test split.")
 
+    def _section(self, config: Any) -> Any:
+        """The config of the running subcommand (the whole config when built with ``run=False``)."""
+        return config[self.subcommand] if self.subcommand else config
+
     # ------------------------------------------------------------------ run directory
     def _run_name(self, config: Any) -> str:
         files = config.get("config") or []
@@ -81,7 +89,7 @@ class SeqkitCLI(LightningCLI):
 
     def _make_run_dir(self) -> Path:
         # Called once data and model exist, so a bad recipe fails before any folder is created.
-        config = self.config[self.subcommand]
+        config = self._section(self.config)
         explicit = config.get("run_dir")
         inherited = inherited_run_dir()
         if inherited is not None:
@@ -98,7 +106,7 @@ class SeqkitCLI(LightningCLI):
         return run_dir
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
-        trainer_config = self.config_init[self.subcommand]["trainer"]
+        trainer_config = self._section(self.config_init)["trainer"]
         self.run_dir = self._make_run_dir()
         run_dir = str(self.run_dir)
         kwargs.setdefault("default_root_dir", run_dir)
@@ -108,6 +116,9 @@ class SeqkitCLI(LightningCLI):
                 CSVLogger(run_dir, name="", version=""),
             ]
         callbacks = list(trainer_config.get("callbacks") or [])
+        if self.subcommand == "fit":
+            callbacks.append(StopOnNonFiniteLoss())
+            kwargs["callbacks"] = callbacks
         if self.subcommand == "fit" and not any(isinstance(c, ModelCheckpoint) for c in callbacks):
             monitor, mode = getattr(self.model, "monitor", (None, "min"))
             callbacks.append(ModelCheckpoint(
@@ -117,9 +128,24 @@ class SeqkitCLI(LightningCLI):
             kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 
+    # ------------------------------------------------------------------ subcommands
+    def predict(self, **kwargs: Any) -> None:
+        """``trainer.predict``, then write the outputs to ``<run_dir>/predictions.jsonl``, one line per example."""
+        batches = self.trainer.predict(**kwargs)
+        if not batches or not self.trainer.is_global_zero:
+            return
+        path = Path(self.run_dir) / "predictions.jsonl"
+        rows = self.model.format_predictions(batches) if hasattr(self.model, "format_predictions") else (
+            {"output": row} for batch in batches for row in batch.tolist()
+        )
+        with path.open("w") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+        print(f"Predictions: {path}", flush=True)
+
     # ------------------------------------------------------------------ after each subcommand
     def after_fit(self) -> None:
-        if self.config[self.subcommand].get("test_after_fit"):
+        if self._section(self.config).get("test_after_fit"):
             checkpoint = self.trainer.checkpoint_callback
             ckpt = "best" if checkpoint is not None and checkpoint.best_model_path else None
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=ckpt)

@@ -50,3 +50,43 @@ def create_run_dir(name: str, root: Path | None = None) -> Path:
             continue
         return run_dir
     raise RuntimeError(f"Could not create a run directory under {parent}")
+
+
+def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
+    """Resolve a run directory or checkpoint file to ``(checkpoint file, run directory)``.
+
+    A run directory resolves to ``checkpoints/best.ckpt``, else ``checkpoints/last.ckpt``.
+    """
+    from seqkit.errors import CheckpointError
+
+    path = Path(path).expanduser()
+    if path.is_file():
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        return path, run_dir
+    if not path.is_dir():
+        raise CheckpointError(f"{path} is neither a run directory nor a checkpoint file.")
+    for name in ("best.ckpt", "last.ckpt"):
+        if (path / "checkpoints" / name).is_file():
+            return path / "checkpoints" / name, path
+    raise CheckpointError(f"Run directory {path} has no checkpoints/best.ckpt or checkpoints/last.ckpt.")
+
+
+def load_run(path: str | Path, task_class: type):
+    """Load a trained task module (eval mode, CPU) and its tokenizer from a run directory or checkpoint.
+
+    Returns:
+        ``(module, tokenizer)``.
+    """
+    from seqkit.data.tokenizers import load_tokenizer
+    from seqkit.errors import CheckpointError
+
+    checkpoint, run_dir = find_checkpoint(path)
+    if not (run_dir / "tokenizer").is_dir():
+        raise CheckpointError(f"Run directory {run_dir} has no tokenizer/ folder; was it written by seqkit fit?")
+    tokenizer = load_tokenizer(run_dir / "tokenizer")
+    try:
+        module = task_class.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"Could not load {checkpoint} as {task_class.__name__}: {reason}") from error
+    return module.eval(), tokenizer

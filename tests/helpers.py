@@ -47,3 +47,15 @@ class RecordTrainingExamples(L.Callback):
     def on_train_end(self, trainer, pl_module) -> None:
         path = Path(trainer.default_root_dir) / f"seen-rank{trainer.global_rank}.json"
         path.write_text(json.dumps({"batches": self.batches, "rows": self.rows, "world_size": trainer.world_size}))
+
+
+class PoisonWeightsAtStep(L.Callback):
+    """Fills the model's weights with NaN before training step ``step`` (to test non-finite loss handling)."""
+
+    def __init__(self, step: int = 2) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.step:
+            for parameter in pl_module.parameters():
+                parameter.data.fill_(float("nan"))

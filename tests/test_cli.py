@@ -98,3 +98,23 @@ def test_offline_hub_dataset_through_the_cli(runs_dir, tmp_path):
     assert out.stderr.strip().splitlines()[-1].startswith(
         "seqkit: error: Cannot reach the HuggingFace Hub (http://127.0.0.1:9) to load dataset 'stanfordnlp/sst2'"
     )
+
+
+def test_predict_writes_one_record_per_test_example(two_runs, runs_dir):
+    import json
+
+    run = two_runs[0]
+    out_dir = runs_dir / "predict"
+    code = main(["predict", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "best.ckpt"),
+                 "--run_dir", str(out_dir), "--trainer.enable_progress_bar", "false"])
+    assert code == 0
+    records = [json.loads(line) for line in (out_dir / "predictions.jsonl").read_text().splitlines()]
+    assert len(records) == 300  # the recipe's test slice, in file order
+    assert all(abs(sum(r["probabilities"]) - 1) < 1e-4 and r["label"] in (0, 1) for r in records)
+
+
+def test_nan_loss_stops_the_run_with_a_clear_message(data_root, runs_dir, capsys):
+    code = main(["fit", "--config", TINY, *QUICK, "--trainer.callbacks+=tests.helpers.PoisonWeightsAtStep"])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("seqkit: error: Training loss became nan in batch 2 of epoch 0; lower the learning rate")

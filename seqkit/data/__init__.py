@@ -4,6 +4,7 @@ from seqkit.data.base import TextDataModule
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import encode_column, pad_ids, sequence_lengths, truncate
+from seqkit.data.language_modeling import LanguageModelingDataModule
 from seqkit.data.sampler import BucketBatchSampler, padding_fraction
 from seqkit.data.sources import DataSource, load_splits
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer, load_tokenizer, train_tokenizer
@@ -12,6 +13,7 @@ __all__ = [
     "ArrowBatches",
     "BucketBatchSampler",
     "DataSource",
+    "LanguageModelingDataModule",
     "PadCollator",
     "TextClassificationDataModule",
     "TextDataModule",

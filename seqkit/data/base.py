@@ -195,7 +195,7 @@ class TextDataModule(L.LightningDataModule):
                 "use_distributed_sampler=False (the seqkit CLI does this for you)."
             )
 
-    def _loader(self, role: str, train: bool, bucket: bool | None = None) -> DataLoader:
+    def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.encoded:
             raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.{role}_split.")
         dataset = self.encoded[role]
@@ -205,7 +205,7 @@ class TextDataModule(L.LightningDataModule):
             self.batch_size if train else self.eval_batch_size,
             max_tokens=self.max_tokens,
             shuffle=train,
-            bucket=self.bucketing if bucket is None else bucket,
+            bucket=self.bucketing,
             pool_factor=self.pool_factor,
             seed=self.seed,
             num_replicas=trainer.world_size if trainer else 1,
@@ -226,5 +226,11 @@ class TextDataModule(L.LightningDataModule):
         return self._loader(TEST, train=False)
 
     def predict_dataloader(self) -> DataLoader:
-        """The test split in file order, so predictions line up with the input rows."""
-        return self._loader(TEST, train=False, bucket=False)
+        """The test split in file order, so predictions line up with the input rows.
+
+        A plain sequential ``BatchSampler``: Lightning rebuilds a prediction loader's batch sampler to track indices.
+        """
+        if TEST not in self.encoded:
+            raise DataError(f"No test split is configured for {self.source.label}; set data.init_args.test_split.")
+        return DataLoader(ArrowBatches(self.encoded[TEST]), batch_size=self.eval_batch_size, shuffle=False,
+                          collate_fn=self.collator(), num_workers=self.num_workers)

@@ -256,6 +256,11 @@ def _train_hf(config: TokenizerConfig, batches: Iterable[list[str]]) -> HFTokeni
 
     common = {"vocab_size": config.vocab_size, "min_frequency": config.min_frequency,
               "special_tokens": SPECIAL_TOKENS, "show_progress": False}
+    word_level = config.kind in ("word", "char")
+    if word_level:
+        # WordLevelTrainer assigns clashing ids when a special token also occurs in the text (WikiText and PTB
+        # contain "<unk>"), so count words without specials and put the specials in front afterwards.
+        common = {**common, "special_tokens": [], "vocab_size": config.vocab_size - len(SPECIAL_TOKENS)}
     if config.kind == "word":
         backend = Backend(models.WordLevel(unk_token=UNK))
         split = pre_tokenizers.Whitespace if config.split_punctuation else pre_tokenizers.WhitespaceSplit
@@ -281,6 +286,11 @@ def _train_hf(config: TokenizerConfig, batches: Iterable[list[str]]) -> HFTokeni
     if config.lowercase:
         backend.normalizer = normalizers.Lowercase()
     backend.train_from_iterator(batches, trainer)
+    if word_level:
+        counted = sorted(backend.get_vocab().items(), key=lambda item: item[1])  # most frequent first
+        words = [token for token, _ in counted if token not in SPECIAL_TOKENS]
+        backend.model = models.WordLevel({t: i for i, t in enumerate(SPECIAL_TOKENS + words)}, unk_token=UNK)
+        backend.add_special_tokens(SPECIAL_TOKENS)
     return HFTokenizer(backend)
 
 

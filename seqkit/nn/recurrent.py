@@ -6,12 +6,40 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqkit.nn.dropout import DropoutEmbedding, weight_drop
+from seqkit.nn.lengths import run_fused_by_length
+
 CellType = Literal["lstm", "gru", "rnn"]
+LengthMode = Literal["auto", "pack", "split"]
 State = Tensor | tuple[Tensor, Tensor]
 
 _LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+#: ``length_mode="auto"`` splits (rather than packs) CPU training batches at least this long. Below it the two
+#: are within ~15% of each other; above it packing's quadratic backward dominates (docs/nn.md, "Variable lengths").
+SPLIT_MIN_LENGTH = 32
+
+
+def detach_state(state: State | None) -> State | None:
+    """Cut the graph behind a carried state (truncated backpropagation through time)."""
+    if state is None:
+        return None
+    return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def ensure_flat_weights(rnn: nn.RNNBase) -> None:
+    """Re-compact a CUDA RNN's weights into one cuDNN buffer when something (DDP, ``load_state_dict`` of new
+    tensors, tying) left them in separate storages; cuDNN otherwise copies them on every call and warns
+    "RNN module weights are not part of single contiguous chunk of memory". A no-op on CPU."""
+    weights = rnn._flat_weights
+    if not weights or weights[0] is None or not weights[0].is_cuda:
+        return
+    storage = weights[0].untyped_storage().data_ptr()
+    if any(w is None or w.untyped_storage().data_ptr() != storage for w in weights):
+        rnn.flatten_parameters()
 
 
 class RecurrentEncoder(nn.Module):
@@ -21,11 +49,17 @@ class RecurrentEncoder(nn.Module):
         vocab_size: Number of token ids.
         embedding_dim: Size of each embedding ``E``.
         hidden_size: Hidden size ``H`` per direction.
-        num_layers: Stacked recurrent layers.
+        num_layers: Stacked recurrent layers ``L``.
         cell: ``lstm``, ``gru`` or ``rnn`` (Elman, tanh).
-        bidirectional: Run a backward direction too; outputs are then ``2H`` wide.
+        bidirectional: Run a backward direction too (``D = 2``); outputs are then ``2H`` wide.
         dropout: Dropout on the embeddings and between recurrent layers.
         pad_id: Padding id (its embedding stays zero).
+        embedding_dropout: Probability of dropping a whole word type per batch (AWD-LSTM).
+        weight_dropout: DropConnect on the hidden-to-hidden weights (AWD-LSTM); the fused kernel still runs.
+        length_mode: How batches with padding run. ``pack``: ``PackedSequence`` (cuDNN's native path on GPU).
+            ``split``: padded chunks cut at each distinct length (:func:`~seqkit.nn.lengths.run_fused_by_length`),
+            exact like packing but without packing's quadratic backward on CPU. ``auto``: ``split`` for CPU
+            training batches of at least ``SPLIT_MIN_LENGTH`` steps, ``pack`` otherwise (GPU, inference, short).
     """
 
     def __init__(
@@ -38,18 +72,30 @@ class RecurrentEncoder(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
         pad_id: int = 0,
+        *,
+        embedding_dropout: float = 0.0,
+        weight_dropout: float = 0.0,
+        length_mode: LengthMode = "auto",
     ) -> None:
         super().__init__()
+        if cell not in _LAYERS:
+            raise ValueError(f"cell must be one of {sorted(_LAYERS)}, got {cell!r}")
+        if length_mode not in ("auto", "pack", "split"):
+            raise ValueError(f"length_mode must be 'auto', 'pack' or 'split', got {length_mode!r}")
         self.cell = cell
         self.num_layers = num_layers
         self.num_directions = 2 if bidirectional else 1
         self.hidden_size = hidden_size
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.length_mode = length_mode
+        # Same parameters and state dict as nn.Embedding; drops word types only when embedding_dropout > 0.
+        self.embedding = DropoutEmbedding(vocab_size, embedding_dim, padding_idx=pad_id, dropout=embedding_dropout)
         self.dropout = nn.Dropout(dropout)
         self.rnn = _LAYERS[cell](
             embedding_dim, hidden_size, num_layers=num_layers, batch_first=True, bidirectional=bidirectional,
             dropout=dropout if num_layers > 1 else 0.0,
         )
+        if weight_dropout:
+            weight_drop(self.rnn, weight_dropout)
 
     @property
     def output_size(self) -> int:
@@ -62,19 +108,45 @@ class RecurrentEncoder(nn.Module):
         Args:
             ids: Token ids ``(B, T)``.
             lengths: Real length of each sequence ``(B,)``; positions past it are padding. ``None``: all ``T``.
-            state: Initial state, ``(L * D, B, H)`` (a pair ``(h, c)`` for LSTM), e.g. carried from the last batch.
+            state: Initial state, ``(L * D, B, H)`` (a pair ``(h, c)`` for LSTM), e.g. carried from the last batch
+                (pass it through :func:`detach_state` to truncate backpropagation).
 
         Returns:
             ``outputs`` ``(B, T, D * H)`` (zero at padded positions) and the final state, shaped like ``state``,
-            taken at each sequence's last real token.
+            taken at each sequence's last real token (a sequence of length 0 keeps its initial state).
         """
         embedded = self.dropout(self.embedding(ids))
-        if lengths is None:
-            outputs, final = self.rnn(embedded, state)
-            return outputs, final
-        packed = pack_padded_sequence(embedded, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False)
+        ensure_flat_weights(self.rnn)
+        # cached(): with weight drop, every read of a dropped weight in this forward sees the same mask.
+        with parametrize.cached():
+            if lengths is None:
+                return self.rnn(embedded, state)
+            lengths_cpu = lengths.cpu()
+            if int(lengths_cpu.min()) == ids.shape[1]:  # no padding: one plain call
+                return self.rnn(embedded, state)
+            if self._mode(embedded) == "split":
+                return run_fused_by_length(self.rnn, embedded, lengths_cpu, state)
+            return self._packed(embedded, lengths_cpu, state)
+
+    def _mode(self, embedded: Tensor) -> str:
+        if self.length_mode != "auto":
+            return self.length_mode
+        cpu_training = embedded.device.type == "cpu" and torch.is_grad_enabled()
+        return "split" if cpu_training and embedded.shape[1] >= SPLIT_MIN_LENGTH else "pack"
+
+    def _packed(self, embedded: Tensor, lengths: Tensor, state: State | None) -> tuple[Tensor, State]:
+        packed = pack_padded_sequence(embedded, lengths.clamp(min=1), batch_first=True, enforce_sorted=False)
         outputs, final = self.rnn(packed, state)
-        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=ids.shape[1])
+        outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=embedded.shape[1])
+        empty = lengths == 0
+        if bool(empty.any()):  # packing cannot hold empty sequences: they ran one pad step, undo it
+            real = (~empty).to(embedded.device)
+            outputs = outputs * real[:, None, None]
+            if state is None:
+                state = tuple(map(torch.zeros_like, final)) if isinstance(final, tuple) else torch.zeros_like(final)
+            keep = real[None, :, None]
+            final = (tuple(torch.where(keep, f, s) for f, s in zip(final, state)) if isinstance(final, tuple)
+                     else torch.where(keep, final, state))
         return outputs, final
 
     def last_hidden(self, final: State) -> Tensor:

@@ -1,5 +1,6 @@
 """LightningModules, one per task: loss, metrics, optimisation and logging."""
 
 from seqkit.tasks.classification import SequenceClassifier
+from seqkit.tasks.language_modeling import LanguageModel
 
-__all__ = ["SequenceClassifier"]
+__all__ = ["LanguageModel", "SequenceClassifier"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import lightning as L
@@ -114,6 +115,16 @@ class SequenceClassifier(L.LightningModule):
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         """Class probabilities ``(B, C)``."""
         return self(batch["input_ids"], batch["input_lengths"]).softmax(-1)
+
+    def format_predictions(self, batches: list[Tensor]) -> Iterator[dict]:
+        """One record per example: predicted label (id and name) and class probabilities."""
+        names = self.hparams.get("label_names")
+        for probabilities in torch.cat(batches).tolist():
+            label = max(range(len(probabilities)), key=probabilities.__getitem__)
+            record = {"label": label, "probabilities": [round(p, 6) for p in probabilities]}
+            if names:
+                record["label_name"] = names[label]
+            yield record
 
     def configure_optimizers(self):
         return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)

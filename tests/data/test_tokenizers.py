@@ -48,10 +48,14 @@ def test_word_level_maps_rare_words_to_unk(corpus):
     assert tokenizer.decode(ids).endswith(" <unk>")
 
 
-def test_word_level_keeps_unk_marker_whole_without_punctuation_split():
-    texts = [" the <unk> sat on the mat . ", " a <unk> <unk> ran "]
-    tokenizer = train_tokenizer(TokenizerConfig(kind="word", split_punctuation=False), [texts])
-    assert tokenizer.encode("the <unk> sat")[1] == tokenizer.unk_id
+@pytest.mark.parametrize("kind", ["word", "char"])
+def test_special_tokens_inside_the_corpus_keep_ids_compact(kind):
+    # WikiText and PTB contain "<unk>" literally; the ids must stay 0..V-1 with <unk> at its reserved id.
+    texts = [" the <unk> sat on the <pad> mat . <eos> ", " a <unk> <unk> ran "] * 20
+    tokenizer = train_tokenizer(TokenizerConfig(kind=kind, split_punctuation=False), [texts])
+    assert sorted(tokenizer.backend.get_vocab().values()) == list(range(tokenizer.vocab_size))
+    assert [tokenizer.id_to_token(i) for i in range(4)] == SPECIAL_TOKENS
+    assert tokenizer.unk_id in tokenizer.encode("the <unk> sat")
 
 
 def test_char_and_bpe_are_exact_on_arbitrary_text(corpus):
@@ -66,7 +70,7 @@ def test_lowercase_option(corpus):
     assert tokenizer.encode("The FILM") == tokenizer.encode("the film")
 
 
-@pytest.mark.parametrize("kind", ["word", "sentencepiece_unigram"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_cache_reuses_trained_tokenizer(kind, corpus, monkeypatch):
     config = TokenizerConfig(kind=kind, vocab_size=1500)
     first = build_tokenizer(config, lambda: _batches(corpus), corpus_fingerprint=f"sst2-3000-{kind}")

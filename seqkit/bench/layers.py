@@ -1,0 +1,153 @@
+"""Forward+backward time of fused vs cell-loop vs compiled-cell LSTM/GRU, and of packing vs split runs."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from seqkit.nn.cell_rnn import CellRNN
+from seqkit.nn.lengths import run_fused_by_length
+
+_FUSED = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seqkit bench layers",
+        description="Time forward+backward of recurrent layers. Implementations alternate within each repeat, so "
+        "the ratios stay meaningful on a busy machine; medians are reported.",
+    )
+    parser.add_argument("--batch", type=int, default=32, help="batch size B (default 32)")
+    parser.add_argument("--length", type=int, default=70, help="sequence length T (default 70)")
+    parser.add_argument("--input-size", type=int, default=256, help="input size I (default 256)")
+    parser.add_argument("--hidden-size", type=int, default=256, help="hidden size H (default 256)")
+    parser.add_argument("--layers", type=int, default=2, help="stacked layers (default 2)")
+    parser.add_argument("--cells", default="lstm,gru", help="comma-separated: lstm, gru, rnn (default lstm,gru)")
+    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per implementation (default 10)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="skip the compiled cell loop (its first call compiles for a minute or more per cell)")
+    parser.add_argument("--lengths", default=None, metavar="T1,T2,...",
+                        help="instead, time variable-length batches (lengths uniform in [T/2, T]) at these maximum "
+                        "lengths: packing vs split-by-length vs the padded run that ignores lengths")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _timed(fn: Callable[[], Tensor], params: list[nn.Parameter]) -> float:
+    for p in params:
+        p.grad = None
+    start = time.perf_counter()
+    fn().sum().backward()
+    return time.perf_counter() - start
+
+
+def _interleaved(impls: dict[str, Callable[[], Tensor]], params: list[nn.Parameter], repeats: int,
+                 baseline: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Median ms per implementation and median per-repeat ratio to ``baseline``."""
+    times: dict[str, list[float]] = {name: [] for name in impls}
+    for _ in range(repeats):
+        for name, fn in impls.items():
+            times[name].append(_timed(fn, params))
+    ratios = {name: statistics.median(t / b for t, b in zip(times[name], times[baseline])) for name in impls}
+    return {name: statistics.median(t) * 1000 for name, t in times.items()}, ratios
+
+
+def _header(args: argparse.Namespace) -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu}; float32; "
+            f"{args.repeats} interleaved repeats, medians")
+
+
+def _layers_table(args: argparse.Namespace) -> None:
+    shape = (f"batch {args.batch} x length {args.length}, input {args.input_size}, hidden {args.hidden_size}, "
+             f"{args.layers} layers, unidirectional")
+    print(f"seqkit bench layers: forward+backward, {shape}")
+    print(_header(args))
+    print()
+    rows = []
+    for cell in args.cells.split(","):
+        torch.manual_seed(args.seed)
+        fused = _FUSED[cell](args.input_size, args.hidden_size, args.layers, batch_first=True)
+        loop = CellRNN.from_fused(fused)
+        x = torch.randn(args.batch, args.length, args.input_size)
+        impls = {"fused": lambda f=fused, x=x: f(x)[0], "cell loop": lambda m=loop, x=x: m(x)[0]}
+        params = [*fused.parameters(), *loop.parameters()]
+        notes = {}
+        if not args.no_compile:
+            compiled = CellRNN.from_fused(fused, compile=True)
+            params += list(compiled.parameters())
+            print(f"compiling the {cell} cell loop ...", flush=True)
+            start = time.perf_counter()
+            _timed(lambda m=compiled, x=x: m(x)[0], params)
+            notes["compiled cell loop"] = f"first call {time.perf_counter() - start:.0f} s (compile)"
+            impls["compiled cell loop"] = lambda m=compiled, x=x: m(x)[0]
+        for fn in impls.values():  # warm-up, outside the timings
+            _timed(fn, params)
+        ms, ratio = _interleaved(impls, params, args.repeats, "fused")
+        rows += [(cell, name, ms[name], ratio[name], notes.get(name, "")) for name in impls]
+    print(f"{'cell':<5} {'implementation':<20} {'ms':>9} {'x fused':>8}  note")
+    for cell, name, ms_value, ratio_value, note in rows:
+        print(f"{cell:<5} {name:<20} {ms_value:9.1f} {ratio_value:8.2f}  {note}")
+
+
+def _packed(rnn: nn.RNNBase, x: Tensor, lengths: Tensor) -> Tensor:
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+
+
+def _lengths_table(args: argparse.Namespace) -> None:
+    print(f"seqkit bench layers --lengths: forward+backward, batch {args.batch}, lengths uniform in [T/2, T], "
+          f"input {args.input_size}, hidden {args.hidden_size}, {args.layers} layers")
+    print(_header(args))
+    print("padded: one call over the padded batch ignoring lengths (wrong final states; the lower bound)")
+    print()
+    print(f"{'cell':<7} {'T':>5} {'lengths':>8} {'pack ms':>9} {'split ms':>9} {'padded ms':>10} {'pack/split':>11}")
+    for bidirectional in (False, True):
+        for cell in args.cells.split(","):
+            torch.manual_seed(args.seed)
+            rnn = _FUSED[cell](args.input_size, args.hidden_size, args.layers, batch_first=True,
+                               bidirectional=bidirectional)
+            params = list(rnn.parameters())
+            for max_len in (int(n) for n in args.lengths.split(",")):
+                x = torch.randn(args.batch, max_len, args.input_size)
+                lengths = torch.randint(max_len // 2, max_len + 1, (args.batch,))
+                lengths[0] = max_len
+                impls = {
+                    "pack": lambda r=rnn, x=x, n=lengths: _packed(r, x, n),
+                    "split": lambda r=rnn, x=x, n=lengths: run_fused_by_length(r, x, n)[0],
+                    "padded": lambda r=rnn, x=x: r(x)[0],
+                }
+                for fn in impls.values():
+                    _timed(fn, params)
+                ms, ratio = _interleaved(impls, params, args.repeats, "split")
+                name = ("bi" if bidirectional else "") + cell
+                print(f"{name:<7} {max_len:>5} {len(set(lengths.tolist())):>8} {ms['pack']:9.1f} {ms['split']:9.1f} "
+                      f"{ms['padded']:10.1f} {ratio['pack']:11.2f}", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    unknown = set(args.cells.split(",")) - set(_FUSED)
+    if unknown:
+        print(f"seqkit bench layers: unknown cells {sorted(unknown)} (choose from {sorted(_FUSED)})")
+        return 2
+    if args.lengths:
+        _lengths_table(args)
+    else:
+        _layers_table(args)
+    return 0

@@ -1,0 +1,38 @@
+"""``seqkit generate``: continue a prompt with a trained language model, printing tokens as they come."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "Generate text from a trained language model (a run directory or checkpoint)."
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seqkit generate", description=HELP)
+    p.add_argument("--checkpoint", required=True, help="run directory (uses checkpoints/best.ckpt) or .ckpt file")
+    p.add_argument("--prompt", default="", help="text to continue (default: start a new line)")
+    p.add_argument("--max-new-tokens", type=int, default=50)
+    p.add_argument("--temperature", type=float, default=1.0, help="0 for greedy decoding")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None, help="makes the sampling reproducible")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from seqkit.decoding import StreamingDetokenizer, generate, prompt_ids
+    from seqkit.runs import load_run
+    from seqkit.tasks.language_modeling import LanguageModel
+
+    module, tokenizer = load_run(args.checkpoint, LanguageModel)
+    ids = prompt_ids(tokenizer, args.prompt)
+    out = StreamingDetokenizer(tokenizer)
+    sys.stdout.write(args.prompt)
+    for step in generate(module.model, [ids], args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+                         seed=args.seed):
+        sys.stdout.write(out.push(int(step[0])))
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return 0

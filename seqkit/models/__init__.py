@@ -1,0 +1,5 @@
+"""Model architectures: plain ``nn.Module``s whose forward returns what a task's loss needs."""
+
+from seqkit.models.rnn_lm import RNNLanguageModel, detach_state
+
+__all__ = ["RNNLanguageModel", "detach_state"]

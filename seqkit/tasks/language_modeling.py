@@ -1,0 +1,163 @@
+"""Language modelling with stateful truncated backpropagation through time.
+
+Lightning 2.x has no truncated BPTT of its own. Here the module keeps one recurrent state per stage: each
+training batch continues the previous one (:class:`~seqkit.data.language_modeling.LanguageModelingDataModule`
+serves the chunks of each stream row in order), the state is carried and detached after every step, and it is
+reset at the start of every epoch. Evaluation carries its state across chunks too, the standard for reported
+perplexities.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import LearningRateMonitor, ThroughputMonitor
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor
+from torchmetrics import MeanMetric
+
+from seqkit.models.rnn_lm import CellType, RNNLanguageModel, State, detach_state
+from seqkit.tasks.optim import configure_optimization
+
+
+class LanguageModel(L.LightningModule):
+    """An RNN language model (:class:`~seqkit.models.RNNLanguageModel`) trained with truncated BPTT.
+
+    Logs ``train_loss`` (nats per token), ``train_ppl``, ``val_loss``, ``val_ppl`` (per token) and
+    ``val_word_ppl`` (per word, comparable across tokenizers), the learning rate and tokens per second.
+
+    Args:
+        vocab_size: Vocabulary size (from the data).
+        pad_id: Padding id (from the data).
+        embedding_dim, hidden_size, num_layers, cell, dropout, dropout_input, dropout_hidden, dropout_embedding,
+        weight_drop, tie_weights, adaptive_softmax_cutoffs: See :class:`~seqkit.models.RNNLanguageModel`.
+        ar_alpha: Activation regularisation (AWD-LSTM): ``alpha * mean(output^2)`` on the dropped last-layer output.
+        tar_beta: Temporal activation regularisation: ``beta * mean((h_t - h_{t-1})^2)`` on the raw output.
+        optimizer: Optimizer factory; default Adam (lr 1e-3). AWD-LSTM uses SGD (lr 30) with NT-ASGD
+            (:class:`~seqkit.callbacks.ntasgd.NTASGD`).
+        lr_scheduler: Optional scheduler factory.
+    """
+
+    monitor = ("val_loss", "min")
+
+    def __init__(
+        self,
+        vocab_size: int,
+        pad_id: int | None = None,
+        embedding_dim: int = 400,
+        hidden_size: int = 1150,
+        num_layers: int = 3,
+        cell: CellType = "lstm",
+        dropout: float = 0.4,
+        dropout_input: float = 0.65,
+        dropout_hidden: float = 0.3,
+        dropout_embedding: float = 0.1,
+        weight_drop: float = 0.5,
+        tie_weights: bool = True,
+        adaptive_softmax_cutoffs: list[int] | None = None,
+        ar_alpha: float = 0.0,
+        tar_beta: float = 0.0,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
+        self.model = RNNLanguageModel(
+            vocab_size, embedding_dim, hidden_size, num_layers, cell, dropout, dropout_input, dropout_hidden,
+            dropout_embedding, weight_drop, tie_weights, adaptive_softmax_cutoffs, pad_id,
+        )
+        self.ar_alpha = ar_alpha
+        self.tar_beta = tar_beta
+        self.val_nll = MeanMetric()
+        self.test_nll = MeanMetric()
+        self._states: dict[str, State | None] = {}
+
+    def forward(self, ids: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+        """Logits ``(B, T, V)`` for ids ``(B, T)`` and the state after them."""
+        output, state, _ = self.model(ids, state)
+        return self.model.logits(output), state
+
+    # ------------------------------------------------------------------ state carrying
+    def _carry(self, stage: str, ids: Tensor) -> State | None:
+        state = self._states.get(stage)
+        if state is not None:
+            first = state[0][0] if isinstance(state[0], tuple) else state[0]
+            if first.shape[1] != ids.shape[0]:  # a different number of rows: a new stream
+                state = None
+        return state
+
+    def on_train_epoch_start(self) -> None:
+        self._states["train"] = None
+
+    def on_validation_epoch_start(self) -> None:
+        self._states["val"] = None
+
+    def on_test_epoch_start(self) -> None:
+        self._states["test"] = None
+
+    # ------------------------------------------------------------------ steps
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
+        ids, targets = batch["input_ids"], batch["target_ids"]
+        output, state, raw = self.model(ids, self._carry("train", ids))
+        self._states["train"] = detach_state(state)
+        nll = self.model.loss(output, targets)
+        loss = nll
+        if self.ar_alpha:
+            loss = loss + self.ar_alpha * output.pow(2).mean()
+        if self.tar_beta:
+            loss = loss + self.tar_beta * (raw[:, 1:] - raw[:, :-1]).pow(2).mean()
+        self.log("train_loss", nll, prog_bar=True)
+        self.log("train_ppl", torch.exp(nll.detach()))
+        return loss
+
+    def _evaluate(self, stage: str, batch: dict[str, Tensor], metric: MeanMetric) -> None:
+        ids, targets = batch["input_ids"], batch["target_ids"]
+        output, state, _ = self.model(ids, self._carry(stage, ids))
+        self._states[stage] = state
+        metric.update(self.model.loss(output, targets), weight=targets.numel())
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate("val", batch, self.val_nll)
+
+    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        self._evaluate("test", batch, self.test_nll)
+
+    def _log_epoch(self, prefix: str, metric: MeanMetric, split: str) -> None:
+        nll = metric.compute()  # synced over ranks: every rank holds its own rows of the stream
+        metric.reset()
+        self.log(f"{prefix}_loss", nll, prog_bar=True, sync_dist=False)
+        self.log(f"{prefix}_ppl", torch.exp(nll), prog_bar=True)
+        tokens_per_word = self._tokens_per_word(split)
+        if tokens_per_word is not None:
+            self.log(f"{prefix}_word_ppl", torch.exp(nll * tokens_per_word))
+
+    def _tokens_per_word(self, split: str) -> float | None:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        if datamodule is None or not hasattr(datamodule, "tokens_per_word"):
+            return None
+        try:
+            return datamodule.tokens_per_word(split)
+        except KeyError:
+            return None
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val", self.val_nll, "validation")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test", self.test_nll, "test")
+
+    # ------------------------------------------------------------------ optimisation and callbacks
+    def configure_optimizers(self):
+        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        tokens_per_second = ThroughputMonitor(
+            batch_size_fn=lambda batch: batch["input_ids"].shape[0], length_fn=lambda batch: batch["input_ids"].numel()
+        )
+        callbacks: list[L.Callback] = [tokens_per_second]
+        if self._trainer is not None and self.trainer.loggers:
+            callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+        return callbacks
+

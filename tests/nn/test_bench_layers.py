@@ -1,0 +1,32 @@
+"""``seqkit bench layers`` runs and prints its tables (tiny shapes; no timing assertions)."""
+
+from __future__ import annotations
+
+from seqkit.bench import available
+from seqkit.bench.layers import main
+
+
+def test_bench_layers_is_listed():
+    assert "layers" in available()
+
+
+def test_layer_table(capsys):
+    args = ["--batch", "2", "--length", "3", "--input-size", "4", "--hidden-size", "4", "--layers", "1",
+            "--repeats", "1", "--no-compile", "--cells", "lstm,gru,rnn"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "batch 2 x length 3" in out and "threads" in out
+    assert sum(line.split()[1:2] == ["fused"] for line in out.splitlines()) == 3
+    assert "cell loop" in out and "compiled" not in out
+
+
+def test_lengths_table(capsys):
+    args = ["--batch", "3", "--input-size", "4", "--hidden-size", "4", "--layers", "1", "--repeats", "1",
+            "--lengths", "4,6", "--cells", "gru"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "pack/split" in out and "bigru" in out
+
+
+def test_unknown_cell_is_an_error(capsys):
+    assert main(["--cells", "transformer"]) == 2
