@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 install: $(VENV)/.installed
 
 demo: install
-	$(BIN)/seqkit fit --config recipes/sentiment/sst2.yaml --test_after_fit true
+	$(BIN)/seqkit fit --config recipes/sentiment/sst2.yaml --trainer.max_epochs 1 --test_after_fit true
 
 test: install
 	$(BIN)/python -m pytest

@@ -55,17 +55,22 @@ class SeqkitCLI(LightningCLI):
 
     def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
         self.run_dir: Path | None = None
-        super().__init__(
-            L.LightningModule,
-            L.LightningDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            auto_configure_optimizers=False,
-            trainer_defaults={"use_distributed_sampler": False},
-            parser_kwargs={"default_env": False},
-            args=args,
-            **kwargs,
-        )
+        inherited = os.environ.get(RUN_DIR_ENV)
+        try:
+            super().__init__(
+                L.LightningModule,
+                L.LightningDataModule,
+                subclass_mode_model=True,
+                subclass_mode_data=True,
+                auto_configure_optimizers=False,
+                trainer_defaults={"use_distributed_sampler": False},
+                parser_kwargs={"default_env": False},
+                args=args,
+                **kwargs,
+            )
+        finally:  # the folder was this run's: a later run in the same process must get its own
+            if inherited is None:
+                os.environ.pop(RUN_DIR_ENV, None)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for name in DATA_TO_MODEL_LINKS:
@@ -171,13 +176,8 @@ class SeqkitCLI(LightningCLI):
 
 def run_lightning_cli(args: list[str]) -> SeqkitCLI:
     """Run one LightningCLI subcommand (``args[0]`` is ``fit``, ``validate``, ``test`` or ``predict``)."""
-    had_run_dir = RUN_DIR_ENV in os.environ
     # From the console script, let LightningCLI read sys.argv itself: DDP relaunches this same command line.
     from_command_line = list(args) == sys.argv[1:]
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-            return SeqkitCLI(args=None if from_command_line else list(args))
-    finally:
-        if not had_run_dir:  # a later run in this process must get its own folder
-            os.environ.pop(RUN_DIR_ENV, None)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        return SeqkitCLI(args=None if from_command_line else list(args))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -34,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
     parser.add_argument("--no-compile", action="store_true",
                         help="skip the compiled cell loop (its first call compiles for a minute or more per cell)")
+    parser.add_argument("--cold-compile", action="store_true",
+                        help="disable torch.compile's on-disk caches, so the first call shows the full compile time "
+                        "(otherwise a repeated run reuses earlier compiled graphs and compiles in seconds)")
     parser.add_argument("--lengths", default=None, metavar="T1,T2,...",
                         help="instead, time variable-length batches (lengths uniform in [T/2, T]) at these maximum "
                         "lengths: packing vs split-by-length vs the padded run that ignores lengths")
@@ -50,14 +55,25 @@ def _timed(fn: Callable[[], Tensor], params: list[nn.Parameter]) -> float:
 
 
 def _interleaved(impls: dict[str, Callable[[], Tensor]], params: list[nn.Parameter], repeats: int,
-                 baseline: str) -> tuple[dict[str, float], dict[str, float]]:
-    """Median ms per implementation and median per-repeat ratio to ``baseline``."""
+                 baseline: str) -> dict[str, dict[str, float]]:
+    """Per implementation: best and median ms, best/best ratio and median paired (same-repeat) ratio to baseline.
+
+    On a loaded machine the best time is the steadiest estimate of the cost itself; the paired ratio compares
+    runs made moments apart. Both are printed so a disagreement between them shows the noise.
+    """
     times: dict[str, list[float]] = {name: [] for name in impls}
     for _ in range(repeats):
         for name, fn in impls.items():
             times[name].append(_timed(fn, params))
-    ratios = {name: statistics.median(t / b for t, b in zip(times[name], times[baseline])) for name in impls}
-    return {name: statistics.median(t) * 1000 for name, t in times.items()}, ratios
+    return {
+        name: {
+            "best": min(t) * 1000,
+            "median": statistics.median(t) * 1000,
+            "ratio_best": min(t) / min(times[baseline]),
+            "ratio_paired": statistics.median(a / b for a, b in zip(t, times[baseline])),
+        }
+        for name, t in times.items()
+    }
 
 
 def _header(args: argparse.Namespace) -> str:
@@ -67,8 +83,9 @@ def _header(args: argparse.Namespace) -> str:
             cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu}; float32; "
-            f"{args.repeats} interleaved repeats, medians")
+    load = f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu}, {load}; float32; "
+            f"{args.repeats} repeats, implementations interleaved within each")
 
 
 def _layers_table(args: argparse.Namespace) -> None:
@@ -92,15 +109,18 @@ def _layers_table(args: argparse.Namespace) -> None:
             print(f"compiling the {cell} cell loop ...", flush=True)
             start = time.perf_counter()
             _timed(lambda m=compiled, x=x: m(x)[0], params)
-            notes["compiled cell loop"] = f"first call {time.perf_counter() - start:.0f} s (compile)"
+            caches = "caches disabled" if args.cold_compile else "on-disk caches on"
+            notes["compiled cell loop"] = f"first call {time.perf_counter() - start:.0f} s (compile, {caches})"
             impls["compiled cell loop"] = lambda m=compiled, x=x: m(x)[0]
         for fn in impls.values():  # warm-up, outside the timings
             _timed(fn, params)
-        ms, ratio = _interleaved(impls, params, args.repeats, "fused")
-        rows += [(cell, name, ms[name], ratio[name], notes.get(name, "")) for name in impls]
-    print(f"{'cell':<5} {'implementation':<20} {'ms':>9} {'x fused':>8}  note")
-    for cell, name, ms_value, ratio_value, note in rows:
-        print(f"{cell:<5} {name:<20} {ms_value:9.1f} {ratio_value:8.2f}  {note}")
+        stats = _interleaved(impls, params, args.repeats, "fused")
+        rows += [(cell, name, stats[name], notes.get(name, "")) for name in impls]
+    print("x fused: best time / fused best time; paired: median over repeats of time / fused time in that repeat")
+    print(f"{'cell':<5} {'implementation':<20} {'best ms':>9} {'median ms':>10} {'x fused':>8} {'paired':>7}  note")
+    for cell, name, st, note in rows:
+        print(f"{cell:<5} {name:<20} {st['best']:9.1f} {st['median']:10.1f} {st['ratio_best']:8.2f} "
+              f"{st['ratio_paired']:7.2f}  {note}")
 
 
 def _packed(rnn: nn.RNNBase, x: Tensor, lengths: Tensor) -> Tensor:
@@ -114,6 +134,7 @@ def _lengths_table(args: argparse.Namespace) -> None:
     print(_header(args))
     print("padded: one call over the padded batch ignoring lengths (wrong final states; the lower bound)")
     print()
+    print("best of the repeats; pack/split: best pack time / best split time")
     print(f"{'cell':<7} {'T':>5} {'lengths':>8} {'pack ms':>9} {'split ms':>9} {'padded ms':>10} {'pack/split':>11}")
     for bidirectional in (False, True):
         for cell in args.cells.split(","):
@@ -132,16 +153,22 @@ def _lengths_table(args: argparse.Namespace) -> None:
                 }
                 for fn in impls.values():
                     _timed(fn, params)
-                ms, ratio = _interleaved(impls, params, args.repeats, "split")
+                st = _interleaved(impls, params, args.repeats, "split")
                 name = ("bi" if bidirectional else "") + cell
-                print(f"{name:<7} {max_len:>5} {len(set(lengths.tolist())):>8} {ms['pack']:9.1f} {ms['split']:9.1f} "
-                      f"{ms['padded']:10.1f} {ratio['pack']:11.2f}", flush=True)
+                print(f"{name:<7} {max_len:>5} {len(set(lengths.tolist())):>8} {st['pack']['best']:9.1f} "
+                      f"{st['split']['best']:9.1f} {st['padded']['best']:10.1f} {st['pack']['ratio_best']:11.2f}",
+                      flush=True)
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.cold_compile:
+        from torch._inductor import config as inductor_config
+
+        inductor_config.force_disable_caches = True
+        warnings.filterwarnings("ignore", message="dynamo_pgo force disabled")  # says what we just asked for
     unknown = set(args.cells.split(",")) - set(_FUSED)
     if unknown:
         print(f"seqkit bench layers: unknown cells {sorted(unknown)} (choose from {sorted(_FUSED)})")

@@ -1,8 +1,8 @@
 """The shared time loop over any :class:`~seqkit.nn.cells.RecurrentCell`, and :class:`CellRNN`, a stack of cells.
 
-Cost against the fused kernels (forward+backward, CPU, batch 32 x length 70, 256/256, 2 layers, from
-``seqkit bench layers``; full table in ``docs/nn.md``): eager loop 1.7-2.1x ``nn.LSTM``/``nn.GRU``, compiled loop
-about 1.1-1.3x after a compile of about a minute per new shape.
+Cost against the fused kernels (forward+backward on CPU, batch 32 x length 70, 256/256, 2 layers, from
+``seqkit bench layers``; outputs in ``docs/nn.md``): eager loop 2.4-3.1x ``nn.LSTM`` and 2.1-2.2x ``nn.GRU``;
+compiled loop 1.05-1.19x and 0.94-1.03x, after a compile of 2-3 minutes per new input shape.
 """
 
 from __future__ import annotations
@@ -101,13 +101,15 @@ class CellRNN(nn.Module):
         bidirectional: Add a backward direction (``D = 2``); outputs are ``D * O`` wide.
         dropout: Dropout on each layer's outputs except the last (training only), as in ``nn.LSTM``.
         compile: Run the whole forward through ``torch.compile``. The loop is unrolled, so every new
-            ``(B, T)`` shape compiles again (about a minute on CPU at length 70): for fixed shapes (language-model
-            chunks), not for variable-length batches.
+            ``(B, T)`` shape compiles again (2-3 minutes on CPU for 2 layers at length 70): for fixed shapes
+            (language-model chunks), not for variable-length batches.
         compile_options: Keyword arguments for ``torch.compile`` (e.g. ``{"backend": "eager"}``).
         **cell_options: Passed to each cell (``bias``, ``nonlinearity``, ``output_size``, ...).
 
     ``forward(inputs (B, T, I), lengths (B,) | None, state) -> (outputs (B, T, D * O), final_state)`` with the
     state ``(L * D, B, H)`` (a pair ``(h, c)`` for LSTM cells), ordered like ``nn.LSTM``'s.
+
+    Cost: 2.1-3.1x the fused kernel eager, about 1x compiled (see the module docstring).
     """
 
     def __init__(

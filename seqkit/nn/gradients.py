@@ -43,7 +43,7 @@ class _Recording:
 def _stepwise_forward(rnn: nn.RNNBase, cell_rnn: CellRNN, recordings: list[_Recording]) -> Callable:
     """A replacement ``rnn.forward`` running the cell loop on ``rnn``'s own (possibly parametrized) weights."""
 
-    def forward(input: Tensor | PackedSequence, hx=None):  # noqa: A002 - nn.RNNBase's argument name
+    def forward(input: Tensor | PackedSequence, hx=None):  # nn.RNNBase.forward's argument names
         packed = isinstance(input, PackedSequence)
         if packed:  # pad_packed_sequence restores the caller's batch order, the order hx is given in
             padded, lengths = pad_packed_sequence(input, batch_first=True)

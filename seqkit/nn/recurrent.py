@@ -18,8 +18,9 @@ State = Tensor | tuple[Tensor, Tensor]
 
 _LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
-#: ``length_mode="auto"`` splits (rather than packs) CPU training batches at least this long. Below it the two
-#: are within ~15% of each other; above it packing's quadratic backward dominates (docs/nn.md, "Variable lengths").
+#: ``length_mode="auto"`` splits (rather than packs) CPU training batches at least this long. At 32 the two were
+#: within 20% either way, at 16 packing was up to 1.45x faster, from 64 on splitting was 1.25-7x faster
+#: (``seqkit bench layers --lengths``; docs/nn.md, "Variable-length batches").
 SPLIT_MIN_LENGTH = 32
 
 
@@ -122,6 +123,8 @@ class RecurrentEncoder(nn.Module):
             if lengths is None:
                 return self.rnn(embedded, state)
             lengths_cpu = lengths.cpu()
+            if lengths_cpu.numel() and (int(lengths_cpu.max()) > ids.shape[1] or int(lengths_cpu.min()) < 0):
+                raise ValueError(f"lengths must lie in [0, {ids.shape[1]}] (the padded length), got {lengths.tolist()}")
             if int(lengths_cpu.min()) == ids.shape[1]:  # no padding: one plain call
                 return self.rnn(embedded, state)
             if self._mode(embedded) == "split":

@@ -33,6 +33,8 @@ class LanguageModel(L.LightningModule):
         weight_drop, tie_weights, adaptive_softmax_cutoffs: See :class:`~seqkit.models.RNNLanguageModel`.
         ar_alpha: Activation regularisation (AWD-LSTM): ``alpha * mean(output^2)`` on the dropped last-layer output.
         tar_beta: Temporal activation regularisation: ``beta * mean((h_t - h_{t-1})^2)`` on the raw output.
+        scale_lr_by_length: Scale each step's learning rate by ``chunk length / bptt`` (AWD-LSTM, with variable BPTT),
+            so short chunks move the weights less.
         optimizer: Optimizer factory; default Adam (lr 1e-3). AWD-LSTM uses SGD (lr 30) with NT-ASGD
             (:class:`~seqkit.callbacks.ntasgd.NTASGD`).
         lr_scheduler: Optional scheduler factory.
@@ -57,6 +59,7 @@ class LanguageModel(L.LightningModule):
         adaptive_softmax_cutoffs: list[int] | None = None,
         ar_alpha: float = 0.0,
         tar_beta: float = 0.0,
+        scale_lr_by_length: bool = False,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
@@ -70,6 +73,8 @@ class LanguageModel(L.LightningModule):
         )
         self.ar_alpha = ar_alpha
         self.tar_beta = tar_beta
+        self.scale_lr_by_length = scale_lr_by_length
+        self._unscaled_lrs: list[float] | None = None
         self.val_nll = MeanMetric()
         self.test_nll = MeanMetric()
         self._states: dict[str, State | None] = {}
@@ -102,6 +107,8 @@ class LanguageModel(L.LightningModule):
         ids, targets = batch["input_ids"], batch["target_ids"]
         output, state, raw = self.model(ids, self._carry("train", ids))
         self._states["train"] = detach_state(state)
+        if self.scale_lr_by_length:
+            self._scale_lr(ids.shape[1])
         nll = self.model.loss(output, targets)
         loss = nll
         if self.ar_alpha:
@@ -111,6 +118,23 @@ class LanguageModel(L.LightningModule):
         self.log("train_loss", nll, prog_bar=True)
         self.log("train_ppl", torch.exp(nll.detach()))
         return loss
+
+    def _scale_lr(self, length: int) -> None:
+        # Runs inside the optimizer's closure, before the update reads the learning rate; restored after the step.
+        bptt = getattr(getattr(self.trainer, "datamodule", None), "bptt", None)
+        if not bptt:
+            return
+        optimizer = self.optimizers(use_pl_optimizer=False)
+        self._unscaled_lrs = [group["lr"] for group in optimizer.param_groups]
+        for group, lr in zip(optimizer.param_groups, self._unscaled_lrs, strict=True):
+            group["lr"] = lr * length / bptt
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:
+        if self._unscaled_lrs is not None:
+            optimizer = self.optimizers(use_pl_optimizer=False)
+            for group, lr in zip(optimizer.param_groups, self._unscaled_lrs, strict=True):
+                group["lr"] = lr
+            self._unscaled_lrs = None
 
     def _evaluate(self, stage: str, batch: dict[str, Tensor], metric: MeanMetric) -> None:
         ids, targets = batch["input_ids"], batch["target_ids"]

@@ -136,6 +136,8 @@ def test_bad_arguments_are_rejected():
         RecurrentEncoder(10, cell="transformer")
     with pytest.raises(ValueError, match="length_mode"):
         RecurrentEncoder(10, length_mode="mask")
+    with pytest.raises(ValueError, match="lengths must lie"):
+        RecurrentEncoder(10)(torch.ones(2, 3, dtype=torch.long), torch.tensor([3, 4]))
 
 
 def test_no_non_contiguous_weight_warning():

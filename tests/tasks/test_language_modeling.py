@@ -93,3 +93,66 @@ def test_tiny_recipe_perplexity_falls(data_root, tmp_path):
     assert len(ppl) == 3 and ppl[0] > ppl[1] > ppl[2]
     assert ppl[-1] < 1000  # from ~5,900 (the vocabulary size) for an untrained model
     assert all(float(r["val_word_ppl"]) == pytest.approx(float(r["val_ppl"])) for r in rows)  # word level
+
+
+def test_adaptive_softmax_option_gives_normalised_log_probabilities():
+    model = RNNLanguageModel(50, embedding_dim=8, hidden_size=8, num_layers=1, adaptive_softmax_cutoffs=[10, 30],
+                             weight_drop=0.0).eval()
+    output, _, _ = model(torch.randint(0, 50, (2, 5)))
+    log_probs = model.logits(output)
+    assert log_probs.shape == (2, 5, 50)
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(2, 5))
+    targets = torch.randint(0, 50, (2, 5))
+    expected = -log_probs.gather(-1, targets[..., None]).mean()
+    torch.testing.assert_close(model.loss(output, targets), expected)
+
+
+def test_weight_tying_shares_the_embedding():
+    model = _model("lstm")
+    assert model.decoder.weight is model.embedding.weight
+    assert model.layers[-1].hidden_size == 16  # the last layer is sized to the embedding for tying
+
+
+def test_subword_streams_report_per_word_perplexity(data_root):
+    from seqkit.data import DataSource, LanguageModelingDataModule, TokenizerConfig
+
+    module = LanguageModelingDataModule(
+        DataSource(name="wikitext2"), TokenizerConfig(kind="bpe", vocab_size=2000), max_rows=400,
+    )
+    module.setup("fit")
+    words = module.words["train"]
+    assert words == sum(len(t.split()) + 1 for t in module.raw["train"]["text"])  # words plus one <eos> per line
+    assert module.tokens_per_word("train") == module.streams["train"].numel() / words > 1.0
+
+
+@pytest.mark.slow
+def test_generate_command_streams_reproducible_text(data_root, tmp_path, capsys):
+    run = tmp_path / "lm"
+    assert main(["fit", "--config", TINY, "--run_dir", str(run), "--trainer.max_epochs", "1",
+                 "--trainer.limit_train_batches", "20", "--trainer.enable_progress_bar", "false",
+                 "--trainer.enable_model_summary", "false"]) == 0
+    capsys.readouterr()
+    args = ["generate", "--checkpoint", str(run), "--prompt", "the company said", "--max-new-tokens", "15",
+            "--seed", "3", "--top-k", "40"]
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert main(args) == 0
+    assert capsys.readouterr().out == first and first.startswith("the company said ")
+    assert len(first.split()) >= 3 + 10  # prompt plus the generated words (<eos> prints as a line break)
+
+
+def test_learning_rate_scales_with_chunk_length_and_is_restored(data_root, tmp_path):
+    from types import SimpleNamespace
+
+    from seqkit.tasks.language_modeling import LanguageModel
+
+    module = LanguageModel(50, embedding_dim=8, hidden_size=8, num_layers=1, weight_drop=0.0,
+                           scale_lr_by_length=True)
+    optimizer = torch.optim.SGD(module.parameters(), lr=30.0)
+    seen = []
+    module.optimizers = lambda use_pl_optimizer=True: optimizer  # no Trainer: hand the optimizer over directly
+    module._trainer = SimpleNamespace(datamodule=SimpleNamespace(bptt=70))
+    module._scale_lr(35)
+    seen.append(optimizer.param_groups[0]["lr"])
+    module.on_train_batch_end(None, None, 0)
+    assert seen == [15.0] and optimizer.param_groups[0]["lr"] == 30.0
