@@ -65,7 +65,7 @@ def _lightning_round(module, batches, recipe_trainer: L.Trainer, warmup: int, lo
 
 def _bare_round(module, optimizer, batches, clip: float | None, warmup: int) -> tuple[float, float]:
     """The same steps as ``LanguageModel.training_step`` plus Lightning's optimisation, written out by hand."""
-    from seqkit.models.rnn_lm import detach_state
+    from seqkit.models.rnn_lm import detach_layer_states
 
     net = module.model.train()
     params = [p for p in net.parameters() if p.requires_grad]
@@ -85,7 +85,7 @@ def _bare_round(module, optimizer, batches, clip: float | None, warmup: int) -> 
         if clip:
             torch.nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
-        state = detach_state(state)
+        state = detach_layer_states(state)
     end = _clocks()
     return end[0] - start[0], end[1] - start[1]
 

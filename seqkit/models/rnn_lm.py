@@ -8,8 +8,6 @@ matrix (Press and Wolf 2017; Inan et al. 2017), as in AWD-LSTM (Merity et al. 20
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -17,20 +15,17 @@ from torch.nn.utils import parametrize
 
 from seqkit.nn.dropout import DropoutEmbedding, LockedDropout
 from seqkit.nn.dropout import weight_drop as apply_weight_drop
+from seqkit.nn.recurrent import FUSED_LAYERS, CellType, detach_state, ensure_flat_weights
+from seqkit.nn.recurrent import State as LayerState
 from seqkit.nn.tying import tie_weights as tie
 
-CellType = Literal["lstm", "gru", "rnn"]
-LayerState = Tensor | tuple[Tensor, Tensor]
+#: One state per layer (the layers may differ in size, so they are not stacked).
 State = list[LayerState]
 
-_LAYERS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
-
-def detach_state(state: State | None) -> State | None:
-    """Cut the graph behind a carried state (truncated BPTT)."""
-    if state is None:
-        return None
-    return [tuple(t.detach() for t in s) if isinstance(s, tuple) else s.detach() for s in state]
+def detach_layer_states(state: State | None) -> State | None:
+    """Cut the graph behind a carried per-layer state (truncated BPTT)."""
+    return None if state is None else [detach_state(s) for s in state]
 
 
 class RNNLanguageModel(nn.Module):
@@ -78,7 +73,7 @@ class RNNLanguageModel(nn.Module):
         tie_weights = tie_weights and not adaptive_softmax_cutoffs
         sizes = [embedding_dim] + [hidden_size] * (num_layers - 1) + [embedding_dim if tie_weights else hidden_size]
         self.layers = nn.ModuleList(
-            _LAYERS[cell](sizes[i], sizes[i + 1], batch_first=True) for i in range(num_layers)
+            FUSED_LAYERS[cell](sizes[i], sizes[i + 1], batch_first=True) for i in range(num_layers)
         )
         if weight_drop > 0:
             for layer in self.layers:
@@ -117,6 +112,7 @@ class RNNLanguageModel(nn.Module):
         new_state: State = []
         with parametrize.cached():  # one weight-drop mask per forward, shared by every time step
             for index, layer in enumerate(self.layers):
+                ensure_flat_weights(layer)  # one cuDNN weight buffer after DDP or loading (no-op on CPU)
                 hidden, layer_state = layer(hidden, None if state is None else state[index])
                 new_state.append(layer_state)
                 if index < len(self.layers) - 1:

@@ -16,7 +16,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from seqkit.models.rnn_lm import CellType, RNNLanguageModel, State, detach_state
+from seqkit.models.rnn_lm import CellType, RNNLanguageModel, State, detach_layer_states
 from seqkit.tasks.optim import configure_optimization
 
 
@@ -106,7 +106,7 @@ class LanguageModel(L.LightningModule):
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
         output, state, raw = self.model(ids, self._carry("train", ids))
-        self._states["train"] = detach_state(state)
+        self._states["train"] = detach_layer_states(state)
         if self.scale_lr_by_length:
             self._scale_lr(ids.shape[1])
         nll = self.model.loss(output, targets)
