@@ -112,3 +112,11 @@ def test_loaded_tokenizer_without_padding_token(tmp_path):
     Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]")).save(str(tmp_path / "tokenizer.json"))
     with pytest.raises(TokenizerError, match="has no padding token"):
         load_tokenizer(tmp_path)
+
+
+def test_min_frequency_drops_rare_words():
+    texts = ["common common rare"] * 1 + ["common other other"]
+    every = train_tokenizer(TokenizerConfig(kind="word"), [texts])
+    frequent = train_tokenizer(TokenizerConfig(kind="word", min_frequency=2), [texts])
+    assert every.encode("rare")[0] != every.unk_id
+    assert frequent.encode("rare")[0] == frequent.unk_id and frequent.encode("other")[0] != frequent.unk_id
