@@ -120,16 +120,15 @@ class SeqkitCLI(LightningCLI):
                 TensorBoardLogger(run_dir, name="", version="", default_hp_metric=False),
                 CSVLogger(run_dir, name="", version=""),
             ]
-        callbacks = list(trainer_config.get("callbacks") or [])
         if self.subcommand == "fit":
-            callbacks.append(StopOnNonFiniteLoss())
-            kwargs["callbacks"] = callbacks
-        if self.subcommand == "fit" and not any(isinstance(c, ModelCheckpoint) for c in callbacks):
-            monitor, mode = getattr(self.model, "monitor", (None, "min"))
-            callbacks.append(ModelCheckpoint(
-                dirpath=os.path.join(run_dir, "checkpoints"), filename="best", monitor=monitor, mode=mode,
-                save_last=True, auto_insert_metric_name=False,
-            ))
+            given = trainer_config.get("callbacks") or []
+            callbacks = [*(given if isinstance(given, list) else [given]), StopOnNonFiniteLoss()]
+            if not any(isinstance(c, ModelCheckpoint) for c in callbacks):  # best by the model's metric, and last
+                monitor, mode = getattr(self.model, "monitor", (None, "min"))
+                callbacks.append(ModelCheckpoint(
+                    dirpath=os.path.join(run_dir, "checkpoints"), filename="best", monitor=monitor, mode=mode,
+                    save_last=True, auto_insert_metric_name=False,
+                ))
             kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 
