@@ -16,6 +16,7 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 #: Other commands: name -> (module with a ``main(argv)`` function, one-line description).
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("seqkit.bench", "speed benchmarks (seqkit bench --help lists them)"),
+    "classify": ("seqkit.commands.classify", "label texts or a .jsonl/.txt file with a trained classifier"),
     "generate": ("seqkit.commands.generate", "continue a prompt with a trained language model"),
     "grad-plot": ("seqkit.diagnostics.gradient_through_time", "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
 }

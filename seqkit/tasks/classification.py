@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Literal
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from seqkit.nn import RecurrentEncoder
-from seqkit.nn.recurrent import CellType
+from seqkit.errors import DataError
+from seqkit.nn import AttentionPooling, RecurrentEncoder, load_word_vectors
+from seqkit.nn.pretrained import VocabularyLike
+from seqkit.nn.recurrent import CellType, State
 from seqkit.tasks.optim import configure_optimization
 
-Pooling = Literal["last", "mean", "max"]
+Pooling = Literal["last", "mean", "max", "attention"]
+
+
+def prediction_record(probabilities: list[float], label_names: list[str] | None = None) -> dict:
+    """``{"label", "label_name"?, "probabilities"}`` for one example's class probabilities (``C`` floats)."""
+    label = max(range(len(probabilities)), key=probabilities.__getitem__)
+    record = {"label": label, "probabilities": [round(p, 6) for p in probabilities]}
+    if label_names:
+        record["label_name"] = label_names[label]
+    return record
 
 
 class SequenceClassifier(L.LightningModule):
@@ -36,8 +50,13 @@ class SequenceClassifier(L.LightningModule):
         cell: ``lstm``, ``gru`` or ``rnn``.
         bidirectional: Bidirectional encoder.
         dropout: Dropout on embeddings, between layers and before the head.
-        pooling: How the sequence becomes one vector: the final states (``last``), or the ``mean`` or ``max`` of
-            the outputs over real tokens.
+        pooling: How the sequence becomes one vector: the final states (``last``), the ``mean`` or ``max`` of
+            the outputs over real tokens, or a learned ``attention`` average of them (Yang et al. 2016).
+        attention_size: Width of the attention pooling's hidden layer (``pooling: attention`` only).
+        word_vectors: A GloVe / word2vec text file (``.gz`` allowed) whose vectors initialise the embeddings of the
+            tokenizer's tokens when training starts (``embedding_dim`` must match); the vocabulary coverage is
+            logged as ``word_vector_coverage``.
+        freeze_embeddings: Keep the embeddings fixed during training (typically with ``word_vectors``).
         label_names: Class names in id order (from the data), kept with the model for predictions.
         optimizer: Optimizer factory (``class_path`` + ``init_args`` in a recipe); default Adam, lr 1e-3.
         lr_scheduler: Optional learning-rate scheduler factory.
@@ -58,6 +77,9 @@ class SequenceClassifier(L.LightningModule):
         bidirectional: bool = True,
         dropout: float = 0.2,
         pooling: Pooling = "mean",
+        attention_size: int = 64,
+        word_vectors: str | None = None,
+        freeze_embeddings: bool = False,
         label_names: list[str] | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
@@ -70,6 +92,11 @@ class SequenceClassifier(L.LightningModule):
         self.encoder = RecurrentEncoder(
             vocab_size, embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout, pad_id
         )
+        if freeze_embeddings:  # the optimizer skips parameters that never get a gradient
+            self.encoder.embedding.weight.requires_grad_(False)
+        #: Share of the vocabulary that got a pretrained vector (set once ``word_vectors`` are loaded).
+        self.word_vector_coverage: float | None = None
+        self.attention = AttentionPooling(self.encoder.output_size, attention_size) if pooling == "attention" else None
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.encoder.output_size, num_classes))
         metrics = MetricCollection({
             "acc": MulticlassAccuracy(num_classes, average="micro"),
@@ -77,19 +104,49 @@ class SequenceClassifier(L.LightningModule):
         })
         self.val_metrics = metrics.clone(prefix="val_")
         self.test_metrics = metrics.clone(prefix="test_")
+        # Kept out of the collections: a (C, C) tensor cannot be logged; it is written to a CSV at test end.
+        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+
+    def setup(self, stage: str) -> None:
+        # The tokenizer exists only once the data is set up, so vectors are loaded here rather than in __init__.
+        # Only for fit: when testing or predicting from a checkpoint its weights replace the embeddings anyway.
+        if stage != "fit" or not self.hparams.word_vectors or self.word_vector_coverage is not None:
+            return
+        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
+        if tokenizer is None:
+            raise DataError("word_vectors need a DataModule with a tokenizer; without one, call "
+                            "model.load_word_vectors(tokenizer) yourself before training.")
+        self.load_word_vectors(tokenizer)
+        for logger in self.trainer.loggers:  # self.log is not allowed in setup; the loggers write on rank zero
+            logger.log_metrics({"word_vector_coverage": self.word_vector_coverage}, step=0)
+
+    def load_word_vectors(self, tokenizer: VocabularyLike, path: str | None = None) -> float:
+        """Copy vectors from ``path`` (default: the ``word_vectors`` setting) into the embeddings; returns and
+        records the vocabulary coverage (special tokens excluded)."""
+        path = path or self.hparams.word_vectors
+        if not path:
+            raise ValueError("no word vector file: pass path or set word_vectors")
+        self.word_vector_coverage = load_word_vectors(path, tokenizer, self.encoder.embedding)
+        rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found in {path}")
+        return self.word_vector_coverage
 
     def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
         """Class logits ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""
-        outputs, final = self.encoder(input_ids, input_lengths)
+        outputs, final = self.encoder(input_ids, input_lengths)  # outputs (B, T, D*H), zero past each length
+        return self.head(self.pool(outputs, final, input_lengths))
+
+    def pool(self, outputs: Tensor, final: State, lengths: Tensor) -> Tensor:
+        """One vector ``(B, D*H)`` per sequence from the encoder's ``outputs`` ``(B, T, D*H)`` and final state."""
         if self.pooling == "last":
-            pooled = self.encoder.last_hidden(final)
-        else:
-            mask = (torch.arange(input_ids.shape[1], device=input_ids.device) < input_lengths[:, None]).unsqueeze(-1)
-            if self.pooling == "mean":
-                pooled = (outputs * mask).sum(1) / input_lengths.clamp(min=1)[:, None]
-            else:
-                pooled = outputs.masked_fill(~mask, float("-inf")).amax(1)
-        return self.head(pooled)
+            return self.encoder.last_hidden(final)
+        mask = torch.arange(outputs.shape[1], device=outputs.device) < lengths.to(outputs.device)[:, None]  # (B, T)
+        if self.pooling == "mean":
+            return outputs.sum(1) / lengths.clamp(min=1).to(outputs)[:, None]  # padded outputs are already zero
+        if self.pooling == "max":
+            pooled = outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+            return pooled.masked_fill(~mask.any(1, keepdim=True), 0.0)  # an empty text: zeros, not -inf
+        pooled, _ = self.attention(outputs, mask)
+        return pooled
 
     def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         logits = self(batch["input_ids"], batch["input_lengths"])
@@ -109,8 +166,23 @@ class SequenceClassifier(L.LightningModule):
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         logits, loss = self._step(batch)
         self.test_metrics.update(logits, batch["labels"])
+        self.test_confusion.update(logits, batch["labels"])
         self.log("test_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
         self.log_dict(self.test_metrics)
+
+    def on_test_epoch_end(self) -> None:
+        """Write the confusion matrix (rows: true class, columns: predicted) to ``<log_dir>/confusion_matrix.csv``."""
+        matrix = self.test_confusion.compute().tolist()  # synced across ranks: every rank must call it
+        self.test_confusion.reset()
+        trainer = self.trainer
+        log_dir = trainer.log_dir  # also collective under DDP
+        if not log_dir or not trainer.is_global_zero:
+            return
+        names = self.hparams.get("label_names") or [str(i) for i in range(len(matrix))]
+        with (Path(log_dir) / "confusion_matrix.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["true/predicted", *names])
+            writer.writerows([name, *row] for name, row in zip(names, matrix, strict=True))
 
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         """Class probabilities ``(B, C)``."""
@@ -120,11 +192,7 @@ class SequenceClassifier(L.LightningModule):
         """One record per example: predicted label (id and name) and class probabilities."""
         names = self.hparams.get("label_names")
         for probabilities in torch.cat(batches).tolist():
-            label = max(range(len(probabilities)), key=probabilities.__getitem__)
-            record = {"label": label, "probabilities": [round(p, 6) for p in probabilities]}
-            if names:
-                record["label_name"] = names[label]
-            yield record
+            yield prediction_record(probabilities, names)
 
     def configure_optimizers(self):
         return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)

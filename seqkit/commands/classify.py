@@ -1,0 +1,119 @@
+"""``seqkit classify``: label texts (arguments, or a .jsonl/.txt file) with a trained classifier, as JSON lines.
+
+Each output line is ``{"text", "label", "label_name"?, "probabilities"}``, in input order. Texts are truncated as
+in training (``max_length`` and ``truncation`` from the run's ``config.yaml``) unless overridden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import deque
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TextIO
+
+HELP = "Classify texts with a trained sequence classifier (a run directory or checkpoint)."
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seqkit classify", description=HELP)
+    p.add_argument("texts", nargs="*", help="texts to classify (or use --input)")
+    p.add_argument("--checkpoint", required=True, help="run directory (uses checkpoints/best.ckpt) or .ckpt file")
+    p.add_argument("--input", default=None, help=".jsonl (one object per line) or .txt (one text per line) file")
+    p.add_argument("--text-field", default="text", help="field of each .jsonl object holding the text")
+    p.add_argument("--output", default=None, help="write JSON lines here (default: standard output)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--max-length", type=int, default=None, help="tokens kept per text (default: the run's)")
+    p.add_argument("--truncation", choices=["head", "tail", "head+tail"], default=None,
+                   help="which part of a long text to keep (default: the run's)")
+    p.add_argument("--no-text", action="store_true", help="leave the text out of the output records")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: cuda when available)")
+    return p
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def read_texts(path: Path, text_field: str = "text") -> Iterator[str]:
+    """Texts of a ``.jsonl`` file (field ``text_field`` of each line) or of any other file (one per line)."""
+    from seqkit.errors import DataError
+
+    if not path.is_file():
+        raise DataError(f"Input file {path} does not exist.")
+    jsonl = path.suffix in (".jsonl", ".json")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\n\r")
+            if not jsonl:
+                yield line  # every line, empty ones too, so output line N answers input line N
+                continue
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"Line {number} of {path} is not JSON: {error}") from error
+            text = record.get(text_field) if isinstance(record, dict) else None
+            if not isinstance(text, str):
+                raise DataError(f"Line {number} of {path} has no text field {text_field!r}; "
+                                "choose the field with --text-field.")
+            yield text
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    if bool(args.texts) == bool(args.input):
+        parser().error("give texts as arguments or one --input file (not both)")
+    if args.batch_size < 1:
+        parser().error("--batch-size must be at least 1")
+    from seqkit.errors import DataError
+
+    path = Path(args.input).expanduser() if args.input else None
+    if path is not None and not path.is_file():  # before loading anything or creating the output file
+        raise DataError(f"Input file {path} does not exist.")
+    import torch
+
+    from seqkit.classify import iter_classify, run_truncation
+    from seqkit.runs import load_run
+    from seqkit.tasks.classification import SequenceClassifier
+
+    module, tokenizer = load_run(args.checkpoint, SequenceClassifier)
+    module.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    limits = run_truncation(args.checkpoint)
+    max_length = args.max_length if args.max_length is not None else limits["max_length"]
+    truncation = args.truncation or limits["truncation"]
+
+    bar = None
+    if path is not None:
+        from tqdm import tqdm
+
+        texts = read_texts(path, args.text_field)
+        total = _count_lines(path)  # an upper bound for .jsonl with blank lines; good enough for a bar
+        bar = tqdm(total=total, unit="text", file=sys.stderr, desc="Classifying", dynamic_ncols=True)
+    else:
+        texts = iter(args.texts)
+
+    # iter_classify reads texts a chunk ahead of its records, in order: a queue pairs them, one chunk at a time.
+    seen: deque[str] = deque()
+
+    def remember(stream: Iterator[str]) -> Iterator[str]:
+        for text in stream:
+            seen.append(text)
+            yield text
+
+    with ExitStack() as stack:
+        out: TextIO = stack.enter_context(Path(args.output).open("w", encoding="utf-8")) if args.output else sys.stdout
+        if bar is not None:
+            stack.callback(bar.close)
+        records = iter_classify(module, tokenizer, remember(texts), args.batch_size, max_length, truncation,
+                                progress=bar.update if bar is not None else None)
+        for record in records:
+            text = seen.popleft()
+            out.write(json.dumps(record if args.no_text else {"text": text, **record}, ensure_ascii=False) + "\n")
+        out.flush()
+    return 0
