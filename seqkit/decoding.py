@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
@@ -109,25 +110,33 @@ def prompt_ids(tokenizer, text: str) -> list[int]:
 
 
 class StreamingDetokenizer:
-    """Turns generated ids into text one token at a time (subword pieces join correctly; ``<eos>`` is a newline)."""
+    """Turns generated ids into text one token at a time.
+
+    Each call returns only the new characters: the current line is decoded again and compared with what was
+    already printed, so subword pieces join correctly; ``<eos>`` prints a line break. Output is held back while
+    the decoded text ends in an incomplete character (byte-level BPE). With ``leading_space`` the first text is
+    separated from the prompt by a space.
+    """
 
     def __init__(self, tokenizer, leading_space: bool = True) -> None:
         self.tokenizer = tokenizer
         self.line: list[int] = []
         self.printed = ""
-        self.leading_space = leading_space
+        self.pending_space = leading_space
 
     def push(self, token: int) -> str:
         if token == self.tokenizer.eos_id:
-            self.line, self.printed = [], ""
+            self.line, self.printed, self.pending_space = [], "", False
             return "\n"
         self.line.append(token)
         text = self.tokenizer.decode(self.line)
-        if self.leading_space and not self.printed and len(self.line) == 1 and not text.startswith(" "):
-            text = " " + text
-            self.leading_space = False
-        new = text[len(self.printed):] if text.startswith(self.printed) else text
+        if text.endswith("\ufffd"):  # half of a multi-byte character: wait for the rest
+            return ""
+        new = text[len(os.path.commonprefix([text, self.printed])):]
         self.printed = text
+        if new and self.pending_space:
+            new = new if new.startswith(" ") else " " + new
+            self.pending_space = False
         return new
 
 

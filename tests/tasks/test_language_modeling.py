@@ -156,3 +156,15 @@ def test_learning_rate_scales_with_chunk_length_and_is_restored(data_root, tmp_p
     seen.append(optimizer.param_groups[0]["lr"])
     module.on_train_batch_end(None, None, 0)
     assert seen == [15.0] and optimizer.param_groups[0]["lr"] == 30.0
+
+
+@pytest.mark.parametrize("kind", ["word", "bpe"])
+def test_streaming_detokenizer_prints_each_piece_once(kind):
+    from seqkit.data.tokenizers import TokenizerConfig, train_tokenizer
+    from seqkit.decoding import StreamingDetokenizer
+
+    texts = ["the company said it will buy the unit", "shares rose 5 % in early trading"] * 30
+    tokenizer = train_tokenizer(TokenizerConfig(kind=kind, vocab_size=300), [texts])
+    ids = tokenizer.encode("it will buy") + [tokenizer.eos_id] + tokenizer.encode("shares rose")
+    out = StreamingDetokenizer(tokenizer)
+    assert "".join(out.push(i) for i in ids) == " it will buy\nshares rose"
