@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+import pyarrow as pa
 import torch
 
-from seqkit.data.encoding import Truncation, truncate
+from seqkit.data.encoding import Truncation, pad_ids, truncate
 from seqkit.tasks.classification import SequenceClassifier, prediction_record
 
 #: Texts tokenised and sorted by length together; larger chunks pad less but hold more in memory.
@@ -85,11 +86,9 @@ def iter_classify(
         probabilities: list[list[float]] = [[] for _ in ids]
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
-            lengths = torch.tensor([len(ids[i]) for i in indices])
-            batch = torch.full((len(indices), max(int(lengths.max()), 1)), pad_id, dtype=torch.long)  # (B, T)
-            for row, i in enumerate(indices):
-                batch[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
-            probs = module(batch.to(device), lengths.to(device)).float().softmax(-1).cpu()  # (B, C)
+            padded, lengths = pad_ids(pa.array([ids[i] for i in indices], pa.list_(pa.int64())), pad_id)  # (B, T)
+            batch, lengths = torch.from_numpy(padded).to(device), torch.from_numpy(lengths).to(device)
+            probs = module(batch, lengths).float().softmax(-1).cpu()  # (B, C)
             for i, row in zip(indices, probs.tolist(), strict=True):
                 probabilities[i] = row
             if progress is not None:
