@@ -2,6 +2,7 @@
 
 Submodules: ``seqkit.nn`` (plain ``nn.Module`` building blocks), ``seqkit.data`` (sources, tokenizers,
 DataModules), ``seqkit.tasks`` (LightningModules). They are imported on first use, so ``import seqkit`` is cheap.
+``seqkit.load(path_or_hub_id)`` returns a trained model ready to ``classify``, ``generate``, ``translate``...
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _LAZY = {
     "TextClassificationDataModule": "seqkit.data",
     "SequenceClassifier": "seqkit.tasks",
     "RecurrentEncoder": "seqkit.nn",
+    "load": "seqkit.pretrained",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -29,15 +29,18 @@ CHUNK_BATCHES = 16
 
 
 def run_truncation(path: str | Path) -> dict:
-    """``{"max_length", "truncation"}`` the run at ``path`` (run directory or checkpoint) was trained with.
+    """``{"max_length", "truncation"}`` the run at ``path`` (run directory, checkpoint or published folder) was
+    trained with.
 
     Read from the run's ``config.yaml`` (``data.init_args``); missing values get the DataModule's defaults.
     """
     import yaml
 
+    from seqkit.pretrained.folder import is_model_folder
     from seqkit.runs import find_checkpoint
 
-    _, run_dir = find_checkpoint(path)
+    # A published model folder keeps the training config beside its weights.
+    run_dir = Path(path) if is_model_folder(path) else find_checkpoint(path)[1]
     config_file = run_dir / "config.yaml"
     config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
     data = ((config or {}).get("data") or {}).get("init_args") or {}

@@ -21,3 +21,7 @@ class TokenizerError(SeqkitError, ValueError):
 
 class CheckpointError(SeqkitError, ValueError):
     """A checkpoint or published model folder is missing, corrupt or incompatible."""
+
+
+class PublishError(SeqkitError, RuntimeError):
+    """A model cannot be uploaded to the HuggingFace Hub (no token, offline, refused)."""

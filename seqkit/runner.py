@@ -17,10 +17,19 @@ import lightning as L  # noqa: E402
 from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger  # noqa: E402
-from lightning.pytorch.utilities import rank_zero_only  # noqa: E402
+from lightning.pytorch.plugins.io import CheckpointIO  # noqa: E402
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_only  # noqa: E402
 
+from seqkit.checkpointing import (  # noqa: E402
+    AtomicCheckpointIO,
+    ResumeRandomState,
+    RunCheckpoint,
+    check_checkpoint,
+    remove_partial_checkpoints,
+)
+from seqkit.errors import CheckpointError  # noqa: E402
 from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
-from seqkit.runs import RUN_DIR_ENV, create_run_dir, inherited_run_dir  # noqa: E402
+from seqkit.runs import RUN_DIR_ENV, create_run_dir, inherited_run_dir, job_id  # noqa: E402
 
 
 class _DropTips(logging.Filter):
@@ -79,6 +88,9 @@ class SeqkitCLI(LightningCLI):
                             help="Folder for this run (default: a new runs/<recipe>/<time> folder).")
         parser.add_argument("--test_after_fit", type=bool, default=False,
                             help="After fit, evaluate the best checkpoint on the test split.")
+        parser.add_argument("--checkpoint_every_n_steps", type=int, default=500,
+                            help="Also write checkpoints/last.ckpt every N training steps, so `--ckpt_path last "
+                                 "--run_dir RUN` resumes a killed run mid-epoch; 0: only at epoch ends.")
 
     def _section(self, config: Any) -> Any:
         """The config of the running subcommand (the whole config when built with ``run=False``)."""
@@ -92,11 +104,16 @@ class SeqkitCLI(LightningCLI):
         class_path = (config.get("model") or {}).get("class_path", "model")
         return class_path.rsplit(".", 1)[-1].lower()
 
+    def _resuming(self) -> bool:
+        return self.subcommand == "fit" and bool(self._section(self.config).get("ckpt_path"))
+
     def _make_run_dir(self) -> Path:
         # Called once data and model exist, so a bad recipe fails before any folder is created.
         config = self._section(self.config)
         explicit = config.get("run_dir")
         inherited = inherited_run_dir()
+        if config.get("ckpt_path") == "last" and not (explicit or inherited or job_id()):
+            raise CheckpointError("--ckpt_path last resumes a run: give its folder with --run_dir RUN_DIR.")
         if inherited is not None:
             run_dir = inherited
         elif explicit:
@@ -106,6 +123,8 @@ class SeqkitCLI(LightningCLI):
         run_dir.mkdir(parents=True, exist_ok=True)
         if explicit or inherited is not None:  # reusing a folder on purpose (resume, DDP child): keep going
             self.save_config_kwargs = {**self.save_config_kwargs, "overwrite": True}
+        if self._resuming() and (run_dir / "config.yaml").is_file():  # the run's own config stays as it was
+            self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": "config-resume.yaml"}
         # DDP processes that Lightning launches inherit the environment: they must use the same folder.
         os.environ[RUN_DIR_ENV] = str(run_dir)
         return run_dir
@@ -116,23 +135,51 @@ class SeqkitCLI(LightningCLI):
         run_dir = str(self.run_dir)
         kwargs.setdefault("default_root_dir", run_dir)
         if trainer_config.get("logger") in (None, True):
-            kwargs["logger"] = [
-                TensorBoardLogger(run_dir, name="", version="", default_hp_metric=False),
-                CSVLogger(run_dir, name="", version=""),
-            ]
+            csv_logger = CSVLogger(run_dir, name="", version="")
+            if self._resuming():
+                continue_csv_log(csv_logger)
+            kwargs["logger"] = [TensorBoardLogger(run_dir, name="", version="", default_hp_metric=False), csv_logger]
         if self.subcommand == "fit":
             given = trainer_config.get("callbacks") or []
-            callbacks = [*(given if isinstance(given, list) else [given]), StopOnNonFiniteLoss()]
+            callbacks = [*(given if isinstance(given, list) else [given]), StopOnNonFiniteLoss(), ResumeRandomState()]
             if not any(isinstance(c, ModelCheckpoint) for c in callbacks):  # best by the model's metric, and last
                 monitor, mode = getattr(self.model, "monitor", (None, "min"))
-                callbacks.append(ModelCheckpoint(
+                callbacks.append(RunCheckpoint(
                     dirpath=os.path.join(run_dir, "checkpoints"), filename="best", monitor=monitor, mode=mode,
                     save_last=True, auto_insert_metric_name=False,
+                    last_every_n_steps=self._section(self.config).get("checkpoint_every_n_steps") or None,
                 ))
             kwargs["callbacks"] = callbacks
+            plugins = trainer_config.get("plugins") or []
+            plugins = list(plugins) if isinstance(plugins, list | tuple) else [plugins]
+            if not any(isinstance(p, CheckpointIO) for p in plugins):  # a kill while saving keeps the old file
+                kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         return super().instantiate_trainer(**kwargs)
 
     # ------------------------------------------------------------------ subcommands
+    def before_fit(self) -> None:
+        """Resolve ``--ckpt_path last`` to the run's ``checkpoints/last.ckpt`` and check the checkpoint first.
+
+        Resuming reads the checkpoint with ``weights_only=True`` unless ``--weights_only false`` is given.
+        """
+        config = self._section(self.config_init)
+        ckpt_path = config.get("ckpt_path")
+        if not ckpt_path:
+            return
+        checkpoints = Path(self.run_dir) / "checkpoints"
+        remove_partial_checkpoints(checkpoints)
+        if ckpt_path == "last":
+            last = checkpoints / "last.ckpt"
+            if not last.is_file():
+                rank_zero_info(f"No {last} yet: training {self.run_dir} from the start.")
+                config["ckpt_path"] = None
+                return
+            config["ckpt_path"] = ckpt_path = str(last)
+        check_checkpoint(ckpt_path)
+        if config.get("weights_only") is None:
+            config["weights_only"] = True
+        rank_zero_info(f"Resuming {self.run_dir} from {ckpt_path}")
+
     def predict(self, **kwargs: Any) -> None:
         """``trainer.predict``, then write the outputs to ``<run_dir>/predictions.jsonl``, one line per example."""
         batches = self.trainer.predict(**kwargs)
@@ -180,3 +227,20 @@ def run_lightning_cli(args: list[str]) -> SeqkitCLI:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
         return SeqkitCLI(args=None if from_command_line else list(args))
+
+
+def continue_csv_log(logger: CSVLogger) -> None:
+    """Make a resumed run append to its ``metrics.csv`` (Lightning's CSV writer would start the file afresh)."""
+    if rank_zero_only.rank != 0:
+        return
+    path = Path(logger.log_dir) / "metrics.csv"
+    if not path.is_file():
+        return
+    import csv
+
+    saved = path.read_bytes()
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle), [])
+    writer = logger.experiment  # created now: it deletes an existing metrics.csv, which is put back at once
+    path.write_bytes(saved)
+    writer.metrics_keys = list(header)

@@ -32,13 +32,18 @@ def inherited_run_dir() -> Path | None:
     return Path(value) if value else None
 
 
+def job_id() -> str | None:
+    """The cluster job id (SLURM or torchrun) when running inside a job."""
+    return next((os.environ[v] for v in _JOB_ID_VARS if os.environ.get(v) not in (None, "", "none")), None)
+
+
 def create_run_dir(name: str, root: Path | None = None) -> Path:
     """Create and return a fresh ``<root>/<name>/<timestamp>`` folder (``<root>/<name>/job-<id>`` in a job)."""
     parent = (root or settings.runs_dir()) / name
     parent.mkdir(parents=True, exist_ok=True)
-    job_id = next((os.environ[v] for v in _JOB_ID_VARS if os.environ.get(v) not in (None, "", "none")), None)
-    if job_id:  # every node of the job must agree on the folder, and a requeued job finds its own
-        run_dir = parent / f"job-{job_id}"
+    job = job_id()
+    if job:  # every node of the job must agree on the folder, and a requeued job finds its own
+        run_dir = parent / f"job-{job}"
         run_dir.mkdir(exist_ok=True)
         return run_dir
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -72,21 +77,13 @@ def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
 
 
 def load_run(path: str | Path, task_class: type):
-    """Load a trained task module (eval mode, CPU) and its tokenizer from a run directory or checkpoint.
+    """Load a trained task module (eval mode, CPU) and its tokenizer from a run directory, checkpoint file, published
+    model folder or Hub id (see :func:`seqkit.pretrained.load_model`, which every command uses).
 
     Returns:
         ``(module, tokenizer)``.
     """
-    from seqkit.data.tokenizers import load_tokenizer
-    from seqkit.errors import CheckpointError
+    from seqkit.pretrained.loading import load_model
 
-    checkpoint, run_dir = find_checkpoint(path)
-    if not (run_dir / "tokenizer").is_dir():
-        raise CheckpointError(f"Run directory {run_dir} has no tokenizer/ folder; was it written by seqkit fit?")
-    tokenizer = load_tokenizer(run_dir / "tokenizer")
-    try:
-        module = task_class.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
-    except Exception as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"Could not load {checkpoint} as {task_class.__name__}: {reason}") from error
-    return module.eval(), tokenizer
+    model = load_model(path, task_class)
+    return model.module, model.tokenizer

@@ -1,6 +1,7 @@
-"""Lightning callbacks: gradient-through-time diagnostics and NT-ASGD weight averaging."""
+"""Lightning callbacks: gradient-through-time diagnostics, NT-ASGD weight averaging, gradual unfreezing."""
 
 from seqkit.callbacks.gradient_through_time import GradientThroughTime
 from seqkit.callbacks.ntasgd import NTASGD
+from seqkit.callbacks.unfreezing import GradualUnfreezing
 
-__all__ = ["NTASGD", "GradientThroughTime"]
+__all__ = ["NTASGD", "GradientThroughTime", "GradualUnfreezing"]

@@ -15,13 +15,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-HELP = "Classify texts with a trained sequence classifier (a run directory or checkpoint)."
+HELP = "Classify texts with a trained sequence classifier (a run directory, checkpoint, published folder or Hub id)."
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seqkit classify", description=HELP)
     p.add_argument("texts", nargs="*", help="texts to classify (or use --input)")
-    p.add_argument("--checkpoint", required=True, help="run directory (uses checkpoints/best.ckpt) or .ckpt file")
+    p.add_argument("--checkpoint", required=True,
+                   help="run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id")
     p.add_argument("--input", default=None, help=".jsonl (one object per line) or .txt (one text per line) file")
     p.add_argument("--text-field", default="text", help="field of each .jsonl object holding the text")
     p.add_argument("--output", default=None, help="write JSON lines here (default: standard output)")
@@ -78,13 +79,15 @@ def main(argv: list[str]) -> int:
         raise DataError(f"Input file {path} does not exist.")
     import torch
 
-    from seqkit.classify import iter_classify, run_truncation
-    from seqkit.runs import load_run
+    from seqkit.classify import iter_classify
+    from seqkit.pretrained.loading import load_model
+    from seqkit.pretrained.predictors import ClassifierPredictor
     from seqkit.tasks.classification import SequenceClassifier
 
-    module, tokenizer = load_run(args.checkpoint, SequenceClassifier)
+    model = load_model(args.checkpoint, SequenceClassifier)  # run dir, checkpoint, published folder or Hub id
+    module, tokenizer = model.module, model.tokenizer
     module.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    limits = run_truncation(args.checkpoint)
+    limits = ClassifierPredictor(model).truncation()
     max_length = args.max_length if args.max_length is not None else limits["max_length"]
     truncation = args.truncation or limits["truncation"]
 

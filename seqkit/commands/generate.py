@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "Generate text from a trained language model (a run directory or checkpoint)."
+HELP = "Generate text from a trained language model (a run directory, checkpoint, published folder or Hub id)."
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="seqkit generate", description=HELP)
-    p.add_argument("--checkpoint", required=True, help="run directory (uses checkpoints/best.ckpt) or .ckpt file")
+    p.add_argument("--checkpoint", required=True,
+                   help="run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id")
     p.add_argument("--prompt", default="", help="text to continue (default: start a new line)")
     p.add_argument("--max-new-tokens", type=int, default=50)
     p.add_argument("--temperature", type=float, default=1.0, help="0 for greedy decoding")

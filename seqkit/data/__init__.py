@@ -4,21 +4,28 @@ from seqkit.data.base import TextDataModule
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import encode_column, pad_ids, sequence_lengths, truncate
+from seqkit.data.hierarchical import HierarchicalCollator, HierarchicalDataModule
 from seqkit.data.language_modeling import LanguageModelingDataModule
 from seqkit.data.sampler import BucketBatchSampler, padding_fraction
+from seqkit.data.sentences import SentenceSplitter
 from seqkit.data.sources import DataSource, load_splits
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer, load_tokenizer, train_tokenizer
+from seqkit.data.translation import TranslationDataModule
 
 __all__ = [
     "ArrowBatches",
     "BucketBatchSampler",
     "DataSource",
+    "HierarchicalCollator",
+    "HierarchicalDataModule",
     "LanguageModelingDataModule",
     "PadCollator",
+    "SentenceSplitter",
     "TextClassificationDataModule",
     "TextDataModule",
     "Tokenizer",
     "TokenizerConfig",
+    "TranslationDataModule",
     "build_tokenizer",
     "encode_column",
     "load_splits",

@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import sequence_lengths
+from seqkit.data.resumable import ResumableDataLoader, training_position
 from seqkit.data.sampler import BucketBatchSampler
 from seqkit.data.sources import DataSource, describe_split, load_splits
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer
@@ -211,10 +212,16 @@ class TextDataModule(L.LightningDataModule):
             num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0,
         )
-        return DataLoader(
+        # Training loaders resume mid-epoch from a checkpoint (seqkit.data.resumable).
+        loader_class, extra = (ResumableDataLoader, {"position": self._train_position}) if train else (DataLoader, {})
+        return loader_class(
             ArrowBatches(dataset), batch_sampler=sampler, collate_fn=self.collator(),
-            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+            num_workers=self.num_workers, persistent_workers=self.num_workers > 0, **extra,
         )
+
+    def _train_position(self) -> tuple[int, int]:
+        """``(epoch, batches done)`` of the running fit, stored in checkpoints by the training loader."""
+        return training_position(self.trainer)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(TRAIN, train=True)

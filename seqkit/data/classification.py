@@ -33,6 +33,8 @@ class TextClassificationDataModule(TextDataModule):
         label_names: Names of the classes, in id order (also fixes the id of each string label).
         max_length: Longest sequence in tokens; longer texts are cut by ``truncation``.
         truncation: Which part of a long text to keep: ``head``, ``tail`` or ``head+tail``.
+        label_map: Maps raw integer labels to class ids before any check, e.g. IMDB ratings 1-4, 7-10 to 0..7
+            (``{1: 0, 2: 1, 3: 2, 4: 3, 7: 4, 8: 5, 9: 6, 10: 7}``); a label missing from the map is an error.
         **kwargs: Batching and split options of :class:`~seqkit.data.base.TextDataModule`.
     """
 
@@ -56,6 +58,7 @@ class TextClassificationDataModule(TextDataModule):
         val_from_train: float | None = None,
         max_rows: int | dict[str, int] | None = None,
         seed: int = 0,
+        label_map: dict[int, int] | None = None,
     ) -> None:
         super().__init__(
             source, tokenizer, batch_size=batch_size, eval_batch_size=eval_batch_size, max_tokens=max_tokens,
@@ -66,6 +69,7 @@ class TextClassificationDataModule(TextDataModule):
         self.label_names = list(label_names) if label_names else None
         self.max_length = max_length
         self.truncation = truncation
+        self.label_map = {int(k): int(v) for k, v in label_map.items()} if label_map else None
 
     @property
     def label_column(self) -> str:
@@ -80,6 +84,8 @@ class TextClassificationDataModule(TextDataModule):
     def check_split(self, role: str, dataset: Dataset, where: str) -> Dataset:
         dataset = super().check_split(role, dataset, where)
         check_columns(dataset, [self.label_column], role, where)
+        if self.label_map:
+            dataset = self._map_labels(role, dataset, where)
         dataset = self._labels_to_ids(role, dataset, where)
         check_labels(dataset, self.label_column, None, role, where)
         if self._num_classes is None:  # the training split comes first
@@ -89,6 +95,31 @@ class TextClassificationDataModule(TextDataModule):
                 raise DataError(f"Split '{role}' ({where}) has a single class; a classifier needs two or more.")
         check_labels(dataset, self.label_column, self._num_classes, role, where)
         return dataset
+
+    def _map_labels(self, role: str, dataset: Dataset, where: str) -> Dataset:
+        """Replace each raw label by ``label_map[label]`` (vectorised; cached by ``datasets``)."""
+        from datasets.fingerprint import Hasher
+
+        column = self.label_column
+        check_labels(dataset, column, None, role, where)
+        keys = pa.array(list(self.label_map), pa.int64())
+        values = pa.array(list(self.label_map.values()), pa.int64())
+        found = pc.index_in(dataset.with_format("arrow")[:].column(column).cast(pa.int64()), value_set=keys)
+        if found.null_count:
+            row = pc.index(pc.is_null(found), True).as_py()
+            raise DataError(
+                f"Row {row} of split '{role}' ({where}) has label {dataset[row][column]!r}, which label_map "
+                f"({sorted(self.label_map)}) does not cover; add it to data.init_args.label_map."
+            )
+
+        def remap(batch: pa.Table) -> pa.Table:
+            index = pc.index_in(batch.column(column).cast(pa.int64()), value_set=keys)
+            return batch.set_column(batch.schema.get_field_index(column), column, pc.take(values, index))
+
+        fingerprint = Hasher.hash([dataset._fingerprint, column, sorted(self.label_map.items())])
+        mapped = dataset.with_format("arrow").map(remap, batched=True, new_fingerprint=fingerprint,
+                                                  desc=f"Mapping labels of {role}")
+        return mapped.with_format(None)
 
     def _labels_to_ids(self, role: str, dataset: Dataset, where: str) -> Dataset:
         """Cast a string label column to ids (sorted names, or ``label_names`` order)."""

@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule
 from seqkit.data.encoding import encode_column
+from seqkit.data.resumable import ResumableDataLoader
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import TokenizerConfig
 from seqkit.errors import DataError
@@ -141,13 +142,14 @@ class LanguageModelingDataModule(TextDataModule):
         train_split: str = "train",
         val_split: str | None = "validation",
         test_split: str | None = "test",
+        val_from_train: float | None = None,
         max_rows: int | dict[str, int] | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__(
             source, tokenizer or TokenizerConfig(kind="word", split_punctuation=False), batch_size=batch_size,
             eval_batch_size=eval_batch_size, num_workers=num_workers, train_split=train_split, val_split=val_split,
-            test_split=test_split, max_rows=max_rows, seed=seed,
+            test_split=test_split, val_from_train=val_from_train, max_rows=max_rows, seed=seed,
         )
         self.bptt = bptt
         self.variable_bptt = variable_bptt
@@ -196,6 +198,9 @@ class LanguageModelingDataModule(TextDataModule):
             rank=trainer.global_rank if trainer else 0, world_size=trainer.world_size if trainer else 1,
         )
         chunks = BPTTChunks(rows.shape[1], self.bptt, variable=train and self.variable_bptt, seed=self.seed)
+        if train:  # resumes mid-epoch from a checkpoint (seqkit.data.resumable)
+            return ResumableDataLoader(StreamChunks(rows), sampler=chunks, batch_size=None,
+                                       num_workers=self.num_workers, position=self._train_position)
         return DataLoader(StreamChunks(rows), sampler=chunks, batch_size=None, num_workers=self.num_workers)
 
     def val_dataloader(self) -> DataLoader | list:

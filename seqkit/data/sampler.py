@@ -60,8 +60,14 @@ class BucketBatchSampler(Sampler[list[int]]):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
-        """Called by Lightning's loops at the start of every epoch."""
+        """Called by Lightning's loops at the start of every epoch (through :attr:`sampler`)."""
         self.epoch = epoch
+
+    @property
+    def sampler(self) -> BucketBatchSampler:
+        """Itself. Lightning calls ``set_epoch`` on ``loader.sampler`` and ``loader.batch_sampler.sampler`` only, not
+        on a batch sampler: without this every epoch would repeat the first epoch's order."""
+        return self
 
     def _pool_batches(self, pool: np.ndarray) -> list[np.ndarray]:
         if self.bucket:

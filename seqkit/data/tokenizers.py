@@ -52,6 +52,10 @@ _ALIASES = {
 TokenizerKind = Literal["word", "char", "bpe", "wordpiece", "sentencepiece_unigram", "sentencepiece_bpe"]
 
 
+#: Common HTML tags (``<br />``, ``<i>``, ``</p>``...). Named tags only, so ``<unk>``-style tokens survive.
+MARKUP_PATTERN = r"<\s*/?\s*(?:br|p|i|b|u|em|strong|a|div|span|hr|ul|ol|li|h[1-6])\b[^<>]*>"
+
+
 @dataclass
 class TokenizerConfig:
     """How to build a tokenizer.
@@ -64,6 +68,8 @@ class TokenizerConfig:
         split_punctuation: Word level: split punctuation from words (``tokenizers`` ``Whitespace``). Set
             ``false`` for corpora that are already tokenised, such as WikiText and PTB, whose ``<unk>`` must stay
             one token.
+        strip_markup: Replace HTML tags such as IMDB's ``<br />`` with a space before tokenising (``tokenizers``
+            kinds; saved in the tokenizer, so prediction strips them too).
         path: Load this ``tokenizer.json`` or sentencepiece ``.model`` (or a folder holding one) instead of
             training.
     """
@@ -73,6 +79,7 @@ class TokenizerConfig:
     min_frequency: int = 1
     lowercase: bool = False
     split_punctuation: bool = True
+    strip_markup: bool = False
     path: str | None = None
 
 
@@ -283,8 +290,13 @@ def _train_hf(config: TokenizerConfig, batches: Iterable[list[str]]) -> HFTokeni
         trainer = trainers.WordPieceTrainer(**common)
     else:
         raise TokenizerError(f"Unknown tokenizer kind {config.kind!r}.")
+    steps = []
+    if config.strip_markup:
+        steps.append(normalizers.Replace(Regex(MARKUP_PATTERN), " "))
     if config.lowercase:
-        backend.normalizer = normalizers.Lowercase()
+        steps.append(normalizers.Lowercase())
+    if steps:
+        backend.normalizer = normalizers.Sequence(steps)
     backend.train_from_iterator(batches, trainer)
     if word_level:
         counted = sorted(backend.get_vocab().items(), key=lambda item: item[1])  # most frequent first
@@ -296,6 +308,9 @@ def _train_hf(config: TokenizerConfig, batches: Iterable[list[str]]) -> HFTokeni
 
 def _train_sentencepiece(config: TokenizerConfig, batches: Iterable[list[str]]) -> SentencePieceTokenizer:
     import sentencepiece as spm
+
+    if config.strip_markup:  # a .model file has no place to keep the rule, so prediction would not strip
+        raise TokenizerError("strip_markup needs a `tokenizers` kind (word, char, bpe, wordpiece), not sentencepiece.")
 
     def sentences() -> Iterator[str]:
         for batch in batches:

@@ -44,7 +44,7 @@ class RNNLanguageModel(nn.Module):
         weight_drop: DropConnect on hidden-to-hidden weights (``wdrop``); 0 disables it.
         tie_weights: Share the embedding with the decoder.
         adaptive_softmax_cutoffs: Use ``nn.AdaptiveLogSoftmaxWithLoss`` with these cutoffs (e.g. ``[20000, 60000]``)
-            for large vocabularies; no tying then.
+            for large vocabularies; no tying then. Cutoffs not below ``vocab_size`` are dropped.
         pad_id: Padding id (its embedding is zero).
     """
 
@@ -70,6 +70,8 @@ class RNNLanguageModel(nn.Module):
         self.input_dropout = LockedDropout(dropout_input)
         self.hidden_dropout = LockedDropout(dropout_hidden)
         self.output_dropout = LockedDropout(dropout)
+        # Cutoffs at or past the vocabulary size mean nothing (a small corpus, a test slice): keep the rest.
+        adaptive_softmax_cutoffs = [c for c in adaptive_softmax_cutoffs or [] if c < vocab_size]
         tie_weights = tie_weights and not adaptive_softmax_cutoffs
         sizes = [embedding_dim] + [hidden_size] * (num_layers - 1) + [embedding_dim if tie_weights else hidden_size]
         self.layers = nn.ModuleList(

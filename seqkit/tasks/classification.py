@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -16,13 +17,14 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
-from seqkit.errors import DataError
+from seqkit.errors import CheckpointError, DataError
+from seqkit.models.lm_encoder import LanguageModelEncoder, read_lm_checkpoint
 from seqkit.nn import AttentionPooling, RecurrentEncoder, load_word_vectors
 from seqkit.nn.pretrained import VocabularyLike
 from seqkit.nn.recurrent import CellType, State
 from seqkit.tasks.optim import configure_optimization
 
-Pooling = Literal["last", "mean", "max", "attention"]
+Pooling = Literal["last", "mean", "max", "attention", "concat"]
 
 
 def prediction_record(probabilities: list[float], label_names: list[str] | None = None) -> dict:
@@ -36,6 +38,11 @@ def prediction_record(probabilities: list[float], label_names: list[str] | None 
 
 class SequenceClassifier(L.LightningModule):
     """Embeddings -> (bi)LSTM/GRU/RNN -> pooling -> linear classifier.
+
+    With ``pretrained_lm`` the embeddings and recurrent layers are a trained seqkit language model's (ULMFiT,
+    Howard and Ruder 2018): its architecture replaces ``embedding_dim`` ... ``bidirectional``, its weights are
+    loaded when training starts, and ``layer_lr_decay`` with the :class:`~seqkit.callbacks.GradualUnfreezing`
+    callback fine-tunes it layer by layer.
 
     ``vocab_size``, ``num_classes``, ``pad_id`` and ``label_names`` come from the DataModule when run through the
     seqkit CLI.
@@ -51,12 +58,21 @@ class SequenceClassifier(L.LightningModule):
         bidirectional: Bidirectional encoder.
         dropout: Dropout on embeddings, between layers and before the head.
         pooling: How the sequence becomes one vector: the final states (``last``), the ``mean`` or ``max`` of
-            the outputs over real tokens, or a learned ``attention`` average of them (Yang et al. 2016).
+            the outputs over real tokens, a learned ``attention`` average of them (Yang et al. 2016), or
+            ``concat``: last, max and mean side by side (ULMFiT's concat pooling).
         attention_size: Width of the attention pooling's hidden layer (``pooling: attention`` only).
         word_vectors: A GloVe / word2vec text file (``.gz`` allowed) whose vectors initialise the embeddings of the
             tokenizer's tokens when training starts (``embedding_dim`` must match); the vocabulary coverage is
             logged as ``word_vector_coverage``.
         freeze_embeddings: Keep the embeddings fixed during training (typically with ``word_vectors``).
+        pretrained_lm: A :class:`~seqkit.tasks.LanguageModel` run directory or checkpoint whose embeddings and
+            recurrent layers become the encoder. The data must use the same tokenizer (point
+            ``data.init_args.tokenizer.path`` at the run's ``tokenizer/``); a different one is refused.
+        lm_architecture: The language model's architecture; filled in from ``pretrained_lm`` and saved with the
+            classifier so that it loads without the language model's files.
+        layer_lr_decay: Discriminative fine-tuning: each layer group below the head trains with the learning rate
+            of the group above divided by this (ULMFiT: 2.6). Groups, bottom to top: embeddings, each recurrent
+            layer, then pooling and head. 1 gives every parameter the same rate.
         label_names: Class names in id order (from the data), kept with the model for predictions.
         optimizer: Optimizer factory (``class_path`` + ``init_args`` in a recipe); default Adam, lr 1e-3.
         lr_scheduler: Optional learning-rate scheduler factory.
@@ -80,6 +96,9 @@ class SequenceClassifier(L.LightningModule):
         attention_size: int = 64,
         word_vectors: str | None = None,
         freeze_embeddings: bool = False,
+        pretrained_lm: str | None = None,
+        lm_architecture: dict | None = None,
+        layer_lr_decay: float = 1.0,
         label_names: list[str] | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
@@ -89,15 +108,30 @@ class SequenceClassifier(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.pooling = pooling
-        self.encoder = RecurrentEncoder(
-            vocab_size, embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout, pad_id
-        )
+        if pretrained_lm and lm_architecture is None:
+            lm_architecture, _, _ = read_lm_checkpoint(pretrained_lm)
+            self.hparams["lm_architecture"] = lm_architecture  # the classifier's checkpoint then stands alone
+        if lm_architecture is not None:
+            if lm_architecture["vocab_size"] != vocab_size:
+                raise CheckpointError(
+                    f"The language model {pretrained_lm or ''} has {lm_architecture['vocab_size']} token ids but the "
+                    f"data's tokenizer has {vocab_size}: it was trained with a different tokenizer. Set "
+                    "data.init_args.tokenizer.path to the language model run's tokenizer/ folder."
+                )
+            self.encoder: RecurrentEncoder | LanguageModelEncoder = LanguageModelEncoder(lm_architecture)
+        else:
+            self.encoder = RecurrentEncoder(
+                vocab_size, embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout, pad_id
+            )
+        #: Names of the language model weights copied in (set once ``pretrained_lm`` is loaded).
+        self.loaded_lm_weights: list[str] | None = None
         if freeze_embeddings:  # the optimizer skips parameters that never get a gradient
             self.encoder.embedding.weight.requires_grad_(False)
         #: Share of the vocabulary that got a pretrained vector (set once ``word_vectors`` are loaded).
         self.word_vector_coverage: float | None = None
         self.attention = AttentionPooling(self.encoder.output_size, attention_size) if pooling == "attention" else None
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.encoder.output_size, num_classes))
+        pooled_size = self.encoder.output_size * (3 if pooling == "concat" else 1)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(pooled_size, num_classes))
         metrics = MetricCollection({
             "acc": MulticlassAccuracy(num_classes, average="micro"),
             "f1": MulticlassF1Score(num_classes, average="macro"),
@@ -108,17 +142,62 @@ class SequenceClassifier(L.LightningModule):
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
 
     def setup(self, stage: str) -> None:
-        # The tokenizer exists only once the data is set up, so vectors are loaded here rather than in __init__.
-        # Only for fit: when testing or predicting from a checkpoint its weights replace the embeddings anyway.
-        if stage != "fit" or not self.hparams.word_vectors or self.word_vector_coverage is not None:
+        # The tokenizer exists only once the data is set up, so pretrained weights are loaded here rather than in
+        # __init__. Only for a fresh fit: a checkpoint being resumed, tested or predicted from replaces them anyway.
+        if stage != "fit" or self.trainer.ckpt_path is not None:
             return
-        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-        if tokenizer is None:
-            raise DataError("word_vectors need a DataModule with a tokenizer; without one, call "
-                            "model.load_word_vectors(tokenizer) yourself before training.")
-        self.load_word_vectors(tokenizer)
+        if self.hparams.get("pretrained_lm") and self.loaded_lm_weights is None:
+            self.load_language_model(self.hparams.pretrained_lm, self._data_tokenizer("pretrained_lm"))
+        if not self.hparams.word_vectors or self.word_vector_coverage is not None:
+            return
+        self.load_word_vectors(self._data_tokenizer("word_vectors"))
         for logger in self.trainer.loggers:  # self.log is not allowed in setup; the loggers write on rank zero
             logger.log_metrics({"word_vector_coverage": self.word_vector_coverage}, step=0)
+
+    def _data_tokenizer(self, option: str):
+        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
+        if tokenizer is None:
+            raise DataError(f"{option} needs a DataModule with a tokenizer; without one, load the weights yourself "
+                            "(load_language_model / load_word_vectors) before training.")
+        return tokenizer
+
+    def load_language_model(self, path: str, tokenizer=None) -> list[str]:
+        """Copy a trained language model's embeddings and recurrent layers into the encoder.
+
+        ``tokenizer`` (the data's) must be the one the language model was trained with; a different one raises
+        :class:`~seqkit.errors.CheckpointError` before anything is copied. Returns the names of the weights loaded.
+        """
+        from seqkit.data.tokenizers import load_tokenizer
+
+        if not isinstance(self.encoder, LanguageModelEncoder):
+            raise CheckpointError("load_language_model needs a classifier built with pretrained_lm / lm_architecture.")
+        architecture, state, run_dir = read_lm_checkpoint(path)
+        if tokenizer is not None and (run_dir / "tokenizer").is_dir():
+            lm_tokenizer = load_tokenizer(run_dir / "tokenizer")
+            if not same_vocabulary(lm_tokenizer, tokenizer):
+                raise CheckpointError(
+                    f"The language model in {run_dir} was trained with a different tokenizer than this data's "
+                    f"(same ids must mean the same tokens). Set data.init_args.tokenizer.path: {run_dir / 'tokenizer'}"
+                )
+        self.loaded_lm_weights = self.encoder.load_encoder_state(state)
+        rank_zero_info(f"Language model: loaded {len(self.loaded_lm_weights)} tensors from {run_dir}")
+        return self.loaded_lm_weights
+
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """Trainable parameters in groups from the bottom (embeddings) up: each recurrent layer, then the head
+        (with pooling). The unit of discriminative learning rates and gradual unfreezing."""
+        groups: list[list[nn.Parameter]] = []
+        if not self.hparams.freeze_embeddings:
+            groups.append(list(self.encoder.embedding.parameters()))
+        if isinstance(self.encoder, LanguageModelEncoder):
+            groups += [list(layer.parameters()) for layer in self.encoder.layers]
+        else:  # one fused multi-layer RNN: its weights end in _l0, _l1... (and _reverse for the backward direction)
+            rnn = self.encoder.rnn
+            for index in range(rnn.num_layers):
+                layer = re.compile(rf"_l{index}(_reverse)?(\.|$)")  # weight drop: weight_hh_l0.original
+                groups.append([p for name, p in rnn.named_parameters() if layer.search(name)])
+        top = [p for module in (self.attention, self.head) if module is not None for p in module.parameters()]
+        return [*groups, top]
 
     def load_word_vectors(self, tokenizer: VocabularyLike, path: str | None = None) -> float:
         """Copy vectors from ``path`` (default: the ``word_vectors`` setting) into the embeddings; returns and
@@ -135,14 +214,18 @@ class SequenceClassifier(L.LightningModule):
         outputs, final = self.encoder(input_ids, input_lengths)  # outputs (B, T, D*H), zero past each length
         return self.head(self.pool(outputs, final, input_lengths))
 
-    def pool(self, outputs: Tensor, final: State, lengths: Tensor) -> Tensor:
-        """One vector ``(B, D*H)`` per sequence from the encoder's ``outputs`` ``(B, T, D*H)`` and final state."""
-        if self.pooling == "last":
+    def pool(self, outputs: Tensor, final: State, lengths: Tensor, pooling: str | None = None) -> Tensor:
+        """One vector ``(B, D*H)`` per sequence (``(B, 3*D*H)`` for ``concat``) from the encoder's ``outputs``
+        ``(B, T, D*H)`` and final state."""
+        pooling = pooling or self.pooling
+        if pooling == "last":
             return self.encoder.last_hidden(final)
+        if pooling == "concat":
+            return torch.cat([self.pool(outputs, final, lengths, kind) for kind in ("last", "max", "mean")], -1)
         mask = torch.arange(outputs.shape[1], device=outputs.device) < lengths.to(outputs.device)[:, None]  # (B, T)
-        if self.pooling == "mean":
+        if pooling == "mean":
             return outputs.sum(1) / lengths.clamp(min=1).to(outputs)[:, None]  # padded outputs are already zero
-        if self.pooling == "max":
+        if pooling == "max":
             pooled = outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
             return pooled.masked_fill(~mask.any(1, keepdim=True), 0.0)  # an empty text: zeros, not -inf
         pooled, _ = self.attention(outputs, mask)
@@ -195,4 +278,19 @@ class SequenceClassifier(L.LightningModule):
             yield prediction_record(probabilities, names)
 
     def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
+        groups = None
+        if self.hparams.layer_lr_decay != 1.0:
+            layers = self.layer_groups()
+            decay = self.hparams.layer_lr_decay
+            groups = [{"params": params, "lr_scale": decay ** -(len(layers) - 1 - depth)}
+                      for depth, params in enumerate(layers)]
+        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory, param_groups=groups)
+
+
+def same_vocabulary(first, second) -> bool:
+    """Whether two tokenizers give the same ids: the same file, or the same token for every id."""
+    if first.fingerprint == second.fingerprint:
+        return True
+    if first.vocab_size != second.vocab_size:
+        return False
+    return all(first.id_to_token(i) == second.id_to_token(i) for i in range(first.vocab_size))

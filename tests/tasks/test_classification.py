@@ -17,7 +17,7 @@ from seqkit.tasks import SequenceClassifier
 from tests.helpers import REPO
 
 TINY = str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml")
-POOLINGS = ["last", "mean", "max", "attention"]
+POOLINGS = ["last", "mean", "max", "attention", "concat"]
 PAD = 0
 
 

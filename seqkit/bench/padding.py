@@ -1,0 +1,65 @@
+"""Share of padding in an epoch of a recipe's batches, with and without length bucketing."""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import yaml
+
+from seqkit.errors import SeqkitError
+
+
+def recipe_data_module(recipe: str, overrides: dict | None = None):
+    """Instantiate the ``data`` section of a recipe (with ``init_args`` overrides) without a model or trainer."""
+    import lightning as L
+    from jsonargparse import ArgumentParser
+
+    with open(recipe) as handle:
+        data = (yaml.safe_load(handle) or {}).get("data")
+    if not data:
+        raise SeqkitError(f"{recipe} has no data section.")
+    data = {**data, "init_args": {**(data.get("init_args") or {}), **(overrides or {})}}
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_subclass_arguments(L.LightningDataModule, "data")
+    return parser.instantiate_classes(parser.parse_object({"data": data})).data
+
+
+def epoch_padding(lengths: np.ndarray, batch_size: int, max_tokens: int | None, bucket: bool, seed: int = 0) -> dict:
+    """Padding fraction, batches and padded tokens of one shuffled training epoch over ``lengths`` ``(N,)``."""
+    from seqkit.data.sampler import BucketBatchSampler, padding_fraction
+
+    sampler = BucketBatchSampler(lengths, batch_size, max_tokens=max_tokens, bucket=bucket, seed=seed)
+    batches = list(sampler)
+    padded = sum(len(b) * int(lengths[np.asarray(b)].max()) for b in batches)
+    return {"padding": padding_fraction(lengths, batches), "batches": len(batches), "padded_tokens": padded}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="seqkit bench padding", description=__doc__)
+    parser.add_argument("--config", required=True, help="a recipe whose data module pads batches (classification...)")
+    parser.add_argument("--split", default="train", choices=["train", "validation", "test"])
+    parser.add_argument("--max-rows", type=int, default=None, help="use only this many rows of each split")
+    args = parser.parse_args(argv)
+
+    from seqkit.data.encoding import sequence_lengths
+
+    overrides = {"max_rows": args.max_rows} if args.max_rows else {}
+    data = recipe_data_module(args.config, overrides)
+    if not callable(getattr(data, "length_column", None)):
+        raise SeqkitError(f"{type(data).__name__} has no padded batches to measure.")
+    data.prepare_data()
+    data.setup("fit" if args.split != "test" else "test")
+    if args.split not in data.encoded:
+        raise SeqkitError(f"The recipe's data has no {args.split} split.")
+    lengths = sequence_lengths(data.encoded[args.split], data.length_column())
+    print(f"{args.config} [{args.split}]: {len(lengths):,} examples, {int(lengths.sum()):,} tokens, "
+          f"length mean {lengths.mean():.1f}, max {lengths.max()}; batch_size {data.batch_size}, "
+          f"max_tokens {data.max_tokens}")
+    print("| batching | batches | padded tokens | padding fraction |")
+    print("|---|---|---|---|")
+    for bucket in (True, False):
+        result = epoch_padding(lengths, data.batch_size, data.max_tokens, bucket, data.seed)
+        print(f"| {'bucketed' if bucket else 'random'} | {result['batches']:,} | {result['padded_tokens']:,} | "
+              f"{result['padding']:.3f} |")
+    return 0

@@ -1,0 +1,116 @@
+"""Sentences/s of batched beam search against sentence-at-a-time beam search, same model and inputs."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+
+def _clocks() -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process): CPU time is robust to other processes sharing the machine."""
+    return time.perf_counter(), time.process_time()
+
+
+def _run_test_sources(run: str, limit: int) -> list[str]:
+    """Source sentences of the test split the run was configured with (its ``config.yaml``)."""
+    import yaml
+
+    from seqkit.data.sources import DataSource, load_splits
+    from seqkit.runs import find_checkpoint
+
+    _, run_dir = find_checkpoint(run)
+    data = (yaml.safe_load((run_dir / "config.yaml").read_text())["data"] or {}).get("init_args") or {}
+    source = DataSource(**{k: v for k, v in (data.get("source") or {}).items() if v is not None})
+    split = data.get("test_split") or "test"
+    column = source.column("source", data.get("source_lang", "de"))
+    return load_splits(source, [split])[split][column][:limit]
+
+
+def _fresh_model(sentences: int, seed: int):
+    """An untrained small model and random sources: the search does the same work, only the outputs are noise."""
+    from seqkit.models.seq2seq import AttentionalSeq2Seq
+
+    torch.manual_seed(seed)
+    model = AttentionalSeq2Seq(4000, 4000, embedding_dim=128, hidden_size=128, decoder_hidden_size=128,
+                               share_embeddings=True).eval()
+    generator = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(5, 25, (sentences,), generator=generator).tolist()
+    rows = [torch.randint(4, 4000, (n,), generator=generator).tolist() for n in lengths]
+    return model, rows
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="seqkit bench translate", description=__doc__)
+    parser.add_argument("--checkpoint", default=None,
+                        help="trained run (default: an untrained small model on random token ids)")
+    parser.add_argument("--input", default=None, help="source sentences, one per line (default: the run's test split)")
+    parser.add_argument("--sentences", type=int, default=200, help="sentences to translate in each mode")
+    parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch in batched mode")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from seqkit.translate import _pad, beam_search, search_settings
+
+    if args.checkpoint:
+        from seqkit.translate import load_translator
+
+        module, src_tokenizer, tgt_tokenizer = load_translator(args.checkpoint)
+        texts = (Path(args.input).read_text(encoding="utf-8").splitlines()[: args.sentences] if args.input
+                 else _run_test_sources(args.checkpoint, args.sentences))
+        rows = src_tokenizer.encode_batch(texts)
+        bos, eos, pad = tgt_tokenizer.bos_id, tgt_tokenizer.eos_id, src_tokenizer.pad_id
+        settings = search_settings(module)
+        what = f"{args.checkpoint} ({module.hparams['cell']} {module.hparams['hidden_size']}, " \
+               f"{module.hparams['attention']} attention)"
+    else:
+        module, rows = _fresh_model(args.sentences, args.seed)
+        bos, eos, pad = 2, 3, 0
+        settings = search_settings(module)
+        what = "untrained GRU 128 model, random sources of 5-24 tokens"
+    module.eval()
+    options = {"beam_size": args.beam, "alpha": settings["alpha"], "max_length_ratio": settings["max_length_ratio"],
+               "max_length_offset": settings["max_length_offset"]}
+
+    def batched() -> list:
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        results = [None] * len(rows)
+        for start in range(0, len(order), args.batch_size):
+            indices = order[start : start + args.batch_size]
+            src, lengths = _pad([rows[i] for i in indices], pad, "cpu")
+            for i, found in zip(indices, beam_search(module, src, lengths, bos, eos, **options), strict=True):
+                results[i] = found[0]
+        return results
+
+    def one_at_a_time() -> list:
+        results = []
+        for row in rows:
+            src, lengths = _pad([row], pad, "cpu")
+            results.append(beam_search(module, src, lengths, bos, eos, **options)[0][0])
+        return results
+
+    timings, outputs = {}, {}
+    with torch.inference_mode():
+        for name, fn in (("batched", batched), ("one at a time", one_at_a_time)):
+            start = _clocks()
+            outputs[name] = fn()
+            end = _clocks()
+            timings[name] = (end[0] - start[0], end[1] - start[1])
+    same = sum(a.tokens == b.tokens for a, b in zip(outputs["batched"], outputs["one at a time"], strict=True))
+    n = len(rows)
+    print(f"seqkit bench translate: {what}")
+    print(f"  {n} sentences, beam {args.beam}, batch {args.batch_size}, length penalty {options['alpha']}; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+    print(f"  {'mode':<22} {'wall s':>8} {'sent/s wall':>12} {'cpu s':>8} {'sent/s cpu':>11}")
+    for name, (wall, cpu) in timings.items():
+        label = f"batched ({args.batch_size})" if name == "batched" else name
+        print(f"  {label:<22} {wall:>8.2f} {n / wall:>12.1f} {cpu:>8.2f} {n / cpu:>11.1f}")
+    wall = timings["one at a time"][0] / timings["batched"][0]
+    cpu = timings["one at a time"][1] / timings["batched"][1]
+    print(f"  speed-up of batched search: {wall:.1f}x wall, {cpu:.1f}x cpu; identical best hypotheses: {same}/{n}")
+    return 0

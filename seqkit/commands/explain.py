@@ -1,0 +1,51 @@
+"""``seqkit explain``: highlight the sentences and words a hierarchical classifier attends to.
+
+Writes a self-contained HTML file with every document of the input (``.txt``: one document per line; ``.jsonl``:
+the ``--text-field`` of each line), sentences and words shaded by their attention weights, and optionally a PNG of
+one document.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+HELP = "Render a hierarchical classifier's sentence and word attention over documents as HTML (and PNG)."
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="seqkit explain", description=HELP)
+    p.add_argument("--checkpoint", required=True,
+                   help="run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id")
+    p.add_argument("--input", required=True, help=".txt (one document per line) or .jsonl file")
+    p.add_argument("--text-field", default="text", help="field of each .jsonl object holding the text")
+    p.add_argument("--html", required=True, help="HTML file to write")
+    p.add_argument("--png", default=None, help="also draw one document to this PNG file (needs matplotlib)")
+    p.add_argument("--doc-index", type=int, default=0, help="which document (0-based) the PNG shows")
+    p.add_argument("--batch-size", type=int, default=32)
+    return p
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+    from seqkit.commands.classify import read_texts
+    from seqkit.errors import DataError
+
+    texts = [text for text in read_texts(Path(args.input).expanduser(), args.text_field) if text.strip()]
+    if not texts:
+        raise DataError(f"Input file {args.input} holds no documents.")
+    if args.png and not 0 <= args.doc_index < len(texts):
+        raise DataError(f"--doc-index {args.doc_index} is outside 0..{len(texts) - 1} ({len(texts)} documents).")
+    from seqkit.explain import explain_run, render_html, render_png
+
+    explanations = explain_run(args.checkpoint, texts, args.batch_size)
+    out = Path(args.html)
+    out.write_text(render_html(explanations, title=f"seqkit explain: {Path(args.input).name}"), encoding="utf-8")
+    print(f"HTML: {out} ({len(explanations)} documents)")
+    if args.png:
+        try:
+            png = render_png(explanations[args.doc_index], args.png)
+        except ImportError as error:
+            raise DataError("--png needs matplotlib: pip install 'seqkit[plot]'") from error
+        print(f"PNG: {png} (document {args.doc_index})")
+    return 0

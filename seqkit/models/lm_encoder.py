@@ -1,0 +1,113 @@
+"""A trained language model's embedding and recurrent stack, reused as a classifier's encoder (ULMFiT-style).
+
+The language model reads left to right, so on right-padded batches every real position's output is exactly what
+the same text gives alone: no packing is needed, only the outputs past each length are zeroed and the final
+vector is read at the last real token.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from seqkit.errors import CheckpointError
+from seqkit.models.rnn_lm import RNNLanguageModel
+
+#: Arguments of :class:`RNNLanguageModel` that define the encoder (the rest of a LanguageModel's settings are
+#: about training it).
+ARCHITECTURE_KEYS = (
+    "vocab_size", "embedding_dim", "hidden_size", "num_layers", "cell", "dropout", "dropout_input", "dropout_hidden",
+    "dropout_embedding", "weight_drop", "tie_weights", "adaptive_softmax_cutoffs", "pad_id",
+)
+
+
+def read_lm_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Tensor], Path]:
+    """Read a :class:`~seqkit.tasks.LanguageModel` checkpoint (run directory or ``.ckpt``) without unpickling code.
+
+    Returns:
+        ``(architecture, encoder_state, run_dir)``: the :class:`RNNLanguageModel` arguments, the weights of its
+        embedding and recurrent layers (decoder left out), and the run directory (which holds ``tokenizer/``).
+    """
+    from seqkit.runs import find_checkpoint
+
+    checkpoint_file, run_dir = find_checkpoint(path)
+    try:
+        checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=True)
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"Could not read language model checkpoint {checkpoint_file}: {reason}") from error
+    hparams = checkpoint.get("hyper_parameters") or {}
+    state = checkpoint.get("state_dict") or {}
+    if not any(key.startswith("model.layers.") for key in state) or "vocab_size" not in hparams:
+        raise CheckpointError(
+            f"{checkpoint_file} is not a seqkit LanguageModel checkpoint (no model.layers.* weights); "
+            "pretrained_lm needs a run of recipes/lm/*.yaml."
+        )
+    architecture = {key: hparams[key] for key in ARCHITECTURE_KEYS if key in hparams}
+    encoder_state = {
+        key.removeprefix("model."): value for key, value in state.items()
+        if key.startswith(("model.embedding.", "model.layers."))
+    }
+    return architecture, encoder_state, run_dir
+
+
+class LanguageModelEncoder(nn.Module):
+    """Token ids ``(B, T)`` with lengths ``(B,)`` -> outputs ``(B, T, H)`` and a final vector ``(B, H)``.
+
+    The embedding and recurrent layers of an :class:`RNNLanguageModel` (its decoder is dropped), with the same
+    interface as :class:`~seqkit.nn.RecurrentEncoder` so a classifier can pool either. Its AWD dropouts stay
+    active while fine-tuning, as in ULMFiT.
+
+    Args:
+        architecture: :class:`RNNLanguageModel` arguments (see :func:`read_lm_checkpoint`).
+    """
+
+    def __init__(self, architecture: dict[str, Any]) -> None:
+        super().__init__()
+        self.lm = RNNLanguageModel(**architecture)
+        self.lm.decoder = None  # the classifier needs no next-token output layer
+        self.lm.adaptive = None
+
+    @property
+    def embedding(self) -> nn.Embedding:
+        return self.lm.embedding
+
+    @property
+    def output_size(self) -> int:
+        return self.lm.output_size
+
+    @property
+    def layers(self) -> nn.ModuleList:
+        return self.lm.layers
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Returns ``outputs`` ``(B, T, H)`` (zero past each length) and the output at the last real token."""
+        outputs, _, _ = self.lm(ids)
+        lengths = lengths.to(outputs.device)
+        mask = torch.arange(outputs.shape[1], device=outputs.device) < lengths[:, None]  # (B, T)
+        outputs = outputs * mask.unsqueeze(-1)
+        last = outputs[torch.arange(len(ids), device=outputs.device), (lengths - 1).clamp(min=0)]  # (B, H)
+        return outputs, last
+
+    def last_hidden(self, final: Tensor) -> Tensor:
+        """The final vector ``(B, H)`` (what :meth:`forward` returned as its second value)."""
+        return final
+
+    def load_encoder_state(self, state: dict[str, Tensor]) -> list[str]:
+        """Copy a language model's embedding and layer weights in; returns the names loaded.
+
+        Raises :class:`CheckpointError` when a weight is missing, unexpected or of another shape.
+        """
+        own = self.lm.state_dict()
+        wanted = {key for key in own if key.startswith(("embedding.", "layers."))}
+        missing, unexpected = sorted(wanted - state.keys()), sorted(state.keys() - wanted)
+        wrong = [key for key in wanted & state.keys() if own[key].shape != state[key].shape]
+        if missing or unexpected or wrong:
+            problem = (f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}" if unexpected
+                       else f"shape mismatch in {wrong[:3]}")
+            raise CheckpointError(f"The language model weights do not fit this encoder: {problem}.")
+        self.lm.load_state_dict(state, strict=False)
+        return sorted(wanted)

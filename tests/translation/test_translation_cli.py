@@ -1,0 +1,95 @@
+"""End to end on the tiny recipe: BLEU logging, test outputs, the translate command, attention plots, the API."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from seqkit.cli import main
+from tests.helpers import REPO
+
+TINY = REPO / "recipes" / "translation" / "tiny.yaml"
+SENTENCES = ["Ein Mann fährt Fahrrad.", "Zwei Hunde spielen im Schnee.", "", "Eine Frau mit einem roten Hut."]
+
+
+@pytest.fixture(scope="module")
+def run(data_root, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("translation") / "run"
+    code = main([
+        "fit", "--config", str(TINY), "--run_dir", str(folder), "--test_after_fit", "true",
+        "--data.init_args.max_rows", '{"train": 400, "validation": 40, "test": 30}',
+        "--trainer.max_steps", "15", "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_model_summary", "false", "--trainer.accelerator", "cpu", "--trainer.devices", "1",
+    ])
+    assert code == 0
+    return folder
+
+
+def test_validation_bleu_is_logged_and_test_writes_signatures(run):
+    with (run / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    bleu = [float(r["val_bleu"]) for r in rows if r.get("val_bleu")]
+    assert bleu and all(0.0 <= b <= 100.0 for b in bleu)
+    scores = json.loads((run / "test_scores.json").read_text())
+    assert scores["bleu_signature"].startswith("nrefs:1|case:mixed|eff:no|tok:13a")
+    assert "chrf_signature" in scores and scores["beam_size"] == 3 and scores["sentences"] == 30
+    assert len((run / "test_hypotheses.txt").read_text(encoding="utf-8").splitlines()) == 30
+    assert (run / "checkpoints" / "best.ckpt").is_file() and (run / "tokenizer").is_dir()
+
+
+def test_translate_command_one_line_per_input(run, tmp_path, capsys):
+    source = tmp_path / "source.de"
+    source.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
+    output = tmp_path / "hyp.en"
+    assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--output", str(output),
+                 "--batch-size", "2", "--quiet"]) == 0
+    assert len(output.read_text(encoding="utf-8").splitlines()) == len(SENTENCES)
+    assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--beam", "3", "--nbest", "2",
+                 "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [int(line.split(" ||| ")[0]) for line in lines] == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_translate_command_plots_attention(run, tmp_path, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("Ein Hund läuft.\nEin Kind spielt.\n"))
+    plots = tmp_path / "plots"
+    assert main(["translate", "--checkpoint", str(run), "--plot-attention", str(plots), "--beam", "2",
+                 "--quiet"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    written = sorted(p.name for p in plots.glob("*.png"))
+    assert written == ["000001.png", "000002.png"]
+    assert (plots / "000001.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_translate_texts_restores_order_and_returns_attention(run):
+    from seqkit.translate import load_translator, translate_texts
+
+    module, src_tok, tgt_tok = load_translator(run)
+    texts = [*SENTENCES, "Ein Mann."]
+    results = translate_texts(module, src_tok, tgt_tok, texts, beam=2, batch_size=2, return_attention=True)
+    one_by_one = [translate_texts(module, src_tok, tgt_tok, [t], beam=2)[0].text for t in texts]
+    assert [r.source for r in results] == texts
+    assert [r.text for r in results] == one_by_one
+    for r in results:
+        assert r.attention.shape == (len(r.target_pieces), len(r.source_pieces))
+
+
+def test_bad_arguments_fail_clearly(run, tmp_path, capsys):
+    assert main(["translate", "--checkpoint", str(tmp_path / "nowhere")]) == 2
+    assert "is neither a run directory" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["translate", "--checkpoint", str(run), "--beam", "2", "--nbest", "3"])
+
+
+def test_seqkit_test_from_a_checkpoint(run, tmp_path):
+    # LightningCLI re-reads the model's settings from the checkpoint, the linked vocab_size included.
+    out = tmp_path / "test-run"
+    assert main(["test", "--config", str(run / "config.yaml"), "--ckpt_path", str(run / "checkpoints" / "best.ckpt"),
+                 "--data.init_args.tokenizer.path", str(run / "tokenizer"), "--run_dir", str(out),
+                 "--trainer.enable_progress_bar", "false"]) == 0
+    assert (out / "test_hypotheses.txt").read_text() == (run / "test_hypotheses.txt").read_text()
