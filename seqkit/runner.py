@@ -147,6 +147,9 @@ class SeqkitCLI(LightningCLI):
                 callbacks.append(RunCheckpoint(
                     dirpath=os.path.join(run_dir, "checkpoints"), filename="best", monitor=monitor, mode=mode,
                     save_last=True, auto_insert_metric_name=False,
+                    # A resumed run keeps one best.ckpt (replaced only when its restored best score improves) rather
+                    # than adding best-v1.ckpt beside a stale best.ckpt that find_checkpoint would pick.
+                    enable_version_counter=False,
                     last_every_n_steps=self._section(self.config).get("checkpoint_every_n_steps") or None,
                 ))
             kwargs["callbacks"] = callbacks
