@@ -22,7 +22,8 @@ import pyarrow as pa
 import torch
 
 from seqkit.data.encoding import Truncation, pad_ids, truncate
-from seqkit.tasks.classification import SequenceClassifier, prediction_record
+from seqkit.tasks.classification import SequenceClassifier
+from seqkit.tasks.classifier_steps import prediction_record
 
 #: Texts tokenised and sorted by length together; larger chunks pad less but hold more in memory.
 CHUNK_BATCHES = 16

@@ -24,7 +24,7 @@ import pyarrow as pa
 from seqkit.data.hierarchical import HierarchicalCollator
 from seqkit.data.sentences import SentenceSplitter, keep_mask
 from seqkit.data.tokenizers import Tokenizer
-from seqkit.tasks.classification import prediction_record
+from seqkit.tasks.classifier_steps import prediction_record
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 
 

@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Literal
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from seqkit.errors import CheckpointError, DataError
 from seqkit.models.lm_encoder import LanguageModelEncoder, read_lm_checkpoint
 from seqkit.nn import AttentionPooling, RecurrentEncoder, load_word_vectors
 from seqkit.nn.pretrained import VocabularyLike
 from seqkit.nn.recurrent import CellType, State
+from seqkit.tasks.classifier_steps import ClassifierSteps
 from seqkit.tasks.optim import configure_optimization
 
 Pooling = Literal["last", "mean", "max", "attention", "concat"]
 
 
-def prediction_record(probabilities: list[float], label_names: list[str] | None = None) -> dict:
-    """``{"label", "label_name"?, "probabilities"}`` for one example's class probabilities (``C`` floats)."""
-    label = max(range(len(probabilities)), key=probabilities.__getitem__)
-    record = {"label": label, "probabilities": [round(p, 6) for p in probabilities]}
-    if label_names:
-        record["label_name"] = label_names[label]
-    return record
-
-
-class SequenceClassifier(L.LightningModule):
+class SequenceClassifier(ClassifierSteps, L.LightningModule):
     """Embeddings -> (bi)LSTM/GRU/RNN -> pooling -> linear classifier.
 
     With ``pretrained_lm`` the embeddings and recurrent layers are a trained seqkit language model's (ULMFiT,
@@ -132,14 +118,7 @@ class SequenceClassifier(L.LightningModule):
         self.attention = AttentionPooling(self.encoder.output_size, attention_size) if pooling == "attention" else None
         pooled_size = self.encoder.output_size * (3 if pooling == "concat" else 1)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(pooled_size, num_classes))
-        metrics = MetricCollection({
-            "acc": MulticlassAccuracy(num_classes, average="micro"),
-            "f1": MulticlassF1Score(num_classes, average="macro"),
-        })
-        self.val_metrics = metrics.clone(prefix="val_")
-        self.test_metrics = metrics.clone(prefix="test_")
-        # Kept out of the collections: a (C, C) tensor cannot be logged; it is written to a CSV at test end.
-        self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.setup_metrics(num_classes)
 
     def setup(self, stage: str) -> None:
         # The tokenizer exists only once the data is set up, so pretrained weights are loaded here rather than in
@@ -231,51 +210,8 @@ class SequenceClassifier(L.LightningModule):
         pooled, _ = self.attention(outputs, mask)
         return pooled
 
-    def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        logits = self(batch["input_ids"], batch["input_lengths"])
-        return logits, F.cross_entropy(logits, batch["labels"])
-
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        _, loss = self._step(batch)
-        self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
-        return loss
-
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        logits, loss = self._step(batch)
-        self.val_metrics.update(logits, batch["labels"])
-        self.log("val_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
-        self.log_dict(self.val_metrics, prog_bar=True)
-
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        logits, loss = self._step(batch)
-        self.test_metrics.update(logits, batch["labels"])
-        self.test_confusion.update(logits, batch["labels"])
-        self.log("test_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
-        self.log_dict(self.test_metrics)
-
-    def on_test_epoch_end(self) -> None:
-        """Write the confusion matrix (rows: true class, columns: predicted) to ``<log_dir>/confusion_matrix.csv``."""
-        matrix = self.test_confusion.compute().tolist()  # synced across ranks: every rank must call it
-        self.test_confusion.reset()
-        trainer = self.trainer
-        log_dir = trainer.log_dir  # also collective under DDP
-        if not log_dir or not trainer.is_global_zero:
-            return
-        names = self.hparams.get("label_names") or [str(i) for i in range(len(matrix))]
-        with (Path(log_dir) / "confusion_matrix.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["true/predicted", *names])
-            writer.writerows([name, *row] for name, row in zip(names, matrix, strict=True))
-
-    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        """Class probabilities ``(B, C)``."""
-        return self(batch["input_ids"], batch["input_lengths"]).softmax(-1)
-
-    def format_predictions(self, batches: list[Tensor]) -> Iterator[dict]:
-        """One record per example: predicted label (id and name) and class probabilities."""
-        names = self.hparams.get("label_names")
-        for probabilities in torch.cat(batches).tolist():
-            yield prediction_record(probabilities, names)
+    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        return batch["input_ids"], batch["input_lengths"]
 
     def configure_optimizers(self):
         groups = None

@@ -8,28 +8,22 @@ level in one call (``sentence_ids`` ``(N, W)``); ``document_index`` ``(B, S)`` r
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-from pathlib import Path
-
 import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
-from torchmetrics import MetricCollection
-from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 from seqkit.nn import AttentionPooling, RecurrentEncoder, length_mask, run_fused_by_length
 from seqkit.nn.recurrent import FUSED_LAYERS, CellType
-from seqkit.tasks.classification import prediction_record
+from seqkit.tasks.classifier_steps import ClassifierSteps
 from seqkit.tasks.optim import configure_optimization
 
 #: The tensors ``forward`` takes, in order; every batch of :class:`HierarchicalDataModule` holds them.
 INPUTS = ("sentence_ids", "sentence_lengths", "document_index", "document_mask")
 
 
-class HierarchicalClassifier(L.LightningModule):
+class HierarchicalClassifier(ClassifierSteps, L.LightningModule):
     """Hierarchical attention network: word encoder + word attention, sentence encoder + sentence attention.
 
     Metrics as in :class:`~seqkit.tasks.SequenceClassifier`: accuracy and macro-F1 for validation and test, and
@@ -91,13 +85,7 @@ class HierarchicalClassifier(L.LightningModule):
         self.sentence_attention = AttentionPooling(2 * sentence_hidden_size, sentence_attention_size)
         self.sentence_dropout = nn.Dropout(dropout)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * sentence_hidden_size, num_classes))
-        metrics = MetricCollection({
-            "acc": MulticlassAccuracy(num_classes, average="micro"),
-            "f1": MulticlassF1Score(num_classes, average="macro"),
-        })
-        self.val_metrics = metrics.clone(prefix="val_")
-        self.test_metrics = metrics.clone(prefix="test_")
-        self.test_confusion = MulticlassConfusionMatrix(num_classes)  # written to a CSV at test end
+        self.setup_metrics(num_classes)
 
     def encode(
         self, sentence_ids: Tensor, sentence_lengths: Tensor, document_index: Tensor, document_mask: Tensor
@@ -162,50 +150,8 @@ class HierarchicalClassifier(L.LightningModule):
             "word_weights": padded[batch["document_index"]],
         }
 
-    def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        logits = self(*(batch[name] for name in INPUTS))
-        return logits, F.cross_entropy(logits, batch["labels"])
-
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        _, loss = self._step(batch)
-        self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
-        return loss
-
-    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        logits, loss = self._step(batch)
-        self.val_metrics.update(logits, batch["labels"])
-        self.log("val_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
-        self.log_dict(self.val_metrics, prog_bar=True)
-
-    def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        logits, loss = self._step(batch)
-        self.test_metrics.update(logits, batch["labels"])
-        self.test_confusion.update(logits, batch["labels"])
-        self.log("test_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
-        self.log_dict(self.test_metrics)
-
-    def on_test_epoch_end(self) -> None:
-        """Write the confusion matrix (rows: true class, columns: predicted) to ``<log_dir>/confusion_matrix.csv``."""
-        matrix = self.test_confusion.compute().tolist()  # synced across ranks: every rank must call it
-        self.test_confusion.reset()
-        log_dir = self.trainer.log_dir  # also collective under DDP
-        if not log_dir or not self.trainer.is_global_zero:
-            return
-        names = self.hparams.get("label_names") or [str(i) for i in range(len(matrix))]
-        with (Path(log_dir) / "confusion_matrix.csv").open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["true/predicted", *names])
-            writer.writerows([name, *row] for name, row in zip(names, matrix, strict=True))
-
-    def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
-        """Class probabilities ``(B, C)``."""
-        return self(*(batch[name] for name in INPUTS)).softmax(-1)
-
-    def format_predictions(self, batches: list[Tensor]) -> Iterator[dict]:
-        """One record per document: predicted label (id and name) and class probabilities."""
-        names = self.hparams.get("label_names")
-        for probabilities in torch.cat(batches).tolist():
-            yield prediction_record(probabilities, names)
+    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, ...]:
+        return tuple(batch[name] for name in INPUTS)
 
     def configure_optimizers(self):
         return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
