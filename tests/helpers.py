@@ -59,3 +59,15 @@ class PoisonWeightsAtStep(L.Callback):
         if trainer.global_step == self.step:
             for parameter in pl_module.parameters():
                 parameter.data.fill_(float("nan"))
+
+
+class RecordFirstLoss(L.Callback):
+    """Writes the loss of the first training batch to ``<run_dir>/first_loss.json`` (for same-run comparisons)."""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss) -> None:
+        if not self.done and trainer.is_global_zero:
+            self.done = True
+            Path(trainer.default_root_dir, "first_loss.json").write_text(json.dumps(float(loss.detach())))

@@ -32,8 +32,8 @@ def hub_token() -> str:
     """
     from huggingface_hub import constants, get_token
 
-    from seqkit.data.sources import hub_reachable
     from seqkit.errors import PublishError
+    from seqkit.hub_access import hub_reachable
 
     token = get_token()
     if not token:

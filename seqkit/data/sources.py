@@ -1,29 +1,38 @@
-"""Where a dataset comes from: local files, a local data root, or the HuggingFace Hub.
+"""Where a dataset comes from: local files, a local data root, a dataset archive, or the HuggingFace Hub.
 
 A :class:`DataSource` names a dataset once; :func:`load_splits` turns it into one ``datasets.Dataset`` per
-requested split. Resolution order:
+requested split. Resolution order, first match wins:
 
 1. ``data_files`` given: exactly those files (``{split: path}``).
 2. ``name`` is a folder, or ``<data_dir>/<name>/`` exists (``data_dir`` defaults to ``$SEQKIT_DATA_DIR``):
-   the files ``<split>.parquet|csv|jsonl|json|txt`` in it.
-3. Otherwise ``name`` is a HuggingFace Hub id, loaded with ``datasets.load_dataset(name, hub_config)``.
-   When the Hub cannot be reached this fails at once with a message naming the local alternative.
+   the files ``<split>.parquet|csv|jsonl|json|txt`` in it. Local copies always win, so offline machines and CI
+   never touch the network.
+3. ``archive``: a checksummed archive at a URL (:mod:`seqkit.data.archives`), converted once and cached.
+4. ``hub``: a Hub dataset reshaped to the local layout (:class:`~seqkit.data.hub.HubDataset`).
+5. ``name`` is itself a namespaced Hub id (``owner/name``, with ``hub_config`` and ``revision``).
+
+When the Hub cannot be reached this fails at once with one line naming the local alternative.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from seqkit import settings
-from seqkit.errors import DataError, HubUnreachableError
+from seqkit.data.archives import ArchiveSource, load_archive_splits
+from seqkit.data.hub import NAMESPACED, HubDataset, describe_hub_split, load_hub_splits
+from seqkit.errors import DataError
+from seqkit.hub_access import hub_reachable
 
 if TYPE_CHECKING:
     from datasets import Dataset
+
+__all__ = ["BUILDERS", "ArchiveSource", "DataSource", "HubDataset", "describe_split", "hub_reachable",
+           "load_splits", "resolve"]
 
 #: File suffixes seqkit reads, and the ``datasets`` builder for each.
 BUILDERS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json", ".txt": "text"}
@@ -31,17 +40,20 @@ BUILDERS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "js
 
 @dataclass
 class DataSource:
-    """Names a dataset: a local dataset name, a folder, explicit files, or a HuggingFace Hub id.
+    """Names a dataset: local files or folder first, else a checksummed archive or a HuggingFace Hub dataset.
 
     Args:
-        name: Dataset name. Looked up as a folder first (``<data_dir>/<name>/`` or the path itself), then as a
-            HuggingFace Hub id such as ``stanfordnlp/imdb``.
+        name: Dataset name. Looked up as a folder first (``<data_dir>/<name>/`` or the path itself); without
+            ``hub``/``archive`` a namespaced name such as ``stanfordnlp/imdb`` is then read from the Hub.
         data_dir: Local data root; defaults to the ``SEQKIT_DATA_DIR`` environment variable.
         data_files: Explicit ``{split: file}`` mapping (parquet, csv, jsonl/json or txt); overrides ``name``.
-        hub_config: Configuration name on the Hub (``load_dataset(name, hub_config)``), e.g. ``wikitext-2-v1``.
-        revision: Hub revision (branch, tag or commit) to load.
+        hub_config: Configuration of a Hub id given as ``name`` (``load_dataset(name, hub_config)``).
+        revision: Hub revision of a Hub id given as ``name``.
         columns: Maps the roles a task reads (``text``, ``label``, ``source``, ``target``...) to this
             dataset's column names, e.g. ``{text: sentence}``. Roles not listed use the task's default name.
+        hub: The Hub dataset to read when there is no local folder ``<data_dir>/<name>/``, with the split and
+            column names, revision, held-out splits and size caps that make it look like the local copy.
+        archive: A dataset archive (URL + SHA-256) to read when there is no local folder.
     """
 
     name: str | None = None
@@ -50,6 +62,8 @@ class DataSource:
     hub_config: str | None = None
     revision: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    hub: HubDataset | None = None
+    archive: ArchiveSource | None = None
 
     def column(self, role: str, default: str) -> str:
         """The column that plays ``role`` in this dataset."""
@@ -62,20 +76,33 @@ class DataSource:
             return self.name
         if self.data_files:
             return Path(next(iter(self.data_files.values()))).parent.name or "files"
+        if self.hub:
+            return self.hub.id.split("/")[-1]
         return "dataset"
+
+    def local_root(self) -> Path | None:
+        return Path(self.data_dir).expanduser() if self.data_dir else settings.data_dir()
 
     def local_folder(self) -> Path | None:
         """The folder holding this dataset's split files, if there is one."""
         if not self.name:
             return None
-        root = Path(self.data_dir).expanduser() if self.data_dir else settings.data_dir()
-        if root is not None and (root / self.name).is_dir():
+        root = self.local_root()
+        if root is not None and not _is_path(self.name) and (root / self.name).is_dir():
             return root / self.name
         path = Path(self.name).expanduser()
         return path if path.is_dir() else None
 
+    def hub_dataset(self) -> HubDataset | None:
+        """The Hub dataset this source reads when nothing is local: ``hub``, or ``name`` if it is a Hub id."""
+        if self.hub is not None:
+            return self.hub
+        if self.name and NAMESPACED.match(self.name) and not _is_path(self.name):
+            return HubDataset(id=self.name, config=self.hub_config, revision=self.revision or "main")
+        return None
+
     def split_files(self) -> dict[str, Path] | None:
-        """``{split: file}`` for local data, or ``None`` when the dataset must come from the Hub."""
+        """``{split: file}`` for local data, or ``None`` when the dataset must come from an archive or the Hub."""
         if self.data_files:
             return {split: Path(path).expanduser() for split, path in self.data_files.items()}
         folder = self.local_folder()
@@ -92,15 +119,38 @@ class DataSource:
         return files
 
 
-def load_splits(source: DataSource, splits: list[str]) -> dict[str, Dataset]:
+def _is_path(name: str) -> bool:
+    """Whether ``name`` is written as a filesystem path rather than a dataset name or Hub id."""
+    return name.startswith(("/", ".", "~")) or os.sep + os.sep in name or name.endswith(os.sep)
+
+
+def resolve(source: DataSource, splits: list[str]) -> dict[str, str]:
+    """Where each split would be read from, in words (a file path, an archive, or ``hub id@revision``)."""
+    files = source.split_files()
+    if files is not None:
+        return {s: str(files[s]) if s in files else "(missing)" for s in splits}
+    if source.archive is not None:
+        return {s: f"{source.archive.label} split {s!r}" for s in splits}
+    hub = source.hub_dataset()
+    if hub is not None:
+        return {s: describe_hub_split(hub, s) for s in splits}
+    return {s: "(nowhere: " + _nothing_local(source) + ")" for s in splits}
+
+
+def load_splits(source: DataSource, splits: list[str], *, remote: bool = False) -> dict[str, Dataset]:
     """Load the requested splits of ``source``; raise :class:`DataError` naming what is missing.
+
+    Args:
+        source: The dataset.
+        splits: Split names, as the recipe uses them.
+        remote: Skip local copies and read the archive or Hub source (``seqkit data pull``).
 
     Returns:
         ``{split: datasets.Dataset}`` in the order requested.
     """
-    files = source.split_files()
+    files = None if remote else source.split_files()
     if files is None:
-        return _load_from_hub(source, splits)
+        return _load_remote(source, splits)
     missing = [s for s in splits if s not in files]
     if missing:
         where = source.local_folder() or "data_files"
@@ -113,10 +163,35 @@ def load_splits(source: DataSource, splits: list[str]) -> dict[str, Dataset]:
 
 def describe_split(source: DataSource, split: str) -> str:
     """Where ``split`` of ``source`` is read from: a file path or a Hub id, for error messages."""
-    files = source.split_files()
-    if files is not None and split in files:
-        return str(files[split])
-    return f"{source.name} (Hub) split {split!r}"
+    return resolve(source, [split])[split]
+
+
+def _load_remote(source: DataSource, splits: list[str]) -> dict[str, Dataset]:
+    hint = _local_alternative(source)
+    if source.archive is not None:
+        return load_archive_splits(source.archive, splits, hint)
+    hub = source.hub_dataset()
+    if hub is None:
+        raise DataError(f"{_nothing_local(source)}; {hint}, or name a Hub dataset in data.init_args.source.hub.")
+    return load_hub_splits(hub, splits, hint)
+
+
+def _nothing_local(source: DataSource) -> str:
+    if not source.name:
+        return "A data source needs a name (local dataset or Hub id), data_files, hub or archive"
+    if _is_path(source.name):
+        return f"Dataset folder {source.name} does not exist"
+    root = source.local_root()
+    return f"Dataset '{source.name}' is not in {root}" if root else f"Dataset '{source.name}' has no local folder"
+
+
+def _local_alternative(source: DataSource) -> str:
+    if source.name and _is_path(source.name):
+        return f"put its splits at {source.name}/<split>.parquet"
+    name = source.name or (source.hub.id.split("/")[-1] if source.hub else "<name>")
+    root = source.data_dir or os.environ.get("SEQKIT_DATA_DIR")
+    where = f"{root}/{name}/<split>.parquet" if root else f"$SEQKIT_DATA_DIR/{name}/<split>.parquet"
+    return f"put its splits at {where} (`seqkit data pull` writes them on a machine with internet)"
 
 
 def _load_file(path: Path, split: str) -> Dataset:
@@ -127,12 +202,36 @@ def _load_file(path: Path, split: str) -> Dataset:
     builder = BUILDERS.get(path.suffix)
     if builder is None:
         raise DataError(f"Cannot read {path}: use one of {', '.join(BUILDERS)} files.")
+    problem = _find_bad_line(path)
+    if problem:
+        raise DataError(problem)
     try:
         return load_dataset(builder, data_files={split: str(path)}, split=split)
     except Exception as error:  # datasets raises many types for unreadable files
         if _has_no_rows(path):
             raise DataError(f"Split '{split}' ({path}) has no rows; point the recipe at a split with data.") from None
-        raise DataError(f"Could not read {path} as {builder}: {error}") from error
+        cause = error.__cause__ or error.__context__ or error
+        reason = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+        raise DataError(f"Could not read {path} as {builder}: {reason}") from None
+
+
+def _find_bad_line(path: Path) -> str | None:
+    """The first undecodable or (for JSON Lines) unparsable line of a text data file, as a message."""
+    if path.suffix not in (".jsonl", ".txt", ".csv"):
+        return None
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return (f"{path}, line {number}: not UTF-8 text (byte {raw[error.start]:#04x} at column "
+                        f"{error.start + 1}); convert the file to UTF-8.")
+            if path.suffix == ".jsonl" and line.strip():
+                try:
+                    json.loads(line)
+                except json.JSONDecodeError as error:
+                    return f"{path}, line {number}: not valid JSON ({error.msg}, column {error.colno}); fix that line."
+    return None
 
 
 def _has_no_rows(path: Path) -> bool:
@@ -147,56 +246,3 @@ def _has_no_rows(path: Path) -> bool:
     with path.open("rb") as handle:
         lines = [line for line in handle.read(1 << 20).splitlines() if line.strip()]
     return len(lines) <= (1 if path.suffix == ".csv" else 0)  # a CSV header alone is no data
-
-
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Whether a TCP connection to the HuggingFace Hub endpoint opens within ``timeout`` seconds."""
-    from huggingface_hub import constants
-
-    if constants.HF_HUB_OFFLINE:
-        return False
-    url = urlparse(constants.ENDPOINT)
-    port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        socket.create_connection((url.hostname, port), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
-
-
-def _local_alternative(source: DataSource) -> str:
-    root = source.data_dir or os.environ.get("SEQKIT_DATA_DIR")
-    where = f"{root}/{source.name}/<split>.parquet" if root else f"$SEQKIT_DATA_DIR/{source.name}/<split>.parquet"
-    return f"put its splits at {where} (or list files in data_files)"
-
-
-def _load_from_hub(source: DataSource, splits: list[str]) -> dict[str, Dataset]:
-    from datasets import load_dataset
-    from huggingface_hub import constants
-
-    if not source.name:
-        raise DataError("A data source needs a name (local dataset or Hub id) or data_files.")
-    offline = constants.HF_HUB_OFFLINE
-    if not offline and not hub_reachable():
-        raise HubUnreachableError(
-            f"Cannot reach the HuggingFace Hub ({constants.ENDPOINT}) to load dataset '{source.name}': "
-            f"{_local_alternative(source)}; with a cached copy, set HF_HUB_OFFLINE=1."
-        )
-    try:
-        loaded = load_dataset(source.name, source.hub_config, revision=source.revision)
-    except ConnectionError as error:
-        raise HubUnreachableError(
-            f"Dataset '{source.name}' is not in the local cache and the Hub is offline: "
-            f"{_local_alternative(source)}."
-        ) from error
-    except FileNotFoundError as error:
-        raise DataError(
-            f"Dataset '{source.name}' was found neither locally nor on the Hub: {_local_alternative(source)}."
-        ) from error
-    missing = [s for s in splits if s not in loaded]
-    if missing:
-        raise DataError(
-            f"Dataset '{source.name}' has no split {missing[0]!r} (found: {', '.join(loaded)}). "
-            "Name an existing split in the recipe."
-        )
-    return {split: loaded[split] for split in splits}

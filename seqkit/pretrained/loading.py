@@ -74,7 +74,7 @@ def from_run(path: str | Path, task_class: type | None = None) -> SeqkitModel:
 def _from_hub(repo_id: str, revision: str | None = None) -> SeqkitModel:
     from huggingface_hub import constants
 
-    from seqkit.data.sources import hub_reachable
+    from seqkit.hub_access import hub_reachable
 
     offline = constants.HF_HUB_OFFLINE
     if not offline and not hub_reachable():

@@ -1,0 +1,139 @@
+"""The Hub repos seqkit's recipes name, rebuilt at test time from small slices of ``../shared/data``.
+
+Each repo has the real repo's file layout, file format and column names (as read from the Hub's pages): JSON Lines
+at the top level for ``SetFit/sst2`` and ``bentrevett/multi30k``, parquet under a config folder with a README that
+declares the configs for ``Salesforce/wikitext`` and the other parquet repos, and for PTB a loading-script repo whose
+parquet export lives on the ``refs/convert/parquet`` branch. The aclImdb archive is served as a plain file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tests.fake_hub import FakeHub
+
+#: Rows per split in the stand-in repos: enough for a few batches of every recipe.
+ROWS = 240
+WIKITEXT_REVISION = "b08601e04326c79dfdd32d625aee71d232d685c3"
+
+
+def _rows(data_root: Path, name: str, split: str, rows: int = ROWS) -> pa.Table:
+    table = pq.read_table(data_root / name / f"{split}.parquet")
+    return table.slice(0, min(rows, table.num_rows))
+
+
+def _parquet(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def _jsonl(table: pa.Table) -> bytes:
+    return "".join(json.dumps(row) + "\n" for row in table.to_pylist()).encode()
+
+
+def _readme(config: str, splits: list[str]) -> bytes:
+    lines = ["---", "configs:", f"- config_name: {config}", "  data_files:"]
+    for split in splits:
+        lines += [f"  - split: {split}", f"    path: {config}/{split}-*"]
+    return ("\n".join(lines) + "\n---\n# Dataset card\n").encode()
+
+
+def _mixed(table: pa.Table, rows: int = ROWS) -> pa.Table:
+    """``rows`` rows of both labels, from both ends of a local IMDB file (they are sorted by label)."""
+    return pa.concat_tables([table.slice(0, rows // 2), table.slice(table.num_rows - rows // 2)])
+
+
+def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
+    """Add every recipe's Hub repo to ``hub``; returns facts tests need (archive URL and checksum, revisions)."""
+    sst2 = {s: _rows(data_root, "sst2", s) for s in ("train", "validation", "test")}
+    files = {"README.md": b"---\nlicense: mit\n---\n# sst2\n"}
+    for split, file in (("train", "train.jsonl"), ("validation", "dev.jsonl"), ("test", "test.jsonl")):
+        table = sst2[split]
+        names = pa.array(["negative" if v == 0 else "positive" for v in table.column("label").to_pylist()])
+        files[file] = _jsonl(table.append_column("label_text", names))
+    hub.add_repo("dataset", "SetFit/sst2", files)
+
+    plain = {s: _mixed(pq.read_table(data_root / "imdb" / f"{s}.parquet")).select(["text", "label"])
+             for s in ("train", "test")}
+    unsup = plain["train"].set_column(1, "label", pa.array([-1] * plain["train"].num_rows, pa.int64()))
+    hub.add_repo("dataset", "stanfordnlp/imdb", {
+        "README.md": _readme("plain_text", ["train", "test", "unsupervised"]),
+        "plain_text/train-00000-of-00001.parquet": _parquet(plain["train"]),
+        "plain_text/test-00000-of-00001.parquet": _parquet(plain["test"]),
+        "plain_text/unsupervised-00000-of-00001.parquet": _parquet(unsup),
+    })
+
+    wikitext = {"README.md": _readme("wikitext-2-v1", ["test", "train", "validation"])}
+    for split in ("train", "validation", "test"):
+        lines = _rows(data_root, "wikitext2", split, 4 * ROWS).column("text").to_pylist()
+        # The Hub copy: blank lines are "", other lines keep their leading space and the newline.
+        hub_lines = ["" if not line.strip() else f"{line}\n" for line in lines]
+        wikitext[f"wikitext-2-v1/{split}-00000-of-00001.parquet"] = _parquet(pa.table({"text": hub_lines}))
+    hub.add_repo("dataset", "Salesforce/wikitext", wikitext, sha=WIKITEXT_REVISION)
+
+    hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {
+        "README.md": b"---\nlicense: other\n---\n# Penn Treebank\n", "ptb_text_only.py": b"import datasets\n"})
+    hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {
+        f"penn_treebank/{split}/0000.parquet": _parquet(pa.table(
+            {"sentence": _rows(data_root, "ptb", split, 4 * ROWS).column("text")}))
+        for split in ("train", "validation", "test")
+    }, ref="refs/convert/parquet")
+
+    multi30k = {"README.md": b"---\nlicense: unknown\n---\n# Multi30k\n"}
+    for split, file in (("train", "train.jsonl"), ("validation", "val.jsonl"), ("test_2016_flickr", "test.jsonl")):
+        multi30k[file] = _jsonl(_rows(data_root, "multi30k", split).select(["en", "de"]))
+    hub.add_repo("dataset", "bentrevett/multi30k", multi30k)
+
+    tatoeba = _rows(data_root, "tatoeba_eng_fra", "train", 2 * ROWS)
+    pairs = pa.table({"english": tatoeba.column("en"), "non_english": tatoeba.column("fr")})
+    hub.add_repo("dataset", "sentence-transformers/parallel-sentences-tatoeba", {
+        "README.md": _readme("en-fr", ["train", "dev"]),
+        "en-fr/train-00000-of-00001.parquet": _parquet(pairs.slice(0, ROWS)),
+        "en-fr/dev-00000-of-00001.parquet": _parquet(pairs.slice(ROWS)),
+    })
+
+    yelp = {s: _rows(data_root, "yelp_reviews", s).select(["label", "text"]) for s in ("train", "test")}
+    hub.add_repo("dataset", "Yelp/yelp_review_full", {
+        "README.md": _readme("yelp_review_full", ["train", "test"]),
+        **{f"yelp_review_full/{s}-00000-of-00001.parquet": _parquet(t) for s, t in yelp.items()},
+    })
+
+    amazon = _rows(data_root, "amazon_multidomain", "train")
+    polarity = pa.table({"label": amazon.column("label"), "title": amazon.column("title"),
+                         "content": amazon.column("text")})
+    hub.add_repo("dataset", "fancyzhx/amazon_polarity", {
+        "README.md": _readme("amazon_polarity", ["train", "test"]),
+        "amazon_polarity/train-00000-of-00001.parquet": _parquet(polarity.slice(0, ROWS * 3 // 4)),
+        "amazon_polarity/test-00000-of-00001.parquet": _parquet(polarity.slice(ROWS * 3 // 4)),
+    })
+
+    archive = aclimdb_archive(data_root)
+    hub.plain_files["aclImdb_v1.tar.gz"] = archive
+    return {"archive_url": f"{hub.url}/files/aclImdb_v1.tar.gz", "archive_sha256": hashlib.sha256(archive).hexdigest()}
+
+
+def aclimdb_archive(data_root: Path, per_split: int = ROWS) -> bytes:
+    """A small archive in the aclImdb layout (``aclImdb/<split>/<pos|neg>/<id>_<rating>.txt``) from local rows."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for split in ("train", "test"):
+            table = _mixed(pq.read_table(data_root / "imdb" / f"{split}.parquet"), per_split)
+            for number, row in enumerate(table.to_pylist()):
+                folder = "pos" if row["label"] == 1 else "neg"
+                data = row["text"].encode()
+                member = tarfile.TarInfo(f"aclImdb/{split}/{folder}/{number}_{row['rating']}.txt")
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+        readme = b"Large Movie Review Dataset v1.0\n"
+        member = tarfile.TarInfo("aclImdb/README")
+        member.size = len(readme)
+        tar.addfile(member, io.BytesIO(readme))
+    return out.getvalue()

@@ -1,0 +1,51 @@
+"""Runs recipes in one process against whatever Hub ``HF_ENDPOINT`` names (or the offline cache), for
+``test_recipes_hub.py``: ``python -m tests.recipes.hub_runner OUT_DIR ARCHIVE_URL ARCHIVE_SHA256 RECIPE...``.
+
+Writes ``OUT_DIR/results.json``: per recipe, the exit code, the first-batch loss and the error line (if any).
+One interpreter for all recipes keeps the ~5 s Lightning import out of each run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+
+from seqkit.cli import main
+from tests.recipes.test_recipes import SMOKE, STAGES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(recipe: str, out: Path, archive: list[str]) -> dict:
+    run_dir = out / recipe.replace("/", "__").removesuffix(".yaml")
+    extra = ["--trainer.callbacks+=tests.helpers.RecordFirstLoss"]
+    if recipe.startswith("reviews/imdb_rating"):
+        extra += ["--data.init_args.source.archive.url", archive[0], "--data.init_args.source.archive.sha256",
+                  archive[1]]
+    if recipe in STAGES:
+        first_recipe, overrides = STAGES[recipe]
+        first = run_dir.with_name(run_dir.name + "__stage1")
+        code = main(["fit", "--config", str(REPO / "recipes" / first_recipe), "--run_dir", str(first), *SMOKE])
+        if code:
+            return {"code": code, "error": "stage 1 failed"}
+        extra += overrides(first)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["fit", "--config", str(REPO / "recipes" / recipe), "--run_dir", str(run_dir), *SMOKE, *extra])
+    loss_file = run_dir / "first_loss.json"
+    return {"code": code, "error": err.getvalue().strip().splitlines()[-1:] if code else [],
+            "first_loss": json.loads(loss_file.read_text()) if loss_file.is_file() else None}
+
+
+if __name__ == "__main__":
+    out, url, sha, *recipes = sys.argv[1:]
+    results = {}
+    for recipe in recipes:
+        try:
+            results[recipe] = run(recipe, Path(out), [url, sha])
+        except BaseException as error:  # record and go on: one broken recipe must not hide the others
+            results[recipe] = {"code": -1, "error": [f"{type(error).__name__}: {error}"[:500]]}
+    Path(out, "results.json").write_text(json.dumps(results, indent=1))

@@ -1,0 +1,72 @@
+"""Every recipe trains from the HuggingFace Hub with no local data folder, then again offline from the cache.
+
+The Hub is a local stand-in (``tests/fake_hub.py``) serving each recipe's repo in its real layout, built from small
+slices of ``../shared/data``; the real ``datasets`` and ``huggingface_hub`` clients talk to it through
+``HF_ENDPOINT``. The second pass stops the server and sets ``HF_HUB_OFFLINE=1``: it must read the cache and train
+identically (the same first-batch loss).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.fake_hub import FakeHub
+from tests.helpers import REPO, subprocess_env
+from tests.hub_repos import build
+
+RECIPES = sorted(p.relative_to(REPO / "recipes").as_posix() for p in (REPO / "recipes").rglob("*.yaml"))
+
+
+def _run_all(out, env, facts) -> dict:
+    out.mkdir()
+    command = [sys.executable, "-m", "tests.recipes.hub_runner", str(out), facts["archive_url"],
+               facts["archive_sha256"], *RECIPES]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=900)
+    results = out / "results.json"
+    assert results.is_file(), done.stderr[-3000:]
+    return json.loads(results.read_text())
+
+
+@pytest.fixture(scope="module")
+def hub_and_offline_runs(tmp_path_factory, data_root):
+    root = tmp_path_factory.mktemp("hub-recipes")
+    hub = FakeHub().start()
+    try:
+        facts = build(hub, data_root)
+        env = subprocess_env(HF_HOME=str(root / "hf"), HF_DATASETS_CACHE=str(root / "hf" / "datasets"),
+                             SEQKIT_CACHE_DIR=str(root / "seqkit-cache"), HF_ENDPOINT=hub.url,
+                             HF_HUB_DISABLE_TELEMETRY="1", SEQKIT_RUNS_DIR=str(root / "runs"))
+        env.pop("SEQKIT_DATA_DIR", None)
+        online = _run_all(root / "online", env, facts)
+    finally:
+        hub.stop()
+    requests = list(hub.requests)
+    offline = _run_all(root / "offline", {**env, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}, facts)
+    return online, offline, requests
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", RECIPES)
+def test_recipe_trains_from_the_hub_then_offline_from_the_cache(recipe, hub_and_offline_runs):
+    online, offline, requests = hub_and_offline_runs
+    assert online[recipe]["code"] == 0, online[recipe]["error"]
+    assert online[recipe]["first_loss"] is not None
+    assert offline[recipe]["code"] == 0, offline[recipe]["error"]
+    assert offline[recipe]["first_loss"] == online[recipe]["first_loss"]
+
+
+@pytest.mark.slow
+def test_the_hub_runs_read_every_repo_through_the_hub_api(hub_and_offline_runs):
+    _, _, requests = hub_and_offline_runs
+    for repo in ("SetFit/sst2", "stanfordnlp/imdb", "Salesforce/wikitext", "ptb-text-only/ptb_text_only",
+                 "bentrevett/multi30k", "sentence-transformers/parallel-sentences-tatoeba", "Yelp/yelp_review_full",
+                 "fancyzhx/amazon_polarity"):
+        assert any(f"/datasets/{repo}/resolve/" in line for line in requests), repo
+    assert any("refs%2Fconvert%2Fparquet/penn_treebank/train/0000.parquet" in line for line in requests)
+    assert any(line == "GET /files/aclImdb_v1.tar.gz" for line in requests)
+    assert os.environ.get("SEQKIT_DATA_DIR")  # the rest of the suite still reads ../shared/data
