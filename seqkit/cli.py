@@ -16,6 +16,7 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 #: Other commands: name -> (module with a ``main(argv)`` function, one-line description).
 COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("seqkit.bench", "speed benchmarks (seqkit bench --help lists them)"),
+    "data": ("seqkit.commands.data", "show where a recipe's data comes from; pull it from the Hub for offline use"),
     "classify": ("seqkit.commands.classify", "label texts or a .jsonl/.txt file with a trained classifier"),
     "explain": ("seqkit.commands.explain", "highlight the sentences and words a hierarchical classifier attends to"),
     "generate": ("seqkit.commands.generate", "continue a prompt with a trained language model"),
@@ -42,7 +43,8 @@ Training and evaluation (LightningCLI; `seqkit fit --help` for every option):
 Other commands:
 {commands}
 
-Environment: SEQKIT_DATA_DIR (local data root), SEQKIT_RUNS_DIR (default ./runs), SEQKIT_CACHE_DIR.
+Environment: SEQKIT_DATA_DIR (local data root, read before the Hub), SEQKIT_RUNS_DIR (default ./runs),
+SEQKIT_CACHE_DIR; HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE=1 (cached Hub data only) as for the HuggingFace clients.
 """
 
 
@@ -58,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"seqkit {__version__}")
         return 0
+    from seqkit.hub_access import bound_waits
+
+    bound_waits()  # before anything imports huggingface_hub, which reads its timeouts once
     from seqkit.errors import SeqkitError
 
     try:

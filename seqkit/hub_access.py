@@ -17,8 +17,6 @@ from seqkit.errors import HubUnreachableError
 
 #: Seconds to wait for the Hub to answer one request (metadata, or each read of a download).
 HUB_TIMEOUT_S = 15.0
-#: Seconds the reachability probe waits.
-PROBE_TIMEOUT_S = 5.0
 
 T = TypeVar("T")
 
@@ -43,7 +41,7 @@ def endpoint() -> str:
     return constants.ENDPOINT
 
 
-def probe(timeout: float = PROBE_TIMEOUT_S) -> str | None:
+def probe(timeout: float | None = None) -> str | None:
     """``None`` when the Hub endpoint answers an HTTP request within ``timeout`` s, else why it does not.
 
     Any HTTP answer counts (even an error status): the point is that requests get through, with the same
@@ -52,8 +50,10 @@ def probe(timeout: float = PROBE_TIMEOUT_S) -> str | None:
     """
     if offline():
         return "HF_HUB_OFFLINE is set"
+    from huggingface_hub import constants
     from huggingface_hub.utils import get_session
 
+    timeout = min(5.0, constants.HF_HUB_ETAG_TIMEOUT) if timeout is None else timeout
     try:
         get_session().head(endpoint(), timeout=timeout, follow_redirects=False)
     except Exception as error:  # httpx raises connect, proxy, TLS and timeout errors of several types
@@ -62,7 +62,7 @@ def probe(timeout: float = PROBE_TIMEOUT_S) -> str | None:
     return None
 
 
-def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
+def hub_reachable(timeout: float | None = None) -> bool:
     """Whether the Hub answers (see :func:`probe`)."""
     return probe(timeout) is None
 
@@ -83,7 +83,10 @@ def call_hub(what: str, call: Callable[[], T], alternative: str) -> T:
         if offline():
             raise HubUnreachableError(f"{what} is not in the local cache and HF_HUB_OFFLINE is set. {alternative}")\
                 from None
-        reason = f"no answer within {HUB_TIMEOUT_S:.0f} s" if "Timeout" in type(error).__name__ else str(error)
+        from huggingface_hub import constants
+
+        waited = constants.HF_HUB_ETAG_TIMEOUT
+        reason = f"no answer within {waited:g} s" if "Timeout" in type(error).__name__ else str(error)
         reason = reason.splitlines()[0] if reason else type(error).__name__
         raise HubUnreachableError(
             f"The HuggingFace Hub ({endpoint()}) failed while fetching {what}: {reason}. {alternative}"

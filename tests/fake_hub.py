@@ -191,6 +191,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(401, "Invalid credentials in Authorization header")
         if parts == ["api", "repos", "create"]:
             return self._create_repo(json.loads(self._body()))
+        if parts == ["api", "validate-yaml"]:
+            return self._validate_yaml(json.loads(self._body()).get("content", ""))
         if parts[0] == "api" and parts[1] in ("models", "datasets") and len(parts) >= 6:
             repo_type, repo_id, verb, rev = parts[1][:-1], "/".join(parts[2:4]), parts[4], "/".join(parts[5:])
             if verb == "paths-info":
@@ -329,6 +331,19 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(409, "You already created this repo")
         self.owner.add_repo(repo_type, name, {".gitattributes": b"*.safetensors filter=lfs\n"})
         self._json({"url": f"{self.owner.url}/{name}", "name": name})
+
+    def _validate_yaml(self, content: str) -> None:
+        """A model card's metadata block must be a YAML mapping (the real Hub also checks its schema)."""
+        import yaml
+
+        if content.startswith("---"):
+            block = content[3:].split("\n---", 1)[0]
+            try:
+                if not isinstance(yaml.safe_load(block) or {}, dict):
+                    raise yaml.YAMLError("metadata is not a mapping")
+            except yaml.YAMLError as error:
+                return self._error(400, f"Invalid metadata in README.md: {error}")
+        self._json({"errors": [], "warnings": []})
 
     def _commit(self, repo_type: str, repo_id: str, rev: str) -> None:
         repo = self._repo(repo_type, repo_id)

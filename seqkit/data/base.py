@@ -20,7 +20,7 @@ from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import sequence_lengths
 from seqkit.data.resumable import ResumableDataLoader, training_position
 from seqkit.data.sampler import BucketBatchSampler
-from seqkit.data.sources import DataSource, describe_split, load_splits
+from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer
 from seqkit.errors import DataError
 
@@ -96,6 +96,17 @@ class TextDataModule(L.LightningDataModule):
         """Columns whose text trains the tokenizer and gets tokenised."""
         return [self.source.column("text", "text")]
 
+    def column_roles(self) -> dict[str, str]:
+        """``{role: column}`` of every column this task reads (``seqkit data show`` prints it)."""
+        return {"text": self.source.column("text", "text")}
+
+    def split_roles(self) -> dict[str, str]:
+        """``{role: split name}`` of the splits read from the source (held-out ones come from ``train``)."""
+        wanted = {role: name for role, name in self.split_names.items() if name}
+        if self.val_from_train:
+            wanted.pop(VALIDATION, None)
+        return wanted
+
     def check_split(self, role: str, dataset: Dataset, where: str) -> Dataset:
         """Check one raw split (and possibly convert it, e.g. string labels to ids). Runs before training."""
         check_not_empty(dataset, role, where)
@@ -124,9 +135,8 @@ class TextDataModule(L.LightningDataModule):
         return self._raw
 
     def _load_raw(self) -> dict[str, Dataset]:
-        wanted = {role: name for role, name in self.split_names.items() if name}
-        if self.val_from_train:
-            wanted.pop(VALIDATION, None)
+        wanted = self.split_roles()
+        log_origin(self.source, list(dict.fromkeys(wanted.values())))
         loaded = load_splits(self.source, list(dict.fromkeys(wanted.values())))
         raw = {role: loaded[name] for role, name in wanted.items()}
         if self.val_from_train:

@@ -75,6 +75,9 @@ class TextClassificationDataModule(TextDataModule):
     def label_column(self) -> str:
         return self.source.column("label", "label")
 
+    def column_roles(self) -> dict[str, str]:
+        return {**super().column_roles(), "label": self.label_column}
+
     @property
     def num_classes(self) -> int:
         """Number of classes (read from the training labels when not configured)."""

@@ -117,12 +117,13 @@ def load_hub_splits(spec: HubDataset, splits: list[str], local_hint: str) -> dic
 
 def _check_repo(spec: HubDataset, alternative: str) -> None:
     """Fail early, in one line, on a wrong id, revision or config (and when the Hub does not answer)."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, constants
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
+    wait = constants.HF_HUB_ETAG_TIMEOUT
     try:
         info = call_hub(f"the dataset info of {spec.id}@{spec.revision}",
-                        lambda: HfApi().dataset_info(spec.id, revision=spec.revision, timeout=15), alternative)
+                        lambda: HfApi().dataset_info(spec.id, revision=spec.revision, timeout=wait), alternative)
     except RevisionNotFoundError:
         raise DataError(f"Hub dataset {spec.id} has no revision {spec.revision!r}; "
                         "set data.init_args.source.hub.revision to a branch, tag or commit it has.") from None

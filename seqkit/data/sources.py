@@ -26,13 +26,11 @@ from seqkit import settings
 from seqkit.data.archives import ArchiveSource, load_archive_splits
 from seqkit.data.hub import NAMESPACED, HubDataset, describe_hub_split, load_hub_splits
 from seqkit.errors import DataError
-from seqkit.hub_access import hub_reachable
 
 if TYPE_CHECKING:
     from datasets import Dataset
 
-__all__ = ["BUILDERS", "ArchiveSource", "DataSource", "HubDataset", "describe_split", "hub_reachable",
-           "load_splits", "resolve"]
+__all__ = ["BUILDERS", "ArchiveSource", "DataSource", "HubDataset", "describe_split", "load_splits", "resolve"]
 
 #: File suffixes seqkit reads, and the ``datasets`` builder for each.
 BUILDERS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json", ".txt": "text"}
@@ -124,9 +122,9 @@ def _is_path(name: str) -> bool:
     return name.startswith(("/", ".", "~")) or os.sep + os.sep in name or name.endswith(os.sep)
 
 
-def resolve(source: DataSource, splits: list[str]) -> dict[str, str]:
+def resolve(source: DataSource, splits: list[str], *, remote: bool = False) -> dict[str, str]:
     """Where each split would be read from, in words (a file path, an archive, or ``hub id@revision``)."""
-    files = source.split_files()
+    files = None if remote else source.split_files()
     if files is not None:
         return {s: str(files[s]) if s in files else "(missing)" for s in splits}
     if source.archive is not None:
@@ -135,6 +133,14 @@ def resolve(source: DataSource, splits: list[str]) -> dict[str, str]:
     if hub is not None:
         return {s: describe_hub_split(hub, s) for s in splits}
     return {s: "(nowhere: " + _nothing_local(source) + ")" for s in splits}
+
+
+def log_origin(source: DataSource, splits: list[str]) -> None:
+    """Log, once per process, where each split is read from (a run prints where its data came from)."""
+    from lightning.pytorch.utilities import rank_zero_info
+
+    for split, where in resolve(source, splits).items():
+        rank_zero_info(f"Data: {source.label} {split} <- {where}")
 
 
 def load_splits(source: DataSource, splits: list[str], *, remote: bool = False) -> dict[str, Dataset]:

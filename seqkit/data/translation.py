@@ -10,7 +10,7 @@ from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.collate import PadCollator
 from seqkit.data.encoding import encode_column
-from seqkit.data.sources import DataSource, describe_split, load_splits
+from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer
 from seqkit.errors import DataError
 
@@ -89,6 +89,9 @@ class TranslationDataModule(TextDataModule):
     def target_column(self) -> str:
         return self.source.column("target", self.target_lang)
 
+    def column_roles(self) -> dict[str, str]:
+        return {"source": self.source_column, "target": self.target_column}
+
     @property
     def joint_vocabulary(self) -> bool:
         """One tokenizer for both languages (source and target ids mean the same tokens)."""
@@ -109,11 +112,15 @@ class TranslationDataModule(TextDataModule):
             check_text(dataset, column, role, where)
         return dataset.add_column(ROW_COLUMN, list(range(len(dataset))))
 
+    def split_roles(self) -> dict[str, str]:
+        return {TRAIN: self.split_names[TRAIN]} if self.test_from_train else super().split_roles()
+
     def _load_raw(self) -> dict[str, Dataset]:
         if not self.test_from_train:
             return super()._load_raw()
         # A single-split corpus: train -> (test | rest), rest -> (validation | train), both seeded.
         name = self.split_names[TRAIN]
+        log_origin(self.source, [name])
         full = load_splits(self.source, [name])[name]
         parts = full.train_test_split(test_size=self.test_from_train, seed=self.seed)
         raw = {TRAIN: parts["train"], TEST: parts["test"]}

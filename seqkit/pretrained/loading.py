@@ -74,13 +74,14 @@ def from_run(path: str | Path, task_class: type | None = None) -> SeqkitModel:
 def _from_hub(repo_id: str, revision: str | None = None) -> SeqkitModel:
     from huggingface_hub import constants
 
-    from seqkit.hub_access import hub_reachable
+    from seqkit.hub_access import probe
 
     offline = constants.HF_HUB_OFFLINE
-    if not offline and not hub_reachable():
+    problem = None if offline else probe()
+    if problem:
         raise CheckpointError(
-            f"Cannot reach the HuggingFace Hub ({constants.ENDPOINT}) to download {repo_id!r}: pass the path of a "
-            "local copy of the model folder, or set HF_HUB_OFFLINE=1 to use a cached download."
+            f"Cannot reach the HuggingFace Hub ({constants.ENDPOINT}: {problem}) to download {repo_id!r}: pass the "
+            "path of a local copy of the model folder, or set HF_HUB_OFFLINE=1 to use a cached download."
         )
     try:
         return SeqkitModel.from_pretrained(repo_id, revision=revision, local_files_only=offline)
