@@ -85,13 +85,16 @@ class HubDataset:
 
 def describe_hub_split(spec: HubDataset, split: str) -> str:
     """Where seqkit split ``split`` comes from, in words: ``SetFit/sst2@main split 'dev'``."""
-    where = f"{spec.label} split {spec.hub_split(split)!r}"
+    hub_split = spec.hub_split(split)
+    where = f"{spec.label} " + (f"{spec.files[hub_split]}" if spec.files and hub_split in spec.files
+                                else f"split {hub_split!r}")
     if split in spec.derive:
         rule = spec.derive[split]
         where += f", {rule.fraction:g} held out from {rule.split!r} (seed {rule.seed})"
     if split in spec.max_rows:
-        where += f", {spec.max_rows[split]:,} rows sampled (seed {spec.seed})"
-    return where
+        where += f", at most {spec.max_rows[split]:,} rows sampled (seed {spec.seed})"
+    renamed = [f"{ours} <- {theirs}" for ours, theirs in spec.columns.items() if ours != theirs]
+    return where + (f", columns {', '.join(renamed)}" if renamed else "")
 
 
 def load_hub_splits(spec: HubDataset, splits: list[str], local_hint: str) -> dict[str, Dataset]:
@@ -202,7 +205,8 @@ def _reshape(spec: HubDataset, loaded: dict[str, Dataset], splits: list[str]) ->
     for split in splits:
         if split in spec.derive:
             rule = spec.derive[split]
-            parent = by_hub[spec.hub_split(rule.split)]
+            # Carve from what earlier held-out splits left of the parent, so held-out splits never overlap.
+            parent = parents.get(rule.split, by_hub[spec.hub_split(rule.split)])
             parts = parent.train_test_split(test_size=rule.fraction, seed=rule.seed)
             out[split] = parts["test"]
             parents[rule.split] = parts["train"]

@@ -83,3 +83,24 @@ def test_hub_offline_mode_without_cache(monkeypatch, tmp_path):
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     with pytest.raises(HubUnreachableError, match="not in the local cache"):
         load_splits(DataSource(name="someone/not-cached"), ["train"])
+
+
+def test_a_malformed_jsonl_line_is_named_by_file_and_line(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text": "a", "label": 0}\n{"text": "b", "label": 1}\n{"text": "c" "label": 1}\n')
+    with pytest.raises(DataError, match=r"train.jsonl, line 3: not valid JSON \(Expecting ',' delimiter"):
+        load_splits(DataSource(data_files={"train": str(path)}), ["train"])
+
+
+def test_non_utf8_text_is_named_by_file_and_line(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(b"fine\nalso fine\nbad \xff byte\n")
+    with pytest.raises(DataError, match=r"train.txt, line 3: not UTF-8 text \(byte 0xff at column 5\)"):
+        load_splits(DataSource(data_files={"train": str(path)}), ["train"])
+
+
+def test_a_missing_absolute_folder_is_named_as_a_path(tmp_path):
+    with pytest.raises(DataError) as error:
+        load_splits(DataSource(name=str(tmp_path / "nope")), ["train"])
+    assert f"Dataset folder {tmp_path}/nope does not exist" in str(error.value)
+    assert "//" not in str(error.value)

@@ -11,6 +11,7 @@ import contextlib
 import io
 import json
 import sys
+import time
 from pathlib import Path
 
 from seqkit.cli import main
@@ -21,7 +22,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run(recipe: str, out: Path, archive: list[str]) -> dict:
     run_dir = out / recipe.replace("/", "__").removesuffix(".yaml")
-    extra = ["--trainer.callbacks+=tests.helpers.RecordFirstLoss"]
+    extra = ["--trainer.callbacks+=tests.helpers.RecordFirstLoss", "--trainer.max_steps", "2",
+             "--trainer.limit_val_batches", "1"]
     if recipe.startswith("reviews/imdb_rating"):
         extra += ["--data.init_args.source.archive.url", archive[0], "--data.init_args.source.archive.sha256",
                   archive[1]]
@@ -44,8 +46,10 @@ if __name__ == "__main__":
     out, url, sha, *recipes = sys.argv[1:]
     results = {}
     for recipe in recipes:
+        start = time.perf_counter()
         try:
             results[recipe] = run(recipe, Path(out), [url, sha])
+            results[recipe]["seconds"] = round(time.perf_counter() - start, 1)
         except BaseException as error:  # record and go on: one broken recipe must not hide the others
             results[recipe] = {"code": -1, "error": [f"{type(error).__name__}: {error}"[:500]]}
     Path(out, "results.json").write_text(json.dumps(results, indent=1))
