@@ -91,13 +91,14 @@ def test_bad_input_exits_with_one_clear_line_and_creates_no_run(data_root, runs_
 def test_offline_hub_dataset_through_the_cli(runs_dir, tmp_path):
     env = subprocess_env(SEQKIT_DATA_DIR=str(tmp_path), HF_ENDPOINT="http://127.0.0.1:9", HF_HUB_OFFLINE="0")
     out = subprocess.run(
-        [sys.executable, "-m", "seqkit", "fit", "--config", TINY, "--data.init_args.source.name", "stanfordnlp/sst2"],
+        [sys.executable, "-m", "seqkit", "fit", "--config", TINY, "--data.init_args.source.hub.id", "stanfordnlp/sst2"],
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert out.returncode == 2
-    assert out.stderr.strip().splitlines()[-1].startswith(
-        "seqkit: error: Cannot reach the HuggingFace Hub (http://127.0.0.1:9) to load dataset 'stanfordnlp/sst2'"
-    )
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("seqkit: error: The HuggingFace Hub (http://127.0.0.1:9) failed while fetching the "
+                           "dataset info of stanfordnlp/sst2@main")
+    assert f"put its splits at {tmp_path}/sst2/<split>.parquet" in last
 
 
 def test_predict_writes_one_record_per_test_example(two_runs, runs_dir):

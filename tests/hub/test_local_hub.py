@@ -72,15 +72,15 @@ def test_publish_pushes_through_hfapi_and_the_download_reproduces_the_run(classi
     assert remote.stdout == local.stdout  # labels and probabilities, to the printed digit
     assert any("/tester/sst2-tiny/resolve/" in line and "model.safetensors" in line for line in hub.requests)
 
-    script = (f"import json, seqkit; p = seqkit.load('tester/sst2-tiny'); "
-              f"print(json.dumps(p.classify({TEXTS!r})))")
+    script = (f"import json, seqkit; texts = {TEXTS!r}; "
+              f"print(json.dumps([seqkit.load('tester/sst2-tiny').classify(texts), "
+              f"seqkit.load({str(classifier_run)!r}).classify(texts)]))")
     loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300,
                             env=subprocess_env(HF_HOME=str(tmp_path / "hf"), HF_ENDPOINT=hub.url,
                                                HF_HUB_OFFLINE="1"))  # the download above is in the cache
     assert loaded.returncode == 0, loaded.stderr[-2000:]
-    from_python = json.loads(loaded.stdout.strip().splitlines()[-1])
-    from_run = [json.loads(line) for line in local.stdout.splitlines()]
-    assert [r["label"] for r in from_python] == [r["label"] for r in from_run]
+    downloaded, from_run = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert downloaded == from_run  # labels and probabilities, exactly
 
 
 def test_data_pull_writes_the_layout_that_the_recipe_then_reads_offline(hub, tmp_path):
