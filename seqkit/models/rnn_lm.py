@@ -36,7 +36,7 @@ class RNNLanguageModel(nn.Module):
         embedding_dim: Embedding size ``E``.
         hidden_size: Hidden size of every layer but the last (which is ``E`` when tying).
         num_layers: Number of recurrent layers.
-        cell: ``lstm``, ``gru`` or ``rnn`` (Elman, tanh).
+        cell: ``lstm``, ``gru`` or ``rnn`` (Elman, tanh); or ``mingru`` / ``minlstm`` (parallel scan, no weight drop).
         dropout: Locked dropout on the last layer's output (AWD-LSTM ``dropout``).
         dropout_input: Locked dropout on the embeddings (``dropouti``).
         dropout_hidden: Locked dropout between layers (``dropouth``).
@@ -78,6 +78,9 @@ class RNNLanguageModel(nn.Module):
             FUSED_LAYERS[cell](sizes[i], sizes[i + 1], batch_first=True) for i in range(num_layers)
         )
         if weight_drop > 0:
+            if cell in ("mingru", "minlstm"):
+                raise ValueError(f"weight_drop drops hidden-to-hidden weights, which {cell} does not have: "
+                                 "set model.init_args.weight_drop 0 (dropout still applies).")
             for layer in self.layers:
                 apply_weight_drop(layer, weight_drop)
         self.output_size = sizes[-1]

@@ -49,7 +49,7 @@ class AttentionalSeq2Seq(nn.Module):
         decoder_hidden_size: Decoder hidden size ``Hd``; ``None``: ``2H``.
         encoder_layers: Stacked encoder layers.
         decoder_layers: Stacked decoder layers.
-        cell: ``gru`` or ``lstm`` (``rnn`` works too).
+        cell: ``gru`` or ``lstm`` (``rnn``, ``mingru`` and ``minlstm`` work too).
         attention: ``bahdanau`` (additive), ``dot`` (needs ``Hd == 2H``), ``general`` or ``concat``.
         attention_size: Hidden width of the additive and concat scorers; ``None``: ``Hd``.
         input_feeding: Feed the last attentional vector into the next step (Luong et al.).

@@ -11,13 +11,15 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqkit.nn.dropout import DropoutEmbedding, weight_drop
 from seqkit.nn.lengths import run_fused_by_length
+from seqkit.nn.parallel_scan import MinGRU, MinLSTM, ScanRNN
 
-CellType = Literal["lstm", "gru", "rnn"]
+CellType = Literal["lstm", "gru", "rnn", "mingru", "minlstm"]
 LengthMode = Literal["auto", "pack", "split"]
 State = Tensor | tuple[Tensor, Tensor]
 
-#: The fused PyTorch layer for each cell type.
-FUSED_LAYERS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+#: The layer for each cell type: PyTorch's fused kernels, and the parallel-scan cells with the same interface.
+FUSED_LAYERS: dict[str, type[nn.Module]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN, "mingru": MinGRU,
+                                            "minlstm": MinLSTM}
 
 #: ``length_mode="auto"`` splits (rather than packs) CPU training batches at least this long. At 32 the two were
 #: within 20% either way, at 16 packing was up to 1.45x faster, from 64 on splitting was 1.25-7x faster
@@ -36,7 +38,7 @@ def ensure_flat_weights(rnn: nn.RNNBase) -> None:
     """Re-compact a CUDA RNN's weights into one cuDNN buffer when something (DDP, ``load_state_dict`` of new
     tensors, tying) left them in separate storages; cuDNN otherwise copies them on every call and warns
     "RNN module weights are not part of single contiguous chunk of memory". A no-op on CPU."""
-    weights = rnn._flat_weights
+    weights = getattr(rnn, "_flat_weights", None)
     if not weights or weights[0] is None or not weights[0].is_cuda:
         return
     storage = weights[0].untyped_storage().data_ptr()
@@ -52,7 +54,8 @@ class RecurrentEncoder(nn.Module):
         embedding_dim: Size of each embedding ``E``.
         hidden_size: Hidden size ``H`` per direction.
         num_layers: Stacked recurrent layers ``L``.
-        cell: ``lstm``, ``gru`` or ``rnn`` (Elman, tanh).
+        cell: ``lstm``, ``gru`` or ``rnn`` (Elman, tanh) through the fused kernels, or ``mingru`` / ``minlstm``
+            (:mod:`seqkit.nn.parallel_scan`: gates from the input only, a whole sequence in one parallel scan).
         bidirectional: Run a backward direction too (``D = 2``); outputs are then ``2H`` wide.
         dropout: Dropout on the embeddings and between recurrent layers.
         pad_id: Padding id (its embedding stays zero).
@@ -97,6 +100,9 @@ class RecurrentEncoder(nn.Module):
             dropout=dropout if num_layers > 1 else 0.0,
         )
         if weight_dropout:
+            if isinstance(self.rnn, ScanRNN):
+                raise ValueError(f"weight_dropout drops hidden-to-hidden weights, which {cell} does not have; "
+                                 "use dropout instead.")
             weight_drop(self.rnn, weight_dropout)
 
     @property
@@ -128,6 +134,8 @@ class RecurrentEncoder(nn.Module):
                 raise ValueError(f"lengths must lie in [0, {ids.shape[1]}] (the padded length), got {lengths.tolist()}")
             if int(lengths_cpu.min()) == ids.shape[1]:  # no padding: one plain call
                 return self.rnn(embedded, state)
+            if isinstance(self.rnn, ScanRNN):  # masks padding inside its scan: exact in one call
+                return self.rnn(embedded, state, lengths)
             if self._mode(embedded) == "split":
                 return run_fused_by_length(self.rnn, embedded, lengths_cpu, state)
             return self._packed(embedded, lengths_cpu, state)

@@ -40,7 +40,7 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
         embedding_dim: Embedding size.
         hidden_size: Recurrent hidden size per direction.
         num_layers: Stacked recurrent layers.
-        cell: ``lstm``, ``gru`` or ``rnn``.
+        cell: ``lstm``, ``gru``, ``rnn``, ``mingru`` or ``minlstm``.
         bidirectional: Bidirectional encoder.
         dropout: Dropout on embeddings, between layers and before the head.
         pooling: How the sequence becomes one vector: the final states (``last``), the ``mean`` or ``max`` of

@@ -38,7 +38,7 @@ class HierarchicalClassifier(ClassifierSteps, L.LightningModule):
         word_hidden_size: Word encoder hidden size per direction ``H_w`` (sentence vectors are ``2 H_w`` wide).
         sentence_hidden_size: Sentence encoder hidden size per direction ``H_s`` (documents: ``2 H_s``).
         num_layers: Stacked recurrent layers at each level.
-        cell: ``gru`` (as in the paper) or ``lstm`` (or ``rnn``).
+        cell: ``gru`` (as in the paper) or ``lstm`` (or ``rnn``, ``mingru``, ``minlstm``).
         word_attention_size: Width of the word attention's hidden layer and context vector.
         sentence_attention_size: Width of the sentence attention's hidden layer and context vector.
         dropout: Dropout on embeddings, on sentence vectors and before the classifier.
