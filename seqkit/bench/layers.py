@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqkit.nn.cell_rnn import CellRNN
 from seqkit.nn.lengths import run_fused_by_length
+from seqkit.nn.parallel_scan import MinGRU, MinLSTM
 
 _FUSED = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -42,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--lengths", default=None, metavar="T1,T2,...",
                         help="instead, time variable-length batches (lengths uniform in [T/2, T]) at these maximum "
                         "lengths: packing vs split-by-length vs the padded run that ignores lengths")
+    parser.add_argument("--scan", default=None, metavar="T1,T2,...",
+                        help="instead, time the parallel-scan cells (minGRU, minLSTM) against fused LSTM and GRU at "
+                        "these lengths, e.g. 35,70,400,2000")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -160,6 +164,28 @@ def _lengths_table(args: argparse.Namespace) -> None:
                       flush=True)
 
 
+def _scan_table(args: argparse.Namespace) -> None:
+    print(f"seqkit bench layers --scan: forward+backward, batch {args.batch}, input {args.input_size}, hidden "
+          f"{args.hidden_size}, {args.layers} layers, unidirectional")
+    print(_header(args))
+    print("best of the repeats; x lstm: best time / fused LSTM best time")
+    names = {"lstm": nn.LSTM, "gru": nn.GRU, "mingru": MinGRU, "minlstm": MinLSTM}
+    print(f"{'T':>5} " + " ".join(f"{name + ' ms':>11}" for name in names) + "  "
+          + " ".join(f"{name + ' x lstm':>14}" for name in list(names)[1:]))
+    for length in (int(n) for n in args.scan.split(",")):
+        torch.manual_seed(args.seed)
+        layers = {name: cls(args.input_size, args.hidden_size, args.layers, batch_first=True)
+                  for name, cls in names.items()}
+        x = torch.randn(args.batch, length, args.input_size)
+        impls = {name: (lambda m=layer: m(x)[0]) for name, layer in layers.items()}
+        params = [p for layer in layers.values() for p in layer.parameters()]
+        for fn in impls.values():
+            _timed(fn, params)
+        st = _interleaved(impls, params, args.repeats, "lstm")
+        print(f"{length:>5} " + " ".join(f"{st[name]['best']:11.1f}" for name in names) + "  "
+              + " ".join(f"{st[name]['ratio_best']:14.2f}" for name in list(names)[1:]), flush=True)
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.threads:
@@ -173,7 +199,9 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"seqkit bench layers: unknown cells {sorted(unknown)} (choose from {sorted(_FUSED)})")
         return 2
-    if args.lengths:
+    if args.scan:
+        _scan_table(args)
+    elif args.lengths:
         _lengths_table(args)
     else:
         _layers_table(args)

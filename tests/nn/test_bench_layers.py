@@ -30,3 +30,12 @@ def test_lengths_table(capsys):
 
 def test_unknown_cell_is_an_error(capsys):
     assert main(["--cells", "transformer"]) == 2
+
+
+def test_scan_table(capsys):
+    args = ["--batch", "2", "--input-size", "4", "--hidden-size", "4", "--layers", "1", "--repeats", "1",
+            "--scan", "3,5"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["3"], ["5"])]
+    assert len(rows) == 2 and all(len(row) == 1 + 4 + 3 for row in rows)
