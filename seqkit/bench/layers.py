@@ -177,7 +177,7 @@ def _scan_table(args: argparse.Namespace) -> None:
         layers = {name: cls(args.input_size, args.hidden_size, args.layers, batch_first=True)
                   for name, cls in names.items()}
         x = torch.randn(args.batch, length, args.input_size)
-        impls = {name: (lambda m=layer: m(x)[0]) for name, layer in layers.items()}
+        impls = {name: (lambda m=layer, x=x: m(x)[0]) for name, layer in layers.items()}
         params = [p for layer in layers.values() for p in layer.parameters()]
         for fn in impls.values():
             _timed(fn, params)

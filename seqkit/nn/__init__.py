@@ -17,6 +17,7 @@ from seqkit.nn.cells import ElmanCell, GRUCell, JordanCell, LayerNormLSTMCell, L
 from seqkit.nn.dropout import DropoutEmbedding, LockedDropout, WeightDropout, embedding_dropout, weight_drop
 from seqkit.nn.gradients import HiddenGradientTracker, gradient_norms_through_time
 from seqkit.nn.lengths import length_mask, reverse_padded, run_fused_by_length
+from seqkit.nn.parallel_scan import MinGRU, MinLSTM
 from seqkit.nn.pretrained import load_word_vectors, read_vectors
 from seqkit.nn.recurrent import RecurrentEncoder, detach_state, ensure_flat_weights
 from seqkit.nn.tying import TiedOutput, are_tied, tie_weights
@@ -29,6 +30,9 @@ __all__ = [
     "run_fused_by_length",
     "length_mask",
     "reverse_padded",
+    # parallel-scan cells (cell: mingru | minlstm)
+    "MinGRU",
+    "MinLSTM",
     # cells and the time loop
     "RecurrentCell",
     "ElmanCell",

@@ -15,8 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqkit.nn.parallel_scan import ScanRNN
-
 State = Tensor | tuple[Tensor, Tensor]
 
 _FUSED_FUNCTIONS = {"LSTM": torch.lstm, "GRU": torch.gru, "RNN_TANH": torch.rnn_tanh, "RNN_RELU": torch.rnn_relu}
@@ -111,7 +109,7 @@ def run_fused_by_length(
     Cost: one fused call per distinct length (per layer and direction when bidirectional), so it pays off over
     packing for long sequences; a batch with one length is a single plain call.
     """
-    if isinstance(rnn, ScanRNN):  # minGRU / minLSTM mask padding inside their scan: one call, exact
+    if getattr(rnn, "masks_padding", False):  # minGRU / minLSTM mask padding inside their scan: one call, exact
         return rnn(inputs, state, lengths)
     if not rnn.batch_first or getattr(rnn, "proj_size", 0):
         raise ValueError("run_fused_by_length needs a batch_first module without proj_size")

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqkit.nn.lengths import reverse_padded
+
 
 def _log_g(x: Tensor) -> Tensor:
     """``log g(x)``: ``log(x + 0.5)`` for ``x >= 0``, ``log sigmoid(x)`` below."""
@@ -46,21 +48,13 @@ def scan(log_a: Tensor, log_b: Tensor, h0: Tensor) -> Tensor:
     return inputs + torch.exp(a_star) * h0.unsqueeze(1)
 
 
-def _reverse(x: Tensor, lengths: Tensor | None) -> Tensor:
-    """Reverse each sequence of ``x`` ``(B, T, ...)`` within its own length (padding stays at the end)."""
-    if lengths is None:
-        return x.flip(1)
-    steps = torch.arange(x.shape[1], device=x.device)
-    lengths = lengths.to(x.device)
-    index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
-    return x.gather(1, index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x))
-
-
 class ScanRNN(nn.Module):
     """Stacked, optionally bidirectional scan recurrence; subclasses say how the input sets ``a_t`` and ``b_t``."""
 
     #: Linear projections of the input per direction: gates, then the candidate state.
     projections = 2
+    #: ``forward`` takes ``lengths`` and keeps padding out of the state (``run_fused_by_length`` defers to it).
+    masks_padding = True
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False) -> None:
@@ -110,14 +104,14 @@ class ScanRNN(nn.Module):
             projected = linear(x).chunk(directions, dim=-1)
             outputs = []
             for direction in range(directions):
-                part = projected[direction] if direction == 0 else _reverse(projected[direction], lengths)
+                part = projected[direction] if direction == 0 else reverse_padded(projected[direction], lengths)
                 log_a, log_b = self.coefficients(part)
                 if mask is not None:  # padding: a = 1, b = 0, the state passes through unchanged
                     log_a = log_a.masked_fill(~mask, 0.0)
                     log_b = log_b.masked_fill(~mask, float("-inf"))
                 h = scan(log_a, log_b, state[layer * directions + direction])
                 finals.append(h[:, -1])
-                outputs.append(h if direction == 0 else _reverse(h, lengths))
+                outputs.append(h if direction == 0 else reverse_padded(h, lengths))
             x = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
             if mask is not None:
                 x = x * mask
