@@ -58,8 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"seqkit {__version__}")
         return 0
+    from seqkit.console import quiet_libraries
     from seqkit.errors import SeqkitError
 
+    quiet_libraries()
     try:
         if args[0] in LIGHTNING_COMMANDS:
             from seqkit.runner import run_lightning_cli

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -77,6 +78,21 @@ def prime(model: RNNLanguageModel, prompts: Sequence[Sequence[int]]) -> tuple[St
     return _take(_stack_states(states), inverse), torch.cat(logits)[inverse]
 
 
+def check_sampling(max_new_tokens: int, temperature: float, top_k: int | None, top_p: float | None) -> None:
+    """Raise :class:`~seqkit.errors.DataError` for sampling settings that would silently misbehave (a negative
+    temperature samples from the inverted distribution)."""
+    from seqkit.errors import DataError
+
+    if max_new_tokens < 0:
+        raise DataError(f"max_new_tokens must be 0 or more, got {max_new_tokens}.")
+    if not math.isfinite(temperature) or temperature < 0:
+        raise DataError(f"temperature must be 0 (greedy) or more, got {temperature}.")
+    if top_k is not None and top_k < 1:
+        raise DataError(f"top_k must be at least 1, got {top_k}.")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise DataError(f"top_p must be in (0, 1], got {top_p}.")
+
+
 @torch.no_grad()
 def generate(
     model: RNNLanguageModel,
@@ -91,6 +107,7 @@ def generate(
 
     The model is put in eval mode. With a ``seed`` the draws are reproducible (a private generator).
     """
+    check_sampling(max_new_tokens, temperature, top_k, top_p)
     model.eval()
     generator = None
     if seed is not None:

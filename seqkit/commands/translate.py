@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
@@ -33,11 +32,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def _lines(handle: TextIO) -> Iterator[str]:
-    for line in handle:
-        yield line.rstrip("\n\r")
 
 
 def plot_attention(path: Path, source: list[str], target: list[str], weights) -> None:
@@ -66,11 +60,13 @@ def main(argv: list[str]) -> int:
         parser().error("--batch-size, --beam and --nbest must be at least 1")
     if args.beam is not None and args.nbest > args.beam:
         parser().error(f"--nbest {args.nbest} is more than --beam {args.beam}")
+    from seqkit.commands.files import atomic_output, check_output, decoded_lines
     from seqkit.errors import DataError
 
     path = Path(args.input).expanduser() if args.input else None
     if path is not None and not path.is_file():
         raise DataError(f"Input file {path} does not exist.")
+    output = check_output(args.output, [path]) if args.output else None
     plots = Path(args.plot_attention) if args.plot_attention else None
     if plots is not None:
         try:
@@ -89,15 +85,15 @@ def main(argv: list[str]) -> int:
         parser().error(f"--nbest {args.nbest} is more than the beam size {beam}")
 
     with ExitStack() as stack:
-        source: TextIO = stack.enter_context(path.open(encoding="utf-8")) if path else sys.stdin
-        out: TextIO = stack.enter_context(Path(args.output).open("w", encoding="utf-8")) if args.output else sys.stdout
+        source = stack.enter_context(path.open("rb")) if path else sys.stdin.buffer
+        out: TextIO = stack.enter_context(atomic_output(output))
         bar = None
         if not args.quiet:
             from tqdm import tqdm
 
             bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True))
         translations = iter_translate(
-            module, src_tokenizer, tgt_tokenizer, _lines(source), beam=beam, nbest=args.nbest,
+            module, src_tokenizer, tgt_tokenizer, decoded_lines(source, str(path) if path else "standard input"), beam=beam, nbest=args.nbest,
             batch_size=args.batch_size, alpha=args.length_penalty, max_length_ratio=args.max_length_ratio,
             max_length_offset=args.max_length_offset, return_attention=plots is not None,
             progress=bar.update if bar is not None else None,
