@@ -21,8 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 import torch
 
-from seqkit.errors import DataError
 from seqkit.data.encoding import Truncation, pad_ids, truncate
+from seqkit.errors import DataError
 from seqkit.tasks.classification import SequenceClassifier
 from seqkit.tasks.classifier_steps import prediction_record
 

@@ -22,6 +22,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger  # noqa: E402
 from lightning.pytorch.plugins.io import CheckpointIO  # noqa: E402
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only  # noqa: E402
 
+from seqkit import settings  # noqa: E402
 from seqkit.callbacks.summary import ParameterSummary  # noqa: E402
 from seqkit.checkpointing import (  # noqa: E402
     AtomicCheckpointIO,
@@ -30,12 +31,13 @@ from seqkit.checkpointing import (  # noqa: E402
     check_checkpoint,
     remove_partial_checkpoints,
 )
-from seqkit.errors import CheckpointError, ConfigError  # noqa: E402
+from seqkit.errors import CheckpointError, ConfigError, SeqkitError  # noqa: E402
 from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
 from seqkit.hyperparameters import check_ranges  # noqa: E402
 from seqkit.runs import (  # noqa: E402
     RUN_DIR_ENV,
     RunLock,
+    check_creatable,
     check_resume_settings,
     create_run_dir,
     holds_a_run,
@@ -185,12 +187,13 @@ class SeqkitCLI(LightningCLI):
             else:
                 run_dir = self._new_run_dir = create_run_dir(self._run_name(config))
             run_dir.mkdir(parents=True, exist_ok=True)
-            if self.subcommand == "fit" and inherited is None:  # one training process per folder at a time
-                self._lock = RunLock(run_dir)
-                self._lock.acquire()
-        except PermissionError as error:
-            raise CheckpointError(f"Run folder {error.filename or explicit} is not writable; choose another "
-                                  "--run_dir (or SEQKIT_RUNS_DIR).") from None
+        except OSError as error:  # read-only, a file in the way, full disk...
+            raise CheckpointError(
+                f"Run folder {error.filename or explicit} cannot be created or written ({error.strerror}); choose "
+                "another --run_dir (or SEQKIT_RUNS_DIR)."
+            ) from None
+        if self.subcommand == "fit" and inherited is None:  # one training process per folder at a time
+            self._lock_run_dir(run_dir)
         if explicit or inherited is not None:  # reusing a folder on purpose (resume, DDP child): keep going
             self.save_config_kwargs = {**self.save_config_kwargs, "overwrite": True}
         if self._resuming() and (run_dir / "config.yaml").is_file():  # the run's own config stays as it was
@@ -228,11 +231,37 @@ class SeqkitCLI(LightningCLI):
 
         dumped = yaml.safe_load(self._parser(subcommand).dump(config, skip_none=False, format="yaml"))
         check_ranges(dumped)
+        pretrained_lm = ((dumped.get("model") or {}).get("init_args") or {}).get("pretrained_lm")
+        if pretrained_lm and not ckpt_path:  # a bad language model is found before the data is loaded
+            from seqkit.models.lm_encoder import read_lm_checkpoint
+
+            read_lm_checkpoint(pretrained_lm)
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry") and "://" not in str(ckpt_path):
             check_checkpoint(ckpt_path)
+        if subcommand == "fit" and inherited is None and run_dir is not None:
+            self._lock_run_dir(run_dir)  # before the folder is checked or anything is loaded into it
+        elif inherited is None and run_dir is None:
+            check_creatable(settings.runs_dir())  # found now, not after the data is loaded
         if subcommand == "fit" and ckpt_path and run_dir is not None and run_dir.is_dir():
             check_resume_settings(run_dir, dumped)
         return super()._parse_ckpt_path()
+
+    def _lock_run_dir(self, run_dir: Path) -> None:
+        """Create ``run_dir`` if needed and hold its lock for the rest of the command (one ``fit`` per folder)."""
+        if self._lock is not None:
+            return
+        try:
+            if not run_dir.exists():
+                self._new_run_dir = run_dir
+            run_dir.mkdir(parents=True, exist_ok=True)
+            lock = RunLock(run_dir)
+            lock.acquire()
+        except OSError as error:  # read-only, a file in the way, full disk...
+            raise CheckpointError(
+                f"Run folder {error.filename or run_dir} cannot be created or written ({error.strerror}); choose "
+                "another --run_dir (or SEQKIT_RUNS_DIR)."
+            ) from None
+        self._lock = lock
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         trainer_config = self._section(self.config_init)["trainer"]
@@ -346,6 +375,23 @@ def run_lightning_cli(args: list[str]) -> SeqkitCLI:
             return SeqkitCLI(args=None if from_command_line else list(args))
         except ArgumentError as error:
             raise ConfigError(_first_problem(str(error), args[0])) from None
+        except Exception as error:  # jsonargparse wraps what a model's __init__ raises: report seqkit's own error
+            cause = _seqkit_cause(error)
+            if cause is None:
+                raise
+            raise cause from None
+
+
+def _seqkit_cause(error: BaseException) -> SeqkitError | None:
+    """The :class:`SeqkitError` that ``error`` was raised from (directly or through a chain of wrappers)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SeqkitError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _first_problem(message: str, subcommand: str) -> str:

@@ -27,6 +27,22 @@ RUN_DIR_ENV = "SEQKIT_RUN_DIR"
 _JOB_ID_VARS = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID")
 
 
+def check_creatable(folder: Path) -> None:
+    """Raise :class:`~seqkit.errors.CheckpointError` unless ``folder`` exists as a writable folder or could be
+    created (its nearest existing parent is a writable folder). Creates nothing."""
+    from seqkit.errors import CheckpointError
+
+    probe = Path(folder).absolute()
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CheckpointError(f"Run folder {folder} cannot be created: {probe} is a file; choose another --run_dir "
+                              "(or SEQKIT_RUNS_DIR).")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise CheckpointError(f"Run folder {folder} cannot be created: {probe} is not writable; choose another "
+                              "--run_dir (or SEQKIT_RUNS_DIR).")
+
+
 def inherited_run_dir() -> Path | None:
     """The run directory chosen by a parent process (``SEQKIT_RUN_DIR``), if any."""
     value = os.environ.get(RUN_DIR_ENV)
@@ -58,6 +74,9 @@ def create_run_dir(name: str, root: Path | None = None) -> Path:
     raise RuntimeError(f"Could not create a run directory under {parent}")
 
 
+_WARNED: set[Path] = set()  # run folders already reported as having no best.ckpt
+
+
 def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """Resolve a run directory or checkpoint file to ``(checkpoint file, run directory)``.
 
@@ -74,6 +93,9 @@ def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
     if (path / "checkpoints" / "best.ckpt").is_file():
         return path / "checkpoints" / "best.ckpt", path
     if (path / "checkpoints" / "last.ckpt").is_file():
+        if path.resolve() in _WARNED:
+            return path / "checkpoints" / "last.ckpt", path
+        _WARNED.add(path.resolve())
         logging.getLogger("seqkit").warning(
             "%s has no checkpoints/best.ckpt (validation never ran: training stopped before the first validation); "
             "using checkpoints/last.ckpt, the weights at the end of training.", path)

@@ -106,7 +106,8 @@ def main(argv: list[str]) -> int:
 
         numbered = read_records(path, args.text_field)
         total = _count_lines(path)  # an upper bound when there are blank lines; good enough for a bar
-        bar = tqdm(total=total, unit="text", file=sys.stderr, desc="Classifying", dynamic_ncols=True)
+        bar = tqdm(total=total, unit="text", file=sys.stderr, desc="Classifying", dynamic_ncols=True,
+                   disable=None)  # no bar when standard error is not a terminal (logs, pipes)
     else:
         numbered = iter(enumerate(args.texts, start=1))
 

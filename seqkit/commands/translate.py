@@ -91,7 +91,8 @@ def main(argv: list[str]) -> int:
         if not args.quiet:
             from tqdm import tqdm
 
-            bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True))
+            bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True,
+                                           disable=None))  # none when standard error is not a terminal
         translations = iter_translate(
             module, src_tokenizer, tgt_tokenizer, decoded_lines(source, str(path) if path else "standard input"), beam=beam, nbest=args.nbest,
             batch_size=args.batch_size, alpha=args.length_penalty, max_length_ratio=args.max_length_ratio,
