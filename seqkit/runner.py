@@ -414,3 +414,20 @@ def _first_problem(message: str, subcommand: str) -> str:
         detail = detail or line
     text = f"{'.'.join(path)}: {detail}" if path and detail else (detail or "invalid configuration")
     return f"{text} (see `seqkit {subcommand} --help`)."
+
+
+def continue_csv_log(logger: CSVLogger) -> None:
+    """Make a resumed run append to its ``metrics.csv`` (Lightning's CSV writer would start the file afresh)."""
+    if rank_zero_only.rank != 0:
+        return
+    path = Path(logger.log_dir) / "metrics.csv"
+    if not path.is_file():
+        return
+    import csv
+
+    saved = path.read_bytes()
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle), [])
+    writer = logger.experiment  # created now: it deletes an existing metrics.csv, which is put back at once
+    path.write_bytes(saved)
+    writer.metrics_keys = list(header)

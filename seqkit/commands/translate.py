@@ -93,8 +93,9 @@ def main(argv: list[str]) -> int:
 
             bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True,
                                            disable=None))  # none when standard error is not a terminal
+        lines = decoded_lines(source, str(path) if path else "standard input")
         translations = iter_translate(
-            module, src_tokenizer, tgt_tokenizer, decoded_lines(source, str(path) if path else "standard input"), beam=beam, nbest=args.nbest,
+            module, src_tokenizer, tgt_tokenizer, lines, beam=beam, nbest=args.nbest,
             batch_size=args.batch_size, alpha=args.length_penalty, max_length_ratio=args.max_length_ratio,
             max_length_offset=args.max_length_offset, return_attention=plots is not None,
             progress=bar.update if bar is not None else None,

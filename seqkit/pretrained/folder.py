@@ -302,7 +302,7 @@ def verify_files(folder: Path, config: Mapping[str, Any]) -> None:
     for name, expected in files.items():
         path = _inside(folder, name)
         if path is None:
-            raise CheckpointError(f"{folder / CONFIG} lists {name!r}, which is not a file inside {folder}; refusing it.")
+            raise CheckpointError(f"{folder / CONFIG} lists {name!r}, which is not a file inside {folder}; refused.")
         if not path.is_file():
             raise CheckpointError(f"Published model {folder} is missing {name}; download or publish it again.")
         if sha256(path) != expected:
