@@ -155,7 +155,7 @@ def _explain_batch(
             flat_index += 1
         record = prediction_record(probabilities[doc], names)
         results.append(Explanation(doc_words, doc_sentence_w, doc_word_w, record["label"],
-                                   probabilities[doc], record.get("label_name")))
+                                   record["probabilities"], record.get("label_name")))  # rounded like classify
     return results
 
 

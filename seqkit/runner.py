@@ -329,9 +329,13 @@ class SeqkitCLI(LightningCLI):
         rows = self.model.format_predictions(batches) if hasattr(self.model, "format_predictions") else (
             {"output": row} for batch in batches for row in batch.tolist()
         )
-        with path.open("w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
+        texts = _prediction_texts(self.datamodule)
+        from seqkit.commands.files import atomic_output
+
+        with atomic_output(path) as handle:
+            for index, row in enumerate(rows):
+                text = {"text": texts[index]} if texts is not None and index < len(texts) else {}
+                handle.write(json.dumps({"row": index, **text, **row}, ensure_ascii=False) + "\n")
         print(f"Predictions: {path}", flush=True)
 
     # ------------------------------------------------------------------ after each subcommand
@@ -380,6 +384,16 @@ def run_lightning_cli(args: list[str]) -> SeqkitCLI:
             if cause is None:
                 raise
             raise cause from None
+
+
+def _prediction_texts(datamodule: Any) -> list[str] | None:
+    """The texts of the split ``predict`` read (the test split, in file order), when the data module says which
+    column holds them; ``None`` otherwise."""
+    raw = getattr(datamodule, "raw", None)
+    columns = datamodule.text_columns() if hasattr(datamodule, "text_columns") else []
+    if not isinstance(raw, dict) or "test" not in raw or not columns:
+        return None
+    return raw["test"][columns[0]]
 
 
 def _seqkit_cause(error: BaseException) -> SeqkitError | None:

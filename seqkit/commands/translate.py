@@ -34,6 +34,15 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def readable_pieces(pieces: list[str]) -> list[str]:
+    """Subword pieces for axis labels: a piece that starts a word (sentencepiece's ``▁``) shows the word part alone,
+    a piece that continues a word gets a leading ``·`` (``▁unbelie`` ``vable`` -> ``unbelie`` ``·vable``)."""
+    marker = "\u2581"
+    if not any(piece.startswith(marker) for piece in pieces):
+        return list(pieces)  # word-level tokens: nothing to mark
+    return [piece[1:] or marker if piece.startswith(marker) else f"\u00b7{piece}" for piece in pieces]
+
+
 def plot_attention(path: Path, source: list[str], target: list[str], weights) -> None:
     """Save a heatmap of ``weights`` ``(len(target), len(source))``: source tokens across, target tokens down."""
     import matplotlib
@@ -42,13 +51,15 @@ def plot_attention(path: Path, source: list[str], target: list[str], weights) ->
     import matplotlib.pyplot as plt
 
     rows, cols = max(1, len(target)), max(1, len(source))
-    fig, ax = plt.subplots(figsize=(min(2 + 0.35 * cols, 30), min(1.5 + 0.35 * rows, 30)))
-    ax.imshow(weights.numpy() if len(target) and len(source) else [[0.0]], cmap="Greys", vmin=0.0, vmax=1.0,
-              aspect="auto")
-    ax.set_xticks(range(len(source)), source, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(target)), target, fontsize=8)
+    fig, ax = plt.subplots(figsize=(min(3 + 0.35 * cols, 30), min(2 + 0.35 * rows, 30)))
+    image = ax.imshow(weights.numpy() if len(target) and len(source) else [[0.0]], cmap="Greys", vmin=0.0,
+                      vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), readable_pieces(source), rotation=90, fontsize=8)
+    ax.set_yticks(range(len(target)), readable_pieces(target), fontsize=8)
     ax.set_xlabel("source")
     ax.set_ylabel("target")
+    ax.set_title("Attention of each target token over the source", fontsize=9)
+    fig.colorbar(image, ax=ax, label="attention weight", fraction=0.046, pad=0.04)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

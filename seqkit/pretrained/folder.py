@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -37,6 +38,12 @@ TRAINING_CONFIG = "config.yaml"
 CARD = "README.md"
 #: Run-directory folders that hold tokenizers: ``tokenizer`` and ``tokenizer_<role>``.
 TOKENIZER_PREFIX = "tokenizer"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def sha256(path: Path) -> str:
@@ -210,6 +217,9 @@ class SeqkitModel(
             "files": {name: sha256(save_directory / name) for name in names},
         }
         (save_directory / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        mode = 0o666 & ~_umask()  # safetensors writes its file private (0600); a published folder is for sharing
+        for name in [*names, CONFIG]:
+            os.chmod(save_directory / name, mode)
         self.info = config
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:

@@ -117,4 +117,7 @@ register_task(TaskSupport(
     "seqkit.tasks.hierarchical.HierarchicalClassifier", pipeline_tag="text-classification",
     task_type="text-classification", tags=("text-classification", "hierarchical-attention"),
     predictor="seqkit.pretrained.predictors:HierarchicalPredictor",
+    extra={"onnx_unsupported": "its input is documents split into sentences by seqkit's Python sentence splitter "
+                               "and batched in two levels, which no single ONNX graph reproduces; use seqkit.load or "
+                               "seqkit explain (see docs/checkpoints.md)"},
 ))
