@@ -369,8 +369,13 @@ class SeqkitCLI(LightningCLI):
 
 def run_lightning_cli(args: list[str]) -> SeqkitCLI:
     """Run one LightningCLI subcommand (``args[0]`` is ``fit``, ``validate``, ``test`` or ``predict``)."""
+    from seqkit.recipe_hub import expand_config_args
+
     # From the console script, let LightningCLI read sys.argv itself: DDP relaunches this same command line.
     from_command_line = list(args) == sys.argv[1:]
+    args = expand_config_args(list(args))  # shipped recipes by name: --config sentiment/sst2
+    if from_command_line:
+        sys.argv[1:] = args
     from jsonargparse import ArgumentError
 
     with warnings.catch_warnings():
