@@ -219,8 +219,9 @@ def check_resume_settings(run_dir: Path, config: dict) -> None:
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is not valid YAML ({type(error).__name__}); cannot check the resume.") from None
     before, now = fixed_settings(saved), fixed_settings(config)
-    for key in sorted(before.keys() | now.keys()):
-        if before.get(key) != now.get(key):
+    # Only settings both configurations name: a setting added to seqkit since the run started is not a change.
+    for key in sorted(before.keys() & now.keys()):
+        if before[key] != now[key]:
             raise CheckpointError(
                 f"Resuming {run_dir} with {key}={now.get(key)!r}, but the run was trained with {before.get(key)!r}; "
                 "a resume keeps the model and tokenizer settings (drop the change, or train a new run)."

@@ -293,3 +293,12 @@ def test_config_json_naming_another_module_imports_nothing(place, runs, publishe
     done = seqkit(["classify", "--checkpoint", str(folder), "fine"], place, runs)
     assert_one_line(done, "'this.Foo' is not a seqkit task")
     assert b"Beautiful is better" not in done.stdout + done.stderr
+
+
+def test_an_older_format_checkpoint_is_accepted_for_resume(run, tmp_path):
+    from seqkit.checkpointing import check_checkpoint
+
+    legacy = tmp_path / "last.ckpt"
+    torch.save(torch.load(run / "checkpoints" / "last.ckpt", weights_only=True), legacy,
+               _use_new_zipfile_serialization=False)  # torch's pre-1.6 (non-zip) format
+    check_checkpoint(legacy)

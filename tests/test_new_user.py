@@ -185,3 +185,35 @@ def test_predictions_and_blank_lines_keep_line_numbers(tmp_path):
     source.write_text(json.dumps({"text": "fine"}) + "\n\n" + json.dumps({"text": "dull"}) + "\n")
     source = source.rename(tmp_path / "in.jsonl")
     assert list(read_records(source)) == [(1, "fine"), (3, "dull")]
+
+
+def test_a_python_classifier_takes_the_data_modules_label_names():
+    from types import SimpleNamespace
+
+    from seqkit.tasks import SequenceClassifier
+
+    module = SequenceClassifier(50, 2, embedding_dim=8, hidden_size=8)
+    module._trainer = SimpleNamespace(datamodule=SimpleNamespace(label_names=["negative", "positive"]))
+    module.on_fit_start()
+    assert module.hparams["label_names"] == ["negative", "positive"]  # saved with every checkpoint from here on
+
+
+def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    import errno
+
+    from seqkit.checkpointing import AtomicCheckpointIO
+    from seqkit.errors import CheckpointError
+
+    target = tmp_path / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"state_dict": {"w": torch.ones(2)}}, target)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(CheckpointError, match="No space left on device.*previous checkpoint is intact"):
+        io.save_checkpoint({"state_dict": {"w": torch.zeros(2)}}, target)
+    monkeypatch.undo()
+    assert torch.equal(torch.load(target, weights_only=True)["state_dict"]["w"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
