@@ -80,6 +80,7 @@ class SeqkitCLI(LightningCLI):
         self.run_dir: Path | None = None
         #: A run folder this process created (removed again if the command fails before writing a checkpoint).
         self._new_run_dir: Path | None = None
+        self._named_run_dir = False  # whether seqkit named that folder (rather than --run_dir)
         self._lock: RunLock | None = None
         inherited = os.environ.get(RUN_DIR_ENV)
         try:
@@ -113,9 +114,9 @@ class SeqkitCLI(LightningCLI):
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)
-            parent = folder.parent
-            with contextlib.suppress(OSError):  # an evaluation folder (RUN/test/) or recipe folder left empty
-                parent.rmdir()
+            if self._named_run_dir:  # seqkit chose the name: an evaluation (RUN/test/) or recipe folder left empty
+                with contextlib.suppress(OSError):
+                    folder.parent.rmdir()
 
     def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
         # A mistake in a recipe or an option raises instead of printing the whole usage (~55 lines) before the
@@ -180,12 +181,14 @@ class SeqkitCLI(LightningCLI):
                 run_dir = inherited
             elif evaluated is not None:
                 run_dir = self._new_run_dir = create_run_dir(self.subcommand, root=evaluated)
+                self._named_run_dir = True
             elif explicit:
                 run_dir = Path(explicit)
                 if not run_dir.exists():
                     self._new_run_dir = run_dir
             else:
                 run_dir = self._new_run_dir = create_run_dir(self._run_name(config))
+                self._named_run_dir = True
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as error:  # read-only, a file in the way, full disk...
             raise CheckpointError(

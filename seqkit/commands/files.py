@@ -67,12 +67,12 @@ def atomic_output(path: Path | None, binary: bool = False) -> Iterator[TextIO | 
         raise
 
 
-def decoded_lines(handle: BinaryIO, name: str) -> Iterator[str]:
+def decoded_lines(handle: BinaryIO | TextIO, name: str) -> Iterator[str]:
     """The lines of a binary stream as text (UTF-8, line ends removed); a non-UTF-8 line raises :class:`DataError`
-    with its number."""
+    with its number. A text stream (already decoded) is passed through."""
     for number, raw in enumerate(handle, start=1):
         try:
-            line = raw.decode("utf-8")
+            line = raw if isinstance(raw, str) else raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise DataError(
                 f"Line {number} of {name} is not UTF-8 text (byte {error.start + 1}); convert the file to UTF-8 "

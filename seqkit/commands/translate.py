@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
         parser().error(f"--nbest {args.nbest} is more than the beam size {beam}")
 
     with ExitStack() as stack:
-        source = stack.enter_context(path.open("rb")) if path else sys.stdin.buffer
+        source = stack.enter_context(path.open("rb")) if path else getattr(sys.stdin, "buffer", sys.stdin)
         out: TextIO = stack.enter_context(atomic_output(output))
         bar = None
         if not args.quiet:
