@@ -217,3 +217,18 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.equal(torch.load(target, weights_only=True)["state_dict"]["w"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+@pytest.mark.slow
+def test_a_built_wheel_carries_every_recipe(tmp_path):
+    import zipfile
+
+    pytest.importorskip("setuptools")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
+                            "-w", str(tmp_path), "-q"], capture_output=True, text=True, timeout=300,
+                           env=subprocess_env(PIP_DISABLE_PIP_VERSION_CHECK="1"))
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("seqkit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"seqkit/recipes/{p.relative_to(REPO / 'recipes')}" for p in (REPO / "recipes").rglob("*.yaml")}
+    assert expected and expected <= names
