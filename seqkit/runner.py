@@ -105,10 +105,13 @@ class SeqkitCLI(LightningCLI):
                 os.environ.pop(RUN_DIR_ENV, None)
 
     def _discard_new_run_dir(self) -> None:
-        """Remove the run folder this process created when the command failed before any checkpoint was written:
-        a failed command leaves nothing behind."""
+        """Remove the run folder this process created when the command failed before training began (or before
+        any checkpoint): a failed command leaves nothing behind."""
         folder = self._new_run_dir
         if folder is None or not folder.is_dir() or any(folder.glob("checkpoints/*.ckpt")):
+            return
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and trainer.global_step > 0:  # it trained: its logs tell what went wrong
             return
         if rank_zero_only.rank == 0:
             import shutil
