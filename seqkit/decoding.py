@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -11,6 +10,7 @@ import torch
 from torch import Tensor
 
 from seqkit.models.rnn_lm import RNNLanguageModel, State
+from seqkit.sampling import check_sampling
 
 
 def sample_next(
@@ -76,21 +76,6 @@ def prime(model: RNNLanguageModel, prompts: Sequence[Sequence[int]]) -> tuple[St
     inverse = torch.empty(len(order), dtype=torch.long, device=device)
     inverse[torch.tensor(order, device=device)] = torch.arange(len(order), device=device)
     return _take(_stack_states(states), inverse), torch.cat(logits)[inverse]
-
-
-def check_sampling(max_new_tokens: int, temperature: float, top_k: int | None, top_p: float | None) -> None:
-    """Raise :class:`~seqkit.errors.DataError` for sampling settings that would silently misbehave (a negative
-    temperature samples from the inverted distribution)."""
-    from seqkit.errors import DataError
-
-    if max_new_tokens < 0:
-        raise DataError(f"max_new_tokens must be 0 or more, got {max_new_tokens}.")
-    if not math.isfinite(temperature) or temperature < 0:
-        raise DataError(f"temperature must be 0 (greedy) or more, got {temperature}.")
-    if top_k is not None and top_k < 1:
-        raise DataError(f"top_k must be at least 1, got {top_k}.")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise DataError(f"top_p must be in (0, 1], got {top_p}.")
 
 
 @torch.no_grad()

@@ -23,8 +23,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
-    from seqkit.decoding import check_sampling
     from seqkit.errors import DataError
+    from seqkit.sampling import check_sampling
 
     try:
         args.prompt.encode("utf-8")
