@@ -340,21 +340,20 @@ def _inside(folder: Path, name: Any) -> Path | None:
     return path
 
 
-def _clear_folder(folder: Path) -> None:
-    """Make ``folder`` ready for a new save: create it, or empty a folder seqkit wrote before.
+def check_output_folder(folder: Path) -> list[Path]:
+    """The files a save into ``folder`` would replace, after checking that this is safe; nothing is changed.
 
     Only a folder holding nothing but a seqkit model (``config.json`` with ``library_name: seqkit`` and the files
-    it lists, plus ``README.md``) is emptied, and only those files inside it are deleted; anything else there, or a
-    listed name that points outside the folder, stops the save before a file is touched.
+    it lists, plus ``README.md``) may be emptied, and only those files inside it; anything else there, or a listed
+    name that points outside the folder, raises :class:`CheckpointError`.
     """
     if not folder.exists():
-        folder.mkdir(parents=True)
-        return
+        return []
     if folder.is_symlink() or not folder.is_dir():
         raise CheckpointError(f"{folder} exists and is not a folder; choose a new folder.")
     entries = list(folder.iterdir())
     if not entries:
-        return
+        return []
     try:
         config = read_config(folder)
     except CheckpointError:
@@ -373,6 +372,14 @@ def _clear_folder(folder: Path) -> None:
         raise CheckpointError(
             f"{folder} holds files a seqkit model folder does not ({', '.join(others[:3])}); choose a new folder."
         )
+    return [path for path in paths if path is not None]
+
+
+def _clear_folder(folder: Path) -> None:
+    """Make ``folder`` ready for a new save: create it, or empty a folder seqkit wrote before (see
+    :func:`check_output_folder`; nothing outside the folder is ever touched)."""
+    paths = check_output_folder(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     for path in paths:
         if path.is_symlink() or path.is_file():
             path.unlink()
