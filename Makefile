@@ -4,8 +4,15 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Every install goes through constraints.txt: it pins torch to the CPU build seqkit is tested with.
+# Every install goes through constraints.txt: it pins the torch version (and the others seqkit is tested with).
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -c constraints.txt
+# Which torch *build* to install: PyTorch's CPU wheel index by default (PyPI's Linux wheel is the CUDA build with
+# several GB of nvidia packages). A CUDA build: make install TORCH_INDEX=https://download.pytorch.org/whl/cu126
+# Empty (TORCH_INDEX=) takes whatever pip's configured index gives.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
+TORCH_PIN := $(shell grep '^torch==' constraints.txt)
+SHOW_TORCH := $(BIN)/python -c "import torch; print('torch', torch.__version__, '- CUDA available' if torch.cuda.is_available() else '- CPU only')"
 
 # Real datasets beside the repository, unless SEQKIT_DATA_DIR already points somewhere.
 SHARED_DATA := $(abspath ../shared/data)
@@ -19,12 +26,16 @@ endif
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
+	@echo "Installing $(TORCH_PIN) from $(or $(TORCH_INDEX),pip's configured index) (choose with TORCH_INDEX=...), then seqkit[dev] pinned by constraints.txt into $(VENV)"
+	$(PIP_INSTALL) $(TORCH_INDEX_ARG) torch
 	$(PIP_INSTALL) -e '.[dev]'
+	@$(SHOW_TORCH)
 	touch $@
 
 install: $(VENV)/.installed
 
 demo: install
+	@echo "Demo environment: $(VENV) with seqkit and $$($(SHOW_TORCH))"
 	$(BIN)/seqkit fit --config recipes/sentiment/sst2.yaml --trainer.max_epochs 1 --test_after_fit true
 
 test: install

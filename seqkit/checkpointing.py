@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import tempfile
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -74,25 +77,51 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None or "://" in str(path):
             return super().save_checkpoint(checkpoint, path, storage_options)
-        atomic_torch_save(checkpoint, path)
+        try:
+            atomic_torch_save(checkpoint, path)
+        except OSError as error:  # full disk, read-only folder...: the previous checkpoint is still there
+            reason = error.strerror or type(error).__name__
+            raise CheckpointError(
+                f"Could not write checkpoint {path} ({reason}); the previous checkpoint is intact. Free the space "
+                "or fix the folder, then resume with --ckpt_path last --run_dir RUN."
+            ) from None
         return None
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """``torch.load(path, weights_only=True)`` on the CPU, with one-line :class:`CheckpointError`s.
+
+    Tensors and plain containers only: a file holding other objects (a pickle that could run code) is refused, and
+    the advice to load it with ``weights_only=False`` is never given. Both the zip format and the older (legacy)
+    format of ``torch.save`` are read.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"Checkpoint {path} is a folder, not a .ckpt file.")
+    if not path.is_file():
+        raise CheckpointError(f"Checkpoint {path} does not exist.")
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols of a file about to be refused
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except Exception as error:
+        if re.search(r"unsupported global|unsupported class|global .* is blocked", str(error), re.IGNORECASE):
+            raise CheckpointError(
+                f"Checkpoint {path} holds objects other than tensors and plain values; seqkit does not load it "
+                "(nothing loaded from a file may run code). Use a checkpoint written by seqkit fit."
+            ) from None
+        raise CheckpointError(
+            f"Checkpoint {path} cannot be read: it is damaged, truncated or not a PyTorch checkpoint. Use another "
+            "checkpoint of the run (e.g. checkpoints/best.ckpt) or train again."
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict).")
+    return checkpoint
 
 
 def check_checkpoint(path: str | Path) -> None:
     """Raise :class:`CheckpointError` unless ``path`` reads as a checkpoint with ``torch.load(weights_only=True)``."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"Checkpoint {path} does not exist.")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as error:
-        reason = (str(error).splitlines() or [type(error).__name__])[0]
-        raise CheckpointError(
-            f"Checkpoint {path} cannot be read ({reason}). If it is damaged, delete it and resume from another "
-            "checkpoint (e.g. checkpoints/best.ckpt); if it holds custom objects you trust, pass --weights_only false."
-        ) from None
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise CheckpointError(f"{path} is not a Lightning checkpoint (no state_dict).")
+    read_checkpoint(path)
 
 
 class RunCheckpoint(ModelCheckpoint):
@@ -115,7 +144,10 @@ class RunCheckpoint(ModelCheckpoint):
             return
         if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch or self._should_skip_saving_checkpoint(trainer):
             return
+        saved_at = self._last_global_step_saved
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        # ModelCheckpoint saves at most once per step: a validation at this same step must still write best.ckpt.
+        self._last_global_step_saved = saved_at
 
 
 class ResumeRandomState(L.Callback):

@@ -22,6 +22,7 @@ import pyarrow as pa
 import torch
 
 from seqkit.data.encoding import Truncation, pad_ids, truncate
+from seqkit.errors import DataError
 from seqkit.tasks.classification import SequenceClassifier
 from seqkit.tasks.classifier_steps import prediction_record
 
@@ -46,6 +47,13 @@ def run_truncation(path: str | Path) -> dict:
     config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
     data = ((config or {}).get("data") or {}).get("init_args") or {}
     return {"max_length": data.get("max_length", 512), "truncation": data.get("truncation", "head")}
+
+
+def check_texts(texts: list, offset: int = 0) -> None:
+    """Raise :class:`~seqkit.errors.DataError` naming the first item of ``texts`` that is not a string."""
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise DataError(f"Text {offset + index} is {type(text).__name__}, not a string; pass strings only.")
 
 
 def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
@@ -81,7 +89,10 @@ def iter_classify(
     device = next(module.parameters()).device
     names = module.hparams.get("label_names")
     pad_id = tokenizer.pad_id
+    done = 0
     for chunk in _chunks(texts, batch_size * CHUNK_BATCHES):
+        check_texts(chunk, done)
+        done += len(chunk)
         ids = tokenizer.encode_batch(chunk)
         if max_length is not None:
             ids = [truncate(row, max_length, truncation) for row in ids]

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "translate": ("seqkit.commands.translate", "translate lines of text with a trained translation model"),
     "publish": ("seqkit.commands.publish", "upload a trained run to the HuggingFace Hub (or --dry-run a folder)"),
     "export": ("seqkit.commands.export", "export a trained model: seqkit export onnx --checkpoint RUN OUT.onnx"),
+    "recipes": ("seqkit.commands.recipes", "list the shipped recipes (seqkit fit --config sentiment/sst2 runs one)"),
 }
 
 HELP = """\
@@ -32,7 +33,7 @@ usage: seqkit COMMAND [options]
 Recurrent sequence models for NLP on PyTorch Lightning.
 
 Training and evaluation (LightningCLI; `seqkit fit --help` for every option):
-  fit        train a model:            seqkit fit --config recipes/sentiment/sst2.yaml
+  fit        train a model:            seqkit fit --config sentiment/sst2   (seqkit recipes lists them)
   validate   evaluate on validation:   seqkit validate --config RUN/config.yaml --ckpt_path RUN/checkpoints/best.ckpt
   test       evaluate on test:         seqkit test --config RUN/config.yaml --ckpt_path RUN/checkpoints/best.ckpt
   predict    run predict_step on data: seqkit predict --config RUN/config.yaml --ckpt_path ...
@@ -63,8 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from seqkit.hub_access import bound_waits
 
     bound_waits()  # before anything imports huggingface_hub, which reads its timeouts once
+    from seqkit.console import quiet_libraries
     from seqkit.errors import SeqkitError
 
+    quiet_libraries()
     try:
         if args[0] in LIGHTNING_COMMANDS:
             from seqkit.runner import run_lightning_cli

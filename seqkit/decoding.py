@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from seqkit.models.rnn_lm import RNNLanguageModel, State
+from seqkit.sampling import check_sampling
 
 
 def sample_next(
@@ -91,6 +92,7 @@ def generate(
 
     The model is put in eval mode. With a ``seed`` the draws are reproducible (a private generator).
     """
+    check_sampling(max_new_tokens, temperature, top_k, top_p)
     model.eval()
     generator = None
     if seed is not None:

@@ -25,3 +25,7 @@ class CheckpointError(SeqkitError, ValueError):
 
 class PublishError(SeqkitError, RuntimeError):
     """A model cannot be uploaded to the HuggingFace Hub (no token, offline, refused)."""
+
+
+class ConfigError(SeqkitError, ValueError):
+    """A recipe or command-line option is misspelled or has a value of the wrong type or range."""

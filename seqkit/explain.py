@@ -17,6 +17,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -154,7 +155,7 @@ def _explain_batch(
             flat_index += 1
         record = prediction_record(probabilities[doc], names)
         results.append(Explanation(doc_words, doc_sentence_w, doc_word_w, record["label"],
-                                   probabilities[doc], record.get("label_name")))
+                                   record["probabilities"], record.get("label_name")))  # rounded like classify
     return results
 
 
@@ -198,7 +199,7 @@ def render_html(explanations: Sequence[Explanation], title: str = "seqkit attent
             f"<style>{_STYLE}</style>\n</head>\n<body>\n" + "\n".join(blocks) + "\n</body>\n</html>\n")
 
 
-def render_png(explanation: Explanation, path: str | Path, width: int = 90) -> Path:
+def render_png(explanation: Explanation, path: str | Path | BinaryIO, width: int = 90) -> Path | BinaryIO:
     """Draw one document as a PNG: a bar of each sentence's weight and its words highlighted by weight."""
     import matplotlib
 
@@ -238,7 +239,7 @@ def render_png(explanation: Explanation, path: str | Path, width: int = 90) -> P
             ax.text(x, y, word, family="monospace", fontsize=9, va="center",
                     bbox={"facecolor": (0.9, 0.33, 0.05, score), "edgecolor": "none", "pad": 1.0})
             x += char * (len(word) + 1)
-    path = Path(path)
-    fig.savefig(path, dpi=120)
+    target = Path(path) if isinstance(path, str | Path) else path  # a path or an open binary file
+    fig.savefig(target, dpi=120, format="png")
     plt.close(fig)
-    return path
+    return target

@@ -155,6 +155,18 @@ class _TranslatorStep(nn.Module):
         return self.model.decode_step(prev_tokens, hidden, feed, memory, keys, mask)
 
 
+def _copy_trained(model: nn.Module) -> nn.Module:
+    """``copy.deepcopy`` of a model that has trained: a fused RNN keeps the weights of its last forward in
+    ``_flat_weights``, and with weight drop those are computed (non-leaf) tensors, which deepcopy refuses. They are
+    copied as detached values; the copy refreshes them from its own parameters when run."""
+    memo: dict[int, Any] = {}
+    for submodule in model.modules():
+        for tensor in getattr(submodule, "_flat_weights", None) or []:
+            if isinstance(tensor, Tensor) and not tensor.is_leaf:
+                memo[id(tensor)] = tensor.detach().clone()
+    return copy.deepcopy(model, memo)
+
+
 class _LanguageModel(nn.Module):
     """Export view of a :class:`~seqkit.tasks.LanguageModel`: ids and a flat state -> logits and the next state."""
 
@@ -162,7 +174,7 @@ class _LanguageModel(nn.Module):
         super().__init__()
         from torch.nn.utils import parametrize
 
-        model = copy.deepcopy(module.model).eval()
+        model = _copy_trained(module.model).eval()
         if model.adaptive is not None:
             raise ExportError("ONNX export of a language model with an adaptive softmax is not supported.")
         for layer in model.layers:  # weight drop is the identity in eval: bake the plain weights in
@@ -327,5 +339,6 @@ def export_onnx(module: Any, path: str | Path, tolerance: float = 1e-4) -> Expor
 
     support = support_for(type(module))
     if support.onnx_exporter is None:
-        raise ExportError(f"ONNX export is not available for {type(module).__name__}.")
+        why = support.extra.get("onnx_unsupported", "no exporter is registered for it")
+        raise ExportError(f"ONNX export is not available for {type(module).__name__}: {why}.")
     return import_object(support.onnx_exporter)(module, path, tolerance=tolerance)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -14,12 +16,14 @@ from typing import Any
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
 import lightning as L  # noqa: E402
-from lightning.pytorch.callbacks import ModelCheckpoint  # noqa: E402
+from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger  # noqa: E402
 from lightning.pytorch.plugins.io import CheckpointIO  # noqa: E402
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only  # noqa: E402
 
+from seqkit import settings  # noqa: E402
+from seqkit.callbacks.summary import ParameterSummary  # noqa: E402
 from seqkit.checkpointing import (  # noqa: E402
     AtomicCheckpointIO,
     ResumeRandomState,
@@ -27,9 +31,19 @@ from seqkit.checkpointing import (  # noqa: E402
     check_checkpoint,
     remove_partial_checkpoints,
 )
-from seqkit.errors import CheckpointError  # noqa: E402
+from seqkit.errors import CheckpointError, ConfigError, SeqkitError  # noqa: E402
 from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
-from seqkit.runs import RUN_DIR_ENV, create_run_dir, inherited_run_dir, job_id  # noqa: E402
+from seqkit.hyperparameters import check_ranges  # noqa: E402
+from seqkit.runs import (  # noqa: E402
+    RUN_DIR_ENV,
+    RunLock,
+    check_creatable,
+    check_resume_settings,
+    create_run_dir,
+    holds_a_run,
+    inherited_run_dir,
+    job_id,
+)
 
 
 class _DropTips(logging.Filter):
@@ -64,6 +78,10 @@ class SeqkitCLI(LightningCLI):
 
     def __init__(self, args: list[str] | None = None, **kwargs: Any) -> None:
         self.run_dir: Path | None = None
+        #: A run folder this process created (removed again if the command fails before writing a checkpoint).
+        self._new_run_dir: Path | None = None
+        self._named_run_dir = False  # whether seqkit named that folder (rather than --run_dir)
+        self._lock: RunLock | None = None
         inherited = os.environ.get(RUN_DIR_ENV)
         try:
             super().__init__(
@@ -77,9 +95,36 @@ class SeqkitCLI(LightningCLI):
                 args=args,
                 **kwargs,
             )
+        except BaseException:
+            self._discard_new_run_dir()
+            raise
         finally:  # the folder was this run's: a later run in the same process must get its own
+            if self._lock is not None:
+                self._lock.release()
             if inherited is None:
                 os.environ.pop(RUN_DIR_ENV, None)
+
+    def _discard_new_run_dir(self) -> None:
+        """Remove the run folder this process created when the command failed before training began (or before
+        any checkpoint): a failed command leaves nothing behind."""
+        folder = self._new_run_dir
+        if folder is None or not folder.is_dir() or any(folder.glob("checkpoints/*.ckpt")):
+            return
+        trainer = getattr(self, "trainer", None)
+        if trainer is not None and trainer.global_step > 0:  # it trained: its logs tell what went wrong
+            return
+        if rank_zero_only.rank == 0:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            if self._named_run_dir:  # seqkit chose the name: an evaluation (RUN/test/) or recipe folder left empty
+                with contextlib.suppress(OSError):
+                    folder.parent.rmdir()
+
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        # A mistake in a recipe or an option raises instead of printing the whole usage (~55 lines) before the
+        # one line that matters; run_lightning_cli prints that line.
+        return super().init_parser(**{"exit_on_error": False, **kwargs})
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         for name in DATA_TO_MODEL_LINKS:
@@ -98,11 +143,25 @@ class SeqkitCLI(LightningCLI):
 
     # ------------------------------------------------------------------ run directory
     def _run_name(self, config: Any) -> str:
+        """``<task>/<recipe>`` from the config file (``recipes/lm/tiny.yaml`` -> ``lm/tiny``), so runs of recipes that
+        share a file name (``lm/tiny``, ``translation/tiny``) never share a folder."""
         files = config.get("config") or []
         if files:
-            return Path(str(files[-1])).stem
+            path = Path(str(getattr(files[-1], "absolute", files[-1]))).resolve()
+            if path.name == "config.yaml" and holds_a_run(path.parent):  # retraining from a run's own config
+                return "/".join(path.parent.parent.parts[-2:])
+            return f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
         class_path = (config.get("model") or {}).get("class_path", "model")
         return class_path.rsplit(".", 1)[-1].lower()
+
+    def _evaluated_run(self, config: Any) -> Path | None:
+        """The run folder whose checkpoint ``validate``/``test``/``predict`` evaluates, if the checkpoint is in one."""
+        ckpt_path = config.get("ckpt_path")
+        if self.subcommand == "fit" or not ckpt_path or not Path(ckpt_path).is_file():
+            return None
+        path = Path(ckpt_path).resolve()
+        run = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+        return run if (run / "config.yaml").is_file() else None
 
     def _resuming(self) -> bool:
         return self.subcommand == "fit" and bool(self._section(self.config).get("ckpt_path"))
@@ -114,13 +173,33 @@ class SeqkitCLI(LightningCLI):
         inherited = inherited_run_dir()
         if config.get("ckpt_path") == "last" and not (explicit or inherited or job_id()):
             raise CheckpointError("--ckpt_path last resumes a run: give its folder with --run_dir RUN_DIR.")
-        if inherited is not None:
-            run_dir = inherited
-        elif explicit:
-            run_dir = Path(explicit)
-        else:
-            run_dir = create_run_dir(self._run_name(config))
-        run_dir.mkdir(parents=True, exist_ok=True)
+        evaluated = None
+        if self.subcommand != "fit" and inherited is None:
+            # Evaluating never writes over a run's own files: results go to a new RUN/<subcommand>/<time> folder
+            # of the evaluated run (or of the --run_dir given, when that already holds a run).
+            evaluated = Path(explicit) if explicit and holds_a_run(Path(explicit)) else (
+                None if explicit else self._evaluated_run(config))
+        try:
+            if inherited is not None:
+                run_dir = inherited
+            elif evaluated is not None:
+                run_dir = self._new_run_dir = create_run_dir(self.subcommand, root=evaluated)
+                self._named_run_dir = True
+            elif explicit:
+                run_dir = Path(explicit)
+                if not run_dir.exists():
+                    self._new_run_dir = run_dir
+            else:
+                run_dir = self._new_run_dir = create_run_dir(self._run_name(config))
+                self._named_run_dir = True
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # read-only, a file in the way, full disk...
+            raise CheckpointError(
+                f"Run folder {error.filename or explicit} cannot be created or written ({error.strerror}); choose "
+                "another --run_dir (or SEQKIT_RUNS_DIR)."
+            ) from None
+        if self.subcommand == "fit" and inherited is None:  # one training process per folder at a time
+            self._lock_run_dir(run_dir)
         if explicit or inherited is not None:  # reusing a folder on purpose (resume, DDP child): keep going
             self.save_config_kwargs = {**self.save_config_kwargs, "overwrite": True}
         if self._resuming() and (run_dir / "config.yaml").is_file():  # the run's own config stays as it was
@@ -128,6 +207,67 @@ class SeqkitCLI(LightningCLI):
         # DDP processes that Lightning launches inherit the environment: they must use the same folder.
         os.environ[RUN_DIR_ENV] = str(run_dir)
         return run_dir
+
+    def _parse_ckpt_path(self) -> None:
+        """seqkit's checks before anything is built or written, then Lightning's reading of the checkpoint's
+        hyperparameters.
+
+        - ``fit --run_dir RUN`` on a folder that already holds a run needs ``--ckpt_path`` (resume) or a new folder;
+        - an explicit ``--ckpt_path`` must be a readable plain checkpoint (one line otherwise, never a traceback);
+        - a resume must keep the run's model and tokenizer settings (compared with ``RUN/config.yaml``).
+        """
+        subcommand = self.config.get("subcommand")
+        if not subcommand:
+            return super()._parse_ckpt_path()
+        config = self.config[subcommand]
+        ckpt_path = config.get("ckpt_path")
+        explicit = config.get("run_dir")
+        inherited = inherited_run_dir()
+        run_dir = inherited if inherited is not None else (Path(explicit) if explicit else None)
+        if subcommand == "fit" and ckpt_path == "last" and run_dir is None and not job_id():
+            raise CheckpointError("--ckpt_path last resumes a run: give its folder with --run_dir RUN_DIR.")
+        if subcommand == "fit" and inherited is None and run_dir is not None and not ckpt_path:
+            if run_dir.exists() and not run_dir.is_dir():
+                raise CheckpointError(f"--run_dir {run_dir} is a file, not a folder.")
+            if run_dir.is_dir() and holds_a_run(run_dir):
+                raise CheckpointError(
+                    f"{run_dir} already holds a run; resume it with --ckpt_path last, or train into a new --run_dir."
+                )
+        import yaml
+
+        dumped = yaml.safe_load(self._parser(subcommand).dump(config, skip_none=False, format="yaml"))
+        check_ranges(dumped)
+        pretrained_lm = ((dumped.get("model") or {}).get("init_args") or {}).get("pretrained_lm")
+        if pretrained_lm and not ckpt_path:  # a bad language model is found before the data is loaded
+            from seqkit.models.lm_encoder import read_lm_checkpoint
+
+            read_lm_checkpoint(pretrained_lm)
+        if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry") and "://" not in str(ckpt_path):
+            check_checkpoint(ckpt_path)
+        if subcommand == "fit" and inherited is None and run_dir is not None:
+            self._lock_run_dir(run_dir)  # before the folder is checked or anything is loaded into it
+        elif inherited is None and run_dir is None:
+            check_creatable(settings.runs_dir())  # found now, not after the data is loaded
+        if subcommand == "fit" and ckpt_path and run_dir is not None and run_dir.is_dir():
+            check_resume_settings(run_dir, dumped)
+        return super()._parse_ckpt_path()
+
+    def _lock_run_dir(self, run_dir: Path) -> None:
+        """Create ``run_dir`` if needed and hold its lock for the rest of the command (one ``fit`` per folder)."""
+        if self._lock is not None:
+            return
+        try:
+            if not run_dir.exists():
+                self._new_run_dir = run_dir
+            run_dir.mkdir(parents=True, exist_ok=True)
+            lock = RunLock(run_dir)
+            lock.acquire()
+        except OSError as error:  # read-only, a file in the way, full disk...
+            raise CheckpointError(
+                f"Run folder {error.filename or run_dir} cannot be created or written ({error.strerror}); choose "
+                "another --run_dir (or SEQKIT_RUNS_DIR)."
+            ) from None
+        self._lock = lock
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         trainer_config = self._section(self.config_init)["trainer"]
@@ -142,6 +282,9 @@ class SeqkitCLI(LightningCLI):
         if self.subcommand == "fit":
             given = trainer_config.get("callbacks") or []
             callbacks = [*(given if isinstance(given, list) else [given]), StopOnNonFiniteLoss(), ResumeRandomState()]
+            if trainer_config.get("enable_model_summary") is not False and not any(
+                    isinstance(c, ModelSummary) for c in callbacks):
+                callbacks.append(ParameterSummary())
             if not any(isinstance(c, ModelCheckpoint) for c in callbacks):  # best by the model's metric, and last
                 monitor, mode = getattr(self.model, "monitor", (None, "min"))
                 callbacks.append(RunCheckpoint(
@@ -192,9 +335,13 @@ class SeqkitCLI(LightningCLI):
         rows = self.model.format_predictions(batches) if hasattr(self.model, "format_predictions") else (
             {"output": row} for batch in batches for row in batch.tolist()
         )
-        with path.open("w") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
+        texts = _prediction_texts(self.datamodule)
+        from seqkit.commands.files import atomic_output
+
+        with atomic_output(path) as handle:
+            for index, row in enumerate(rows):
+                text = {"text": texts[index]} if texts is not None and index < len(texts) else {}
+                handle.write(json.dumps({"row": index, **text, **row}, ensure_ascii=False) + "\n")
         print(f"Predictions: {path}", flush=True)
 
     # ------------------------------------------------------------------ after each subcommand
@@ -218,6 +365,9 @@ class SeqkitCLI(LightningCLI):
         checkpoint = self.trainer.checkpoint_callback
         if self.subcommand == "fit" and checkpoint is not None and checkpoint.best_model_path:
             lines.append(f"Best checkpoint: {checkpoint.best_model_path}")
+        elif self.subcommand == "fit" and checkpoint is not None and checkpoint.last_model_path:
+            lines.append(f"No best checkpoint: validation never ran (training ended before the first validation), "
+                         f"so commands on this run use {checkpoint.last_model_path}.")
         if metrics:
             lines.append("Metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
         print("\n".join(lines), flush=True)
@@ -225,11 +375,70 @@ class SeqkitCLI(LightningCLI):
 
 def run_lightning_cli(args: list[str]) -> SeqkitCLI:
     """Run one LightningCLI subcommand (``args[0]`` is ``fit``, ``validate``, ``test`` or ``predict``)."""
+    from seqkit.recipe_hub import expand_config_args
+
     # From the console script, let LightningCLI read sys.argv itself: DDP relaunches this same command line.
     from_command_line = list(args) == sys.argv[1:]
+    args = expand_config_args(list(args))  # shipped recipes by name: --config sentiment/sst2
+    if from_command_line:
+        sys.argv[1:] = args
+    from jsonargparse import ArgumentError
+
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-        return SeqkitCLI(args=None if from_command_line else list(args))
+        try:
+            return SeqkitCLI(args=None if from_command_line else list(args))
+        except ArgumentError as error:
+            raise ConfigError(_first_problem(str(error), args[0])) from None
+        except Exception as error:  # jsonargparse wraps what a model's __init__ raises: report seqkit's own error
+            cause = _seqkit_cause(error)
+            if cause is None:
+                raise
+            raise cause from None
+
+
+def _prediction_texts(datamodule: Any) -> list[str] | None:
+    """The texts of the split ``predict`` read (the test split, in file order), when the data module says which
+    column holds them; ``None`` otherwise."""
+    raw = getattr(datamodule, "raw", None)
+    columns = datamodule.text_columns() if hasattr(datamodule, "text_columns") else []
+    if not isinstance(raw, dict) or "test" not in raw or not columns:
+        return None
+    return raw["test"][columns[0]]
+
+
+def _seqkit_cause(error: BaseException) -> SeqkitError | None:
+    """The :class:`SeqkitError` that ``error`` was raised from (directly or through a chain of wrappers)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SeqkitError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _first_problem(message: str, subcommand: str) -> str:
+    """The line of a jsonargparse error that names the problem, with the option it is about (the error explains
+    every type the value could have had over a dozen lines)."""
+    path: list[str] = []
+    detail = None
+    skip = ("Does not validate", "Subtypes:", "Errors:", "Given value", "Expected a <class 'NoneType'>",
+            "Problem with given class_path")
+    for raw in message.splitlines():
+        line = raw.strip().lstrip("- ").strip()
+        if not line or line.startswith(skip):
+            continue
+        match = re.match(r'Parser key "([^"]+)":\s*(.*)', line)
+        if match:
+            path.append(match.group(1))
+            line = match.group(2)
+            if not line or line.startswith(skip):
+                continue
+        detail = detail or line
+    text = f"{'.'.join(path)}: {detail}" if path and detail else (detail or "invalid configuration")
+    return f"{text} (see `seqkit {subcommand} --help`)."
 
 
 def continue_csv_log(logger: CSVLogger) -> None:

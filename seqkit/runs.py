@@ -16,6 +16,7 @@ derives the same name from the job id.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -24,6 +25,22 @@ from seqkit import settings
 
 RUN_DIR_ENV = "SEQKIT_RUN_DIR"
 _JOB_ID_VARS = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID")
+
+
+def check_creatable(folder: Path) -> None:
+    """Raise :class:`~seqkit.errors.CheckpointError` unless ``folder`` exists as a writable folder or could be
+    created (its nearest existing parent is a writable folder). Creates nothing."""
+    from seqkit.errors import CheckpointError
+
+    probe = Path(folder).absolute()
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CheckpointError(f"Run folder {folder} cannot be created: {probe} is a file; choose another --run_dir "
+                              "(or SEQKIT_RUNS_DIR).")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise CheckpointError(f"Run folder {folder} cannot be created: {probe} is not writable; choose another "
+                              "--run_dir (or SEQKIT_RUNS_DIR).")
 
 
 def inherited_run_dir() -> Path | None:
@@ -57,6 +74,9 @@ def create_run_dir(name: str, root: Path | None = None) -> Path:
     raise RuntimeError(f"Could not create a run directory under {parent}")
 
 
+_WARNED: set[Path] = set()  # run folders already reported as having no best.ckpt
+
+
 def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
     """Resolve a run directory or checkpoint file to ``(checkpoint file, run directory)``.
 
@@ -70,9 +90,16 @@ def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
         return path, run_dir
     if not path.is_dir():
         raise CheckpointError(f"{path} is neither a run directory nor a checkpoint file.")
-    for name in ("best.ckpt", "last.ckpt"):
-        if (path / "checkpoints" / name).is_file():
-            return path / "checkpoints" / name, path
+    if (path / "checkpoints" / "best.ckpt").is_file():
+        return path / "checkpoints" / "best.ckpt", path
+    if (path / "checkpoints" / "last.ckpt").is_file():
+        if path.resolve() in _WARNED:
+            return path / "checkpoints" / "last.ckpt", path
+        _WARNED.add(path.resolve())
+        logging.getLogger("seqkit").warning(
+            "%s has no checkpoints/best.ckpt (validation never ran: training stopped before the first validation); "
+            "using checkpoints/last.ckpt, the weights at the end of training.", path)
+        return path / "checkpoints" / "last.ckpt", path
     raise CheckpointError(f"Run directory {path} has no checkpoints/best.ckpt or checkpoints/last.ckpt.")
 
 
@@ -87,3 +114,115 @@ def load_run(path: str | Path, task_class: type):
 
     model = load_model(path, task_class)
     return model.module, model.tokenizer
+
+
+# ---------------------------------------------------------------------------------------------- reusing a run folder
+#: Files that say a folder already holds a run (``seqkit fit`` wrote them).
+_RUN_MARKERS = ("config.yaml", "checkpoints", "metrics.csv")
+LOCK_FILE = ".seqkit-lock"
+
+
+def holds_a_run(folder: Path) -> bool:
+    """Whether ``folder`` already holds a run's files (a finished or interrupted ``seqkit fit``)."""
+    return any((folder / name).exists() for name in _RUN_MARKERS)
+
+
+class RunLock:
+    """An exclusive lock on a run folder while a process trains in it (``fcntl.flock``: the system releases it when
+    the process ends, even after ``kill -9``, so a stale lock never blocks a resume).
+
+    Where ``fcntl`` does not exist (Windows) the lock is skipped.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = Path(folder) / LOCK_FILE
+        self._handle = None
+
+    def acquire(self) -> None:
+        from seqkit.errors import CheckpointError
+
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            handle.close()
+            raise CheckpointError(
+                f"Run folder {self.path.parent} is in use by another seqkit fit ({owner}); wait for it to end or "
+                "choose another --run_dir."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing drops the lock; the empty file stays (removing it would race)
+            self._handle = None
+
+
+def _plain(value: object) -> object:
+    """YAML-comparable form of a configuration value (tuples as lists, paths as strings)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _flatten(value: object, prefix: str) -> dict[str, object]:
+    if isinstance(value, dict):
+        flat: dict[str, object] = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}"))
+        return flat
+    return {prefix: value}
+
+
+def fixed_settings(config: dict) -> dict[str, object]:
+    """The settings a resumed run cannot change: the model (but its optimizer and scheduler) and the data module's
+    class and tokenizer settings, as ``{"model.init_args.hidden_size": 32, ...}``."""
+    model = dict(config.get("model") or {})
+    model_args = {k: v for k, v in (model.get("init_args") or {}).items() if k not in ("optimizer", "lr_scheduler")}
+    data = dict(config.get("data") or {})
+    tokenizers = {k: v for k, v in (data.get("init_args") or {}).items() if "tokenizer" in k}
+    fixed = {
+        **_flatten(model.get("class_path"), "model.class_path"),
+        **_flatten(_plain(model_args), "model.init_args"),
+        **_flatten(data.get("class_path"), "data.class_path"),
+        **_flatten(_plain(tokenizers), "data.init_args"),
+    }
+    return {k: v for k, v in fixed.items() if v is not None}
+
+
+def check_resume_settings(run_dir: Path, config: dict) -> None:
+    """Raise :class:`~seqkit.errors.CheckpointError` when ``config`` changes a setting that the run in ``run_dir``
+    was trained with and that a resume cannot change (the model or the tokenizer), before anything is written."""
+    import yaml
+
+    from seqkit.errors import CheckpointError
+
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return
+    try:
+        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid YAML ({type(error).__name__}); cannot check the resume.") from None
+    before, now = fixed_settings(saved), fixed_settings(config)
+    # Only settings both configurations name: a setting added to seqkit since the run started is not a change.
+    for key in sorted(before.keys() & now.keys()):
+        if before[key] != now[key]:
+            raise CheckpointError(
+                f"Resuming {run_dir} with {key}={now.get(key)!r}, but the run was trained with {before.get(key)!r}; "
+                "a resume keeps the model and tokenizer settings (drop the change, or train a new run)."
+            )

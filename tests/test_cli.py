@@ -49,7 +49,7 @@ def two_runs(data_root, tmp_path_factory) -> list[Path]:
             assert main(["fit", "--config", TINY, *QUICK]) == 0
     finally:
         os.environ["SEQKIT_RUNS_DIR"] = str(runs.parent)
-    return sorted((runs / "sst2_tiny").iterdir())
+    return sorted((runs / "sentiment" / "sst2_tiny").iterdir())  # runs/<task>/<recipe>/<time>
 
 
 def test_each_run_gets_its_own_directory(two_runs):
@@ -78,6 +78,11 @@ def test_evaluate_a_run_from_its_config_and_checkpoint(two_runs, capsys, runs_di
     assert code == 0
     out = capsys.readouterr().out
     assert "test_acc=" in out and "Run directory:" in out
+    # The results go into the evaluated run (RUN/test/<time>), never over the run's own config and logs.
+    (evaluation,) = (run / "test").iterdir()
+    assert f"Run directory: {evaluation}" in out and "test_acc" in (evaluation / "metrics.csv").read_text()
+    assert yaml.safe_load((run / "config.yaml").read_text())["trainer"]["limit_test_batches"] is None
+    assert not (runs_dir / "config").exists()
 
 
 def test_bad_input_exits_with_one_clear_line_and_creates_no_run(data_root, runs_dir, capsys):
@@ -111,6 +116,7 @@ def test_predict_writes_one_record_per_test_example(two_runs, runs_dir):
     assert code == 0
     records = [json.loads(line) for line in (out_dir / "predictions.jsonl").read_text().splitlines()]
     assert len(records) == 300  # the recipe's test slice, in file order
+    assert [r["row"] for r in records] == list(range(300)) and all(isinstance(r["text"], str) for r in records)
     assert all(abs(sum(r["probabilities"]) - 1) < 1e-4 and r["label"] in (0, 1) for r in records)
 
 

@@ -92,7 +92,7 @@ def _bare_round(module, optimizer, batches, clip: float | None, warmup: int) -> 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="seqkit bench lm", description=__doc__)
-    parser.add_argument("--config", default="recipes/lm/wikitext2.yaml", help="LM recipe (model, data, trainer)")
+    parser.add_argument("--config", default="lm/wikitext2", help="LM recipe (model, data, trainer)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of each round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating Lightning / bare rounds")
@@ -101,13 +101,15 @@ def main(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from seqkit.recipe_hub import resolve_recipe
     from seqkit.runner import SeqkitCLI
 
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no `val_dataloader`")
     warnings.filterwarnings("ignore", message="The number of training batches")
     with tempfile.TemporaryDirectory() as tmp:
-        cli = SeqkitCLI(args=["--config", args.config, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
+        recipe = resolve_recipe(args.config)
+        cli = SeqkitCLI(args=["--config", recipe, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
         module, data = cli.model, cli.datamodule
         module.scheduler_factory = None  # no validation here: plateau schedulers would have nothing to follow
         data.setup("fit")

@@ -47,7 +47,7 @@ def _run(module, parts: list[dict], train: bool, optimizer) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="seqkit bench reviews", description=__doc__)
-    parser.add_argument("--config", default="recipes/reviews/yelp.yaml", help="hierarchical recipe (model, data)")
+    parser.add_argument("--config", default="reviews/yelp", help="hierarchical recipe (model, data)")
     parser.add_argument("--documents", type=int, default=256, help="documents per round (from the validation split)")
     parser.add_argument("--batch-size", type=int, default=None, help="documents per batch (default: the recipe's)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating batched / loop rounds per mode")
@@ -59,11 +59,13 @@ def main(argv: list[str]) -> int:
 
     from seqkit.data.encoding import sequence_lengths
     from seqkit.data.sampler import BucketBatchSampler
+    from seqkit.recipe_hub import resolve_recipe
     from seqkit.runner import SeqkitCLI
 
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     with tempfile.TemporaryDirectory() as tmp:
-        cli = SeqkitCLI(args=["--config", args.config, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
+        recipe = resolve_recipe(args.config)
+        cli = SeqkitCLI(args=["--config", recipe, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
         module, data = cli.model, cli.datamodule
         data.setup("fit")
     role = "validation" if "validation" in data.encoded else "train"

@@ -1,6 +1,7 @@
 """``seqkit classify``: label texts (arguments, or a .jsonl/.txt file) with a trained classifier, as JSON lines.
 
-Each output line is ``{"text", "label", "label_name"?, "probabilities"}``, in input order. Texts are truncated as
+Each output line is ``{"line"?, "text", "label", "label_name"?, "probabilities"}``, in input order; with ``--input``,
+``line`` is the input line the record answers (blank lines are skipped). Texts are truncated as
 in training (``max_length`` and ``truncation`` from the run's ``config.yaml``) unless overridden.
 """
 
@@ -40,30 +41,34 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in handle)
 
 
-def read_texts(path: Path, text_field: str = "text") -> Iterator[str]:
-    """Texts of a ``.jsonl`` file (field ``text_field`` of each line) or of any other file (one per line)."""
+def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` for each text of a ``.jsonl`` file (field ``text_field`` of each line) or of any other
+    UTF-8 file (one text per line). Blank lines are skipped; the line numbers keep outputs matched to inputs."""
+    from seqkit.commands.files import read_lines
     from seqkit.errors import DataError
 
-    if not path.is_file():
-        raise DataError(f"Input file {path} does not exist.")
     jsonl = path.suffix in (".jsonl", ".json")
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\n\r")
-            if not jsonl:
-                yield line  # every line, empty ones too, so output line N answers input line N
-                continue
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"Line {number} of {path} is not JSON: {error}") from error
-            text = record.get(text_field) if isinstance(record, dict) else None
-            if not isinstance(text, str):
-                raise DataError(f"Line {number} of {path} has no text field {text_field!r}; "
-                                "choose the field with --text-field.")
-            yield text
+    for number, line in enumerate(read_lines(path), start=1):
+        if not line.strip():
+            continue
+        if not jsonl:
+            yield number, line
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DataError(f"Line {number} of {path} is not JSON: {error}") from None
+        text = record.get(text_field) if isinstance(record, dict) else None
+        if not isinstance(text, str):
+            raise DataError(f"Line {number} of {path} has no text field {text_field!r}; "
+                            "choose the field with --text-field.")
+        yield number, text
+
+
+def read_texts(path: Path, text_field: str = "text") -> Iterator[str]:
+    """The texts of :func:`read_records`, without line numbers."""
+    for _, text in read_records(path, text_field):
+        yield text
 
 
 def main(argv: list[str]) -> int:
@@ -72,11 +77,15 @@ def main(argv: list[str]) -> int:
         parser().error("give texts as arguments or one --input file (not both)")
     if args.batch_size < 1:
         parser().error("--batch-size must be at least 1")
+    if args.max_length is not None and args.max_length < 1:
+        parser().error("--max-length must be at least 1")
+    from seqkit.commands.files import atomic_output, check_output
     from seqkit.errors import DataError
 
     path = Path(args.input).expanduser() if args.input else None
     if path is not None and not path.is_file():  # before loading anything or creating the output file
         raise DataError(f"Input file {path} does not exist.")
+    output = check_output(args.output, [path]) if args.output else None
     import torch
 
     from seqkit.classify import iter_classify
@@ -95,28 +104,31 @@ def main(argv: list[str]) -> int:
     if path is not None:
         from tqdm import tqdm
 
-        texts = read_texts(path, args.text_field)
-        total = _count_lines(path)  # an upper bound for .jsonl with blank lines; good enough for a bar
-        bar = tqdm(total=total, unit="text", file=sys.stderr, desc="Classifying", dynamic_ncols=True)
+        numbered = read_records(path, args.text_field)
+        total = _count_lines(path)  # an upper bound when there are blank lines; good enough for a bar
+        bar = tqdm(total=total, unit="text", file=sys.stderr, desc="Classifying", dynamic_ncols=True,
+                   disable=None)  # no bar when standard error is not a terminal (logs, pipes)
     else:
-        texts = iter(args.texts)
+        numbered = iter(enumerate(args.texts, start=1))
 
     # iter_classify reads texts a chunk ahead of its records, in order: a queue pairs them, one chunk at a time.
-    seen: deque[str] = deque()
+    seen: deque[tuple[int, str]] = deque()
 
-    def remember(stream: Iterator[str]) -> Iterator[str]:
-        for text in stream:
-            seen.append(text)
+    def remember(stream: Iterator[tuple[int, str]]) -> Iterator[str]:
+        for number, text in stream:
+            seen.append((number, text))
             yield text
 
     with ExitStack() as stack:
-        out: TextIO = stack.enter_context(Path(args.output).open("w", encoding="utf-8")) if args.output else sys.stdout
+        out: TextIO = stack.enter_context(atomic_output(output))
         if bar is not None:
             stack.callback(bar.close)
-        records = iter_classify(module, tokenizer, remember(texts), args.batch_size, max_length, truncation,
+        records = iter_classify(module, tokenizer, remember(numbered), args.batch_size, max_length, truncation,
                                 progress=bar.update if bar is not None else None)
         for record in records:
-            text = seen.popleft()
-            out.write(json.dumps(record if args.no_text else {"text": text, **record}, ensure_ascii=False) + "\n")
+            number, text = seen.popleft()
+            where = {"line": number} if path is not None else {}
+            row = {**where, **record} if args.no_text else {**where, "text": text, **record}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
     return 0

@@ -21,10 +21,10 @@ def parser() -> argparse.ArgumentParser:
     verbs = p.add_subparsers(dest="verb", required=True)
     show = verbs.add_parser("show", help="print where each split resolves, its rows, columns and column roles",
                             epilog=OFFLINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    show.add_argument("--config", required=True, help="a recipe YAML (or a run's config.yaml)")
+    show.add_argument("--config", required=True, help="a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml")
     pull = verbs.add_parser("pull", help="write the recipe's splits, read from the Hub, as DIR/<name>/<split>.parquet",
                             epilog=OFFLINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    pull.add_argument("--config", required=True, help="a recipe YAML (or a run's config.yaml)")
+    pull.add_argument("--config", required=True, help="a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml")
     pull.add_argument("--out", required=True, help="the local data root to write (use it as SEQKIT_DATA_DIR)")
     return p
 
@@ -36,8 +36,9 @@ def data_module(config: str) -> Any:
     from jsonargparse import ArgumentParser
 
     from seqkit.errors import DataError
+    from seqkit.recipe_hub import resolve_recipe
 
-    path = Path(config)
+    path = Path(resolve_recipe(config))
     if not path.is_file():
         raise DataError(f"Recipe {config} does not exist; pass a recipe YAML such as recipes/sentiment/sst2.yaml.")
     section = (yaml.safe_load(path.read_text()) or {}).get("data")

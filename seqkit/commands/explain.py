@@ -29,9 +29,15 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from seqkit.commands.classify import read_texts
+    from seqkit.commands.files import atomic_output, check_output
     from seqkit.errors import DataError
 
-    texts = [text for text in read_texts(Path(args.input).expanduser(), args.text_field) if text.strip()]
+    if args.batch_size < 1:
+        parser().error("--batch-size must be at least 1")
+    source = Path(args.input).expanduser()
+    html = check_output(args.html, [source], "--html")
+    png = check_output(args.png, [source, html], "--png") if args.png else None
+    texts = [text for text in read_texts(source, args.text_field) if text.strip()]
     if not texts:
         raise DataError(f"Input file {args.input} holds no documents.")
     if args.png and not 0 <= args.doc_index < len(texts):
@@ -39,13 +45,16 @@ def main(argv: list[str]) -> int:
     from seqkit.explain import explain_run, render_html, render_png
 
     explanations = explain_run(args.checkpoint, texts, args.batch_size)
-    out = Path(args.html)
-    out.write_text(render_html(explanations, title=f"seqkit explain: {Path(args.input).name}"), encoding="utf-8")
-    print(f"HTML: {out} ({len(explanations)} documents)")
-    if args.png:
+    page = render_html(explanations, title=f"seqkit explain: {source.name}")
+    with atomic_output(html) as out:
+        out.write(page)
+    print(f"HTML: {html} ({len(explanations)} documents)")
+    if png is not None:
         try:
-            png = render_png(explanations[args.doc_index], args.png)
+            import matplotlib  # noqa: F401
         except ImportError as error:
             raise DataError("--png needs matplotlib: pip install 'seqkit[plot]'") from error
+        with atomic_output(png, binary=True) as out:
+            render_png(explanations[args.doc_index], out)
         print(f"PNG: {png} (document {args.doc_index})")
     return 0

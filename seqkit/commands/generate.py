@@ -23,6 +23,17 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
+    from seqkit.errors import DataError
+    from seqkit.sampling import check_sampling
+
+    try:
+        args.prompt.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError("--prompt is not UTF-8 text.") from None
+    try:  # before the model is loaded
+        check_sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p)
+    except DataError as error:
+        raise DataError(f"--{str(error).replace('_', '-')}") from None
     from seqkit.decoding import StreamingDetokenizer, generate, prompt_ids
     from seqkit.runs import load_run
     from seqkit.tasks.language_modeling import LanguageModel

@@ -63,16 +63,17 @@ def main(argv: list[str]) -> int:
         raise PublishError(f"--repo-id must be OWNER/NAME, got {args.repo_id!r}.")
     token = None if args.dry_run else hub_token()  # fail fast, before loading the model
 
-    from seqkit.pretrained.folder import is_model_folder
+    from seqkit.pretrained.folder import check_output_folder, is_model_folder
     from seqkit.pretrained.loading import load_model
     from seqkit.runs import find_checkpoint
 
     source = Path(args.run_dir).expanduser()
-    model = load_model(source)
     base = source if is_model_folder(source) else find_checkpoint(source)[1]
     out = Path(args.out).expanduser() if args.out else base / "published"
     if is_model_folder(source) and out.resolve() == source.resolve():
         raise PublishError(f"--out must differ from the model folder {source}.")
+    check_output_folder(out)  # before the model is loaded: a folder that is not seqkit's is refused at once
+    model = load_model(source)
     model.save_pretrained(out, model_card_kwargs={"repo_id": args.repo_id})
     files = sorted(p for p in out.rglob("*") if p.is_file())
     where = f"{args.repo_id}" + (f" (branch {args.revision})" if args.revision else "")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
@@ -35,9 +34,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _lines(handle: TextIO) -> Iterator[str]:
-    for line in handle:
-        yield line.rstrip("\n\r")
+def readable_pieces(pieces: list[str]) -> list[str]:
+    """Subword pieces for axis labels: a piece that starts a word (sentencepiece's ``▁``) shows the word part alone,
+    a piece that continues a word gets a leading ``·`` (``▁unbelie`` ``vable`` -> ``unbelie`` ``·vable``)."""
+    marker = "\u2581"
+    if not any(piece.startswith(marker) for piece in pieces):
+        return list(pieces)  # word-level tokens: nothing to mark
+    return [piece[1:] or marker if piece.startswith(marker) else f"\u00b7{piece}" for piece in pieces]
 
 
 def plot_attention(path: Path, source: list[str], target: list[str], weights) -> None:
@@ -48,13 +51,15 @@ def plot_attention(path: Path, source: list[str], target: list[str], weights) ->
     import matplotlib.pyplot as plt
 
     rows, cols = max(1, len(target)), max(1, len(source))
-    fig, ax = plt.subplots(figsize=(min(2 + 0.35 * cols, 30), min(1.5 + 0.35 * rows, 30)))
-    ax.imshow(weights.numpy() if len(target) and len(source) else [[0.0]], cmap="Greys", vmin=0.0, vmax=1.0,
-              aspect="auto")
-    ax.set_xticks(range(len(source)), source, rotation=90, fontsize=8)
-    ax.set_yticks(range(len(target)), target, fontsize=8)
+    fig, ax = plt.subplots(figsize=(min(3 + 0.35 * cols, 30), min(2 + 0.35 * rows, 30)))
+    image = ax.imshow(weights.numpy() if len(target) and len(source) else [[0.0]], cmap="Greys", vmin=0.0,
+                      vmax=1.0, aspect="auto")
+    ax.set_xticks(range(len(source)), readable_pieces(source), rotation=90, fontsize=8)
+    ax.set_yticks(range(len(target)), readable_pieces(target), fontsize=8)
     ax.set_xlabel("source")
     ax.set_ylabel("target")
+    ax.set_title("Attention of each target token over the source", fontsize=9)
+    fig.colorbar(image, ax=ax, label="attention weight", fraction=0.046, pad=0.04)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -66,11 +71,13 @@ def main(argv: list[str]) -> int:
         parser().error("--batch-size, --beam and --nbest must be at least 1")
     if args.beam is not None and args.nbest > args.beam:
         parser().error(f"--nbest {args.nbest} is more than --beam {args.beam}")
+    from seqkit.commands.files import atomic_output, check_output, decoded_lines
     from seqkit.errors import DataError
 
     path = Path(args.input).expanduser() if args.input else None
     if path is not None and not path.is_file():
         raise DataError(f"Input file {path} does not exist.")
+    output = check_output(args.output, [path]) if args.output else None
     plots = Path(args.plot_attention) if args.plot_attention else None
     if plots is not None:
         try:
@@ -89,15 +96,17 @@ def main(argv: list[str]) -> int:
         parser().error(f"--nbest {args.nbest} is more than the beam size {beam}")
 
     with ExitStack() as stack:
-        source: TextIO = stack.enter_context(path.open(encoding="utf-8")) if path else sys.stdin
-        out: TextIO = stack.enter_context(Path(args.output).open("w", encoding="utf-8")) if args.output else sys.stdout
+        source = stack.enter_context(path.open("rb")) if path else getattr(sys.stdin, "buffer", sys.stdin)
+        out: TextIO = stack.enter_context(atomic_output(output))
         bar = None
         if not args.quiet:
             from tqdm import tqdm
 
-            bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True))
+            bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True,
+                                           disable=None))  # none when standard error is not a terminal
+        lines = decoded_lines(source, str(path) if path else "standard input")
         translations = iter_translate(
-            module, src_tokenizer, tgt_tokenizer, _lines(source), beam=beam, nbest=args.nbest,
+            module, src_tokenizer, tgt_tokenizer, lines, beam=beam, nbest=args.nbest,
             batch_size=args.batch_size, alpha=args.length_penalty, max_length_ratio=args.max_length_ratio,
             max_length_offset=args.max_length_offset, return_attention=plots is not None,
             progress=bar.update if bar is not None else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -17,6 +18,19 @@ from seqkit.errors import DataError
 
 if TYPE_CHECKING:
     from datasets import Dataset
+
+
+def warn_if_sparse(dataset: Dataset, column: str, num_classes: int, role: str, where: str) -> None:
+    """Warn when classes inferred from the largest label leave some ids unused (e.g. one row labelled 7 in binary
+    data makes an 8-class model): the data is probably wrong, or ``num_classes`` / ``label_names`` should be set."""
+    present = sorted(pc.unique(dataset.with_format("arrow")[:].column(column)).to_pylist())
+    if len(present) == num_classes:
+        return
+    shown = ", ".join(map(str, present[:10])) + (", ..." if len(present) > 10 else "")
+    logging.getLogger("seqkit").warning(
+        "Split '%s' (%s) uses labels {%s}: %d classes inferred from the largest label, %d of them never seen. Check "
+        "the labels, or set data.init_args.num_classes / label_names.", role, where, shown, num_classes,
+        num_classes - len(present))
 
 
 class TextClassificationDataModule(TextDataModule):
@@ -96,6 +110,8 @@ class TextClassificationDataModule(TextDataModule):
             self._num_classes = len(names) if names else label_range(dataset, self.label_column)[1] + 1
             if self._num_classes < 2:
                 raise DataError(f"Split '{role}' ({where}) has a single class; a classifier needs two or more.")
+            if not names:
+                warn_if_sparse(dataset, self.label_column, self._num_classes, role, where)
         check_labels(dataset, self.label_column, self._num_classes, role, where)
         return dataset
 

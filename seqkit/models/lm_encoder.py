@@ -31,14 +31,14 @@ def read_lm_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Tens
         ``(architecture, encoder_state, run_dir)``: the :class:`RNNLanguageModel` arguments, the weights of its
         embedding and recurrent layers (decoder left out), and the run directory (which holds ``tokenizer/``).
     """
+    from seqkit.checkpointing import read_checkpoint
     from seqkit.runs import find_checkpoint
 
     checkpoint_file, run_dir = find_checkpoint(path)
     try:
-        checkpoint = torch.load(checkpoint_file, map_location="cpu", weights_only=True)
-    except Exception as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"Could not read language model checkpoint {checkpoint_file}: {reason}") from error
+        checkpoint = read_checkpoint(checkpoint_file)
+    except CheckpointError as error:
+        raise CheckpointError(f"pretrained_lm: {error}") from None
     hparams = checkpoint.get("hyper_parameters") or {}
     state = checkpoint.get("state_dict") or {}
     if not any(key.startswith("model.layers.") for key in state) or "vocab_size" not in hparams:

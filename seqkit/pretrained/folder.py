@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -37,6 +38,12 @@ TRAINING_CONFIG = "config.yaml"
 CARD = "README.md"
 #: Run-directory folders that hold tokenizers: ``tokenizer`` and ``tokenizer_<role>``.
 TOKENIZER_PREFIX = "tokenizer"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def sha256(path: Path) -> str:
@@ -76,13 +83,25 @@ def build_module(task_class: type, hparams: Mapping[str, Any]) -> Any:
 
 
 def import_task(class_path: str) -> type:
-    """Import a task class by path; only LightningModule subclasses are accepted (config.json may be untrusted)."""
+    """The task class a (possibly untrusted) config file names.
+
+    Only registered tasks (seqkit's own, and any added with :func:`~seqkit.pretrained.register_task`) may be named;
+    the name is checked against that allow-list before anything is imported, so a file naming ``os.system`` or a
+    module with import-time side effects is refused without running any of it.
+    """
     import lightning as L
 
-    from seqkit.pretrained.tasks import import_object
+    from seqkit.pretrained.tasks import allowed_task_names, import_object, registered_class_path
 
+    registered = registered_class_path(class_path) if isinstance(class_path, str) else None
+    if registered is None:
+        raise CheckpointError(
+            f"Task {class_path!r} is not a seqkit task; refusing to import it (known: "
+            f"{', '.join(name.rsplit('.', 1)[-1] for name in allowed_task_names())}; "
+            "other tasks must be registered with seqkit.pretrained.register_task first)."
+        )
     try:
-        task_class = import_object(class_path)
+        task_class = import_object(registered)
     except (ImportError, AttributeError, ValueError) as error:
         raise CheckpointError(f"Task class {class_path!r} cannot be imported ({error}); upgrade seqkit?") from None
     if not (isinstance(task_class, type) and issubclass(task_class, L.LightningModule)):
@@ -198,6 +217,9 @@ class SeqkitModel(
             "files": {name: sha256(save_directory / name) for name in names},
         }
         (save_directory / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        mode = 0o666 & ~_umask()  # safetensors writes its file private (0600); a published folder is for sharing
+        for name in [*names, CONFIG]:
+            os.chmod(save_directory / name, mode)
         self.info = config
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
@@ -288,7 +310,9 @@ def verify_files(folder: Path, config: Mapping[str, Any]) -> None:
     if WEIGHTS not in files:
         raise CheckpointError(f"{folder / CONFIG} lists no {WEIGHTS}; the folder is incomplete.")
     for name, expected in files.items():
-        path = folder / name
+        path = _inside(folder, name)
+        if path is None:
+            raise CheckpointError(f"{folder / CONFIG} lists {name!r}, which is not a file inside {folder}; refused.")
         if not path.is_file():
             raise CheckpointError(f"Published model {folder} is missing {name}; download or publish it again.")
         if sha256(path) != expected:
@@ -297,19 +321,65 @@ def verify_files(folder: Path, config: Mapping[str, Any]) -> None:
             )
 
 
-def _clear_folder(folder: Path) -> None:
-    """Make ``folder`` ready for a new save: create it, or empty a folder seqkit wrote before."""
+def _inside(folder: Path, name: Any) -> Path | None:
+    """``folder / name`` when ``name`` is a plain relative file name that stays inside ``folder``, else ``None``.
+
+    ``config.json`` may come from anywhere: a name such as ``../victim.txt``, ``/etc/passwd`` or a link out of
+    the folder must never be read, replaced or deleted.
+    """
+    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
+        return None
+    relative = Path(name)
+    if relative.is_absolute() or any(part in ("", ".", "..") for part in relative.parts):
+        return None
+    path = folder / relative
+    try:
+        path.parent.resolve(strict=False).relative_to(folder.resolve(strict=False))
+    except ValueError:  # a linked sub-folder that leads out
+        return None
+    return path
+
+
+def check_output_folder(folder: Path) -> list[Path]:
+    """The files a save into ``folder`` would replace, after checking that this is safe; nothing is changed.
+
+    Only a folder holding nothing but a seqkit model (``config.json`` with ``library_name: seqkit`` and the files
+    it lists, plus ``README.md``) may be emptied, and only those files inside it; anything else there, or a listed
+    name that points outside the folder, raises :class:`CheckpointError`.
+    """
     if not folder.exists():
-        folder.mkdir(parents=True)
-        return
-    if not folder.is_dir():
-        raise CheckpointError(f"{folder} exists and is not a folder.")
+        return []
+    if folder.is_symlink() or not folder.is_dir():
+        raise CheckpointError(f"{folder} exists and is not a folder; choose a new folder.")
     entries = list(folder.iterdir())
     if not entries:
-        return
+        return []
     try:
         config = read_config(folder)
     except CheckpointError:
         raise CheckpointError(f"{folder} is not empty and not a seqkit model folder; choose a new folder.") from None
-    for name in [*(config.get("files") or {}), CONFIG, CARD]:
-        (folder / name).unlink(missing_ok=True)
+    listed = config.get("files") or {}
+    names = [*(listed if isinstance(listed, dict) else []), CONFIG, CARD]
+    paths = [_inside(folder, name) for name in names]
+    if any(path is None for path in paths):
+        bad = next(name for name, path in zip(names, paths, strict=True) if path is None)
+        raise CheckpointError(
+            f"{folder / CONFIG} lists {bad!r}, which is not a file inside {folder}; refusing to clear the folder "
+            "(choose a new folder)."
+        )
+    others = sorted(entry.name for entry in entries if entry not in paths and entry.name not in names)
+    if others:
+        raise CheckpointError(
+            f"{folder} holds files a seqkit model folder does not ({', '.join(others[:3])}); choose a new folder."
+        )
+    return [path for path in paths if path is not None]
+
+
+def _clear_folder(folder: Path) -> None:
+    """Make ``folder`` ready for a new save: create it, or empty a folder seqkit wrote before (see
+    :func:`check_output_folder`; nothing outside the folder is ever touched)."""
+    paths = check_output_folder(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        if path.is_symlink() or path.is_file():
+            path.unlink()

@@ -21,8 +21,11 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 def looks_like_hub_id(text: str) -> bool:
-    """``owner/name`` that is not an existing local path."""
-    return bool(HUB_ID.match(text)) and not Path(text).expanduser().exists()
+    """``owner/name`` that is not a local path: it does not exist here, and its first part is not a local folder
+    (``runs/nope`` with a ``runs/`` folder here is a mistyped run, not a Hub repository)."""
+    if not HUB_ID.match(text) or Path(text).expanduser().exists():
+        return False
+    return not Path(text.split("/", 1)[0]).is_dir()
 
 
 def run_tokenizers(run_dir: Path) -> dict[str, Any]:
@@ -49,10 +52,12 @@ def _training_config(run_dir: Path) -> dict:
 
 def from_run(path: str | Path, task_class: type | None = None) -> SeqkitModel:
     """Load a run directory (its best checkpoint, else last) or a ``.ckpt`` file of a run, on the CPU."""
+    from seqkit.checkpointing import check_checkpoint
     from seqkit.pretrained.card import run_results
     from seqkit.runs import find_checkpoint
 
     checkpoint, run_dir = find_checkpoint(path)
+    check_checkpoint(checkpoint)  # a damaged file or a pickle of objects: one line, before anything else
     config = _training_config(run_dir)
     class_path = (config.get("model") or {}).get("class_path")
     saved_class = import_task(class_path) if class_path else None
@@ -60,7 +65,12 @@ def from_run(path: str | Path, task_class: type | None = None) -> SeqkitModel:
         raise CheckpointError(f"{run_dir} holds a {saved_class.__name__}, not a {task_class.__name__}.")
     cls = saved_class or task_class
     if cls is None:
-        raise CheckpointError(f"{run_dir} has no config.yaml naming its model class; pass the task class.")
+        raise CheckpointError(
+            f"{checkpoint} was not written by seqkit fit (no config.yaml beside it names the task, and it has no "
+            "tokenizer): build the model with TaskClass.load_from_checkpoint(path), then save it with its tokenizer "
+            "via seqkit.pretrained.SeqkitModel(module, {'tokenizer': tok}).save_pretrained(folder) and load that "
+            "folder (see docs/checkpoints.md)."
+        )
     tokenizers = run_tokenizers(run_dir)
     try:
         module = cls.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
@@ -108,6 +118,9 @@ def load_model(path_or_id: str | Path, task_class: type | None = None, revision:
         return from_run(path, task_class)
     elif looks_like_hub_id(text):
         model = _from_hub(text, revision)
+    elif HUB_ID.match(text):  # owner/name whose owner is a local folder: a local path with a typo
+        raise CheckpointError(f"{text} does not exist (there is no such run, checkpoint or model folder in "
+                              f"{text.split('/', 1)[0]}/); check the path.")
     else:
         raise CheckpointError(
             f"{text} is neither a run directory, a checkpoint, a published model folder nor a Hub id (owner/name)."

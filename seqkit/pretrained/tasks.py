@@ -73,9 +73,29 @@ def support_for(cls: type) -> TaskSupport:
 
 
 def import_object(spec: str) -> Any:
-    """Import ``module:attr`` or ``module.attr``."""
+    """Import ``module:attr`` or ``module.attr`` (trusted specs only: seqkit's own tables, never a loaded file)."""
     module, _, attr = spec.partition(":") if ":" in spec else spec.rpartition(".")
     return getattr(importlib.import_module(module), attr)
+
+
+def registered_class_path(name: str) -> str | None:
+    """The registered class path that ``name`` (as written in a config file) stands for, or ``None``.
+
+    A name matches a registered entry's path or its package alias (``seqkit.tasks.SequenceClassifier`` for
+    ``seqkit.tasks.classification.SequenceClassifier``). Nothing is imported: this is the allow-list that keeps a
+    downloaded ``config.json`` or ``config.yaml`` from importing arbitrary modules.
+    """
+    for path in _TASKS:
+        module, _, attr = path.rpartition(".")
+        package = module.rsplit(".", 1)[0]
+        if name in (path, f"{package}.{attr}"):
+            return path
+    return None
+
+
+def allowed_task_names() -> list[str]:
+    """The class paths a config file may name as its task (registered tasks, with their package aliases)."""
+    return sorted(_TASKS)
 
 
 register_task(TaskSupport(
@@ -97,4 +117,7 @@ register_task(TaskSupport(
     "seqkit.tasks.hierarchical.HierarchicalClassifier", pipeline_tag="text-classification",
     task_type="text-classification", tags=("text-classification", "hierarchical-attention"),
     predictor="seqkit.pretrained.predictors:HierarchicalPredictor",
+    extra={"onnx_unsupported": "its input is documents split into sentences by seqkit's Python sentence splitter "
+                               "and batched in two levels, which no single ONNX graph reproduces; use seqkit.load or "
+                               "seqkit explain (see docs/checkpoints.md)"},
 ))

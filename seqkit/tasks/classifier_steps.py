@@ -29,6 +29,14 @@ class ClassifierSteps:
     confusion matrix to ``<log_dir>/confusion_matrix.csv``; predicts class probabilities.
     """
 
+    def on_fit_start(self) -> None:
+        """Take the data's class names when none were given (Python API: pass ``label_names`` to the DataModule
+        only), so they are saved with every checkpoint and shown by every prediction."""
+        super().on_fit_start()
+        names = getattr(getattr(self.trainer, "datamodule", None), "label_names", None)
+        if names and not self.hparams.get("label_names") and len(names) == self.test_confusion.num_classes:
+            self.hparams["label_names"] = list(names)
+
     def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, ...]:
         """The batch tensors ``forward`` takes, in order."""
         raise NotImplementedError

@@ -187,6 +187,9 @@ class LanguageModel(L.LightningModule):
     def configure_optimizers(self):
         return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
 
+    #: FLOPs are not counted for recurrent models; ``None`` tells ``ThroughputMonitor`` so (instead of a warning).
+    flops_per_batch: float | None = None
+
     def configure_callbacks(self) -> list[L.Callback]:
         tokens_per_second = ThroughputMonitor(
             batch_size_fn=lambda batch: batch["input_ids"].shape[0], length_fn=lambda batch: batch["input_ids"].numel()

@@ -106,7 +106,7 @@ def test_config_json_cannot_name_arbitrary_classes(folder):
     config = json.loads((folder / "config.json").read_text())
     config["task"] = "subprocess.Popen"
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(CheckpointError, match="not a LightningModule"):
+    with pytest.raises(CheckpointError, match="'subprocess.Popen' is not a seqkit task"):
         load(folder)
 
 

@@ -1,0 +1,304 @@
+"""Every bad input answered in one line: the real CLI as a subprocess, for each case.
+
+Each case asserts a non-zero exit, no traceback, at most two lines on standard error that name the problem, and
+nothing written or lost: no new run folder, cache entry or output file, and the files that were there unchanged.
+Two tiny runs are trained once for the module; every other case fails before any training starts.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.helpers import REPO, subprocess_env
+
+pytestmark = pytest.mark.slow
+
+TINY = str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml")
+SMALL = ["--data.init_args.max_rows.train", "200", "--data.init_args.max_rows.validation", "50",
+         "--data.init_args.max_rows.test", "50", "--trainer.enable_progress_bar", "false",
+         "--trainer.enable_model_summary", "false"]
+FIT = ["fit", "--config", TINY, *SMALL, "--trainer.max_epochs", "1"]
+
+
+def seqkit(args: list[str], cwd: Path, runs: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "seqkit", *args], capture_output=True, cwd=cwd, input=stdin,
+                          env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs)), timeout=300)
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with its SHA-256 (what must not change)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != ".seqkit-lock"}
+
+
+def assert_one_line(done: subprocess.CompletedProcess, *words: str) -> str:
+    err = done.stderr.decode(errors="replace")
+    out = done.stdout.decode(errors="replace")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert done.returncode != 0, out + err
+    assert "Traceback" not in err + out, err
+    assert 1 <= len(lines) <= 2, err
+    message = lines[-1]
+    assert message.startswith("seqkit: error: "), err
+    for word in words:
+        assert word in message, message
+    assert "weights_only" not in err.replace("--weights_only", "")  # never advise unsafe loading
+    return message
+
+
+@pytest.fixture(scope="module")
+def place(tmp_path_factory, data_root) -> Path:
+    return tmp_path_factory.mktemp("bad-inputs")
+
+
+@pytest.fixture(scope="module")
+def run(place) -> Path:
+    """A finished tiny classifier run (best.ckpt, last.ckpt, metrics.csv, tokenizer/)."""
+    folder = place / "run"
+    done = seqkit([*FIT, "--run_dir", str(folder)], place, place / "runs")
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    return folder
+
+
+@pytest.fixture()
+def runs(place) -> Path:
+    """The runs root of the failing commands: it must stay empty."""
+    folder = place / "runs-bad"
+    folder.mkdir(exist_ok=True)
+    yield folder
+    assert not any(folder.iterdir()), f"a failed command left {list(folder.rglob('*'))}"
+
+
+# ---------------------------------------------------------------------------------------------- options and recipes
+def test_a_config_typo_is_the_one_line_that_matters(place, runs):
+    cache = place / "cache-options"
+    done = subprocess.run([sys.executable, "-m", "seqkit", *FIT, "--model.init_args.hiden_size", "3"],
+                          capture_output=True, cwd=place, timeout=300,
+                          env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs),
+                                             SEQKIT_CACHE_DIR=str(cache)))
+    assert_one_line(done, "hiden_size", "not accepted")
+    assert not cache.exists()  # no tokenizer was trained
+
+
+@pytest.mark.parametrize(("option", "words"), [
+    (["--model.init_args.optimizer.init_args.lr", "-0.01"], ["lr", "greater than 0"]),
+    (["--data.init_args.batch_size", "0"], ["batch_size", "at least 1"]),
+    (["--model.init_args.dropout", "1.5"], ["dropout", "[0, 1)"]),
+    (["--model.init_args.hidden_size", "0"], ["hidden_size", "at least 1"]),
+    (["--model.init_args.hidden_size", "abc"], ["hidden_size", "int"]),
+])
+def test_bad_hyperparameters_fail_before_any_data_work(runs, capsys, monkeypatch, tmp_path, option, words):
+    """The same CLI in this process (one Lightning import for all cases instead of one each)."""
+    from seqkit.cli import main
+
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SEQKIT_RUNS_DIR", str(runs))
+    assert main([*FIT, *option]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and all(word in err for word in words), err
+    assert not (tmp_path / "cache").exists()
+
+
+# ---------------------------------------------------------------------------------------------- checkpoints
+class Payload:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _bad_checkpoints(place: Path, run: Path) -> dict[str, tuple[Path, list[str]]]:
+    good = (run / "checkpoints" / "last.ckpt").read_bytes()
+    truncated, noise, pickled = place / "truncated.ckpt", place / "noise.ckpt", place / "pickled.ckpt"
+    truncated.write_bytes(good[: len(good) // 3])
+    noise.write_bytes(os.urandom(4096))
+    torch.save({"state_dict": {}, "payload": Payload(str(place / "PWNED"))}, pickled)
+    return {"truncated": (truncated, ["cannot be read"]), "noise": (noise, ["cannot be read"]),
+            "pickle": (pickled, ["objects other than tensors"]), "missing": (place / "nope.ckpt", ["does not exist"])}
+
+
+def test_an_explicit_bad_ckpt_path_is_refused_before_lightning_reads_it(place, run, runs):
+    path, words = _bad_checkpoints(place, run)["pickle"]
+    done = seqkit(["test", "--config", TINY, *SMALL, "--ckpt_path", str(path)], place, runs)
+    assert_one_line(done, str(path), *words)
+    assert not (place / "PWNED").exists()
+
+
+@pytest.mark.parametrize("kind", ["truncated", "noise", "missing"])
+def test_every_bad_ckpt_path_is_one_line(place, run, runs, capsys, kind):
+    from seqkit.cli import main
+
+    path, words = _bad_checkpoints(place, run)[kind]
+    assert main(["fit", "--config", TINY, *SMALL, "--run_dir", str(runs / "x"), "--ckpt_path", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and all(word in err for word in words), err
+    assert "weights_only" not in err
+
+
+def test_a_pickle_checkpoint_never_runs_through_classify(place, run, runs):
+    path, _ = _bad_checkpoints(place, run)["pickle"]
+    assert_one_line(seqkit(["classify", "--checkpoint", str(path), "fine"], place, runs), "objects other than")
+    assert not (place / "PWNED").exists()
+
+
+def test_a_bad_pretrained_lm_is_one_line(place, run, runs):
+    path, _ = _bad_checkpoints(place, run)["noise"]
+    done = seqkit([*FIT, "--model.init_args.pretrained_lm", str(path)], place, runs)
+    assert_one_line(done, "pretrained_lm", "cannot be read")
+
+
+# ---------------------------------------------------------------------------------------------- run folders
+def test_a_finished_run_folder_is_never_reused_without_ckpt_path(place, run, runs):
+    before = snapshot(run)
+    assert_one_line(seqkit([*FIT, "--run_dir", str(run)], place, runs), "already holds a run", "--ckpt_path last")
+    assert snapshot(run) == before
+
+
+def test_a_resume_that_changes_the_tokenizer_touches_nothing(place, run, runs):
+    before = snapshot(run)
+    done = seqkit([*FIT, "--run_dir", str(run), "--ckpt_path", "last", "--data.init_args.tokenizer.vocab_size", "3000"],
+                  place, runs)
+    assert_one_line(done, "tokenizer.vocab_size=3000", "trained with 5000")
+    assert snapshot(run) == before
+
+
+def test_a_resume_that_changes_the_model_touches_nothing(run, runs, capsys):
+    from seqkit.cli import main
+
+    before = snapshot(run)
+    assert main([*FIT, "--run_dir", str(run), "--ckpt_path", "last", "--model.init_args.hidden_size", "64"]) == 2
+    assert "hidden_size=64, but the run was trained with 32" in capsys.readouterr().err
+    assert snapshot(run) == before
+
+
+def test_a_run_folder_in_use_is_locked(place, run, runs):
+    before = snapshot(run)
+    with (run / ".seqkit-lock").open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another fit holds the folder
+        done = seqkit([*FIT, "--run_dir", str(run), "--ckpt_path", "last"], place, runs)
+    assert_one_line(done, "in use by another seqkit fit")
+    assert snapshot(run) == before
+
+
+def test_a_runs_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):
+    from seqkit.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SEQKIT_RUNS_DIR", str(blocker / "runs"))
+    monkeypatch.setenv("SEQKIT_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(FIT) == 2
+    assert "cannot be created: " in capsys.readouterr().err
+    assert not (tmp_path / "cache").exists()  # found before the data was loaded
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def test_output_equal_to_input_is_refused_and_the_input_kept(place, run, runs, tmp_path):
+    source = tmp_path / "in.txt"
+    source.write_text("fine\n" * 50)
+    for command in (["classify", "--checkpoint", str(run)], ["translate", "--checkpoint", str(run)]):
+        done = seqkit([*command, "--input", str(source), "--output", str(source)], place, runs)
+        assert_one_line(done, "also the input")
+        assert source.read_text() == "fine\n" * 50
+
+
+def test_a_failing_classify_leaves_an_existing_output_untouched(place, run, runs, tmp_path):
+    source, output = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text('{"text": "fine"}\n{"body": "no text"}\n')
+    output.write_text("earlier results\n")
+    done = seqkit(["classify", "--checkpoint", str(run), "--input", str(source), "--output", str(output)], place, runs)
+    assert_one_line(done, "Line 2", "--text-field")
+    assert output.read_text() == "earlier results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temporary file left
+
+
+@pytest.mark.parametrize("command", ["classify", "explain"])
+def test_non_utf8_input_names_the_line(place, run, runs, tmp_path, command):
+    source = tmp_path / "latin1.txt"
+    source.write_bytes("fine\ncaf\xe9 cr\xe8me\n".encode("latin-1"))
+    extra = ["--html", str(tmp_path / "out.html")] if command == "explain" else []
+    done = seqkit([command, "--checkpoint", str(run), "--input", str(source), *extra], place, runs)
+    assert_one_line(done, "Line 2", "not UTF-8")
+    assert not (tmp_path / "out.html").exists()
+
+
+@pytest.mark.parametrize(("option", "word"), [
+    (["--max-new-tokens", "-5"], "--max-new-tokens"), (["--top-p", "2"], "--top-p"),
+    (["--temperature", "-1"], "--temperature"), (["--top-k", "0"], "--top-k"),
+])
+def test_generate_refuses_bad_sampling_settings(place, run, runs, option, word):
+    assert_one_line(seqkit(["generate", "--checkpoint", str(run), *option], place, runs), word)
+
+
+def test_a_mistyped_local_checkpoint_is_not_sent_to_the_hub(place, run, runs):
+    (place / "runs").mkdir(exist_ok=True)
+    assert_one_line(seqkit(["classify", "--checkpoint", "runs/nope", "fine"], place, runs), "runs/nope does not exist")
+
+
+# ---------------------------------------------------------------------------------------------- published folders
+@pytest.fixture(scope="module")
+def published(place, run) -> Path:
+    out = place / "published"
+    done = seqkit(["publish", str(run), "--repo-id", "someone/tiny", "--dry-run", "--out", str(out)], place,
+                  place / "runs")
+    assert done.returncode == 0, done.stderr.decode()
+    return out
+
+
+@pytest.mark.parametrize("name", ["../victim/important.txt", "ABSOLUTE"])
+def test_publish_never_deletes_outside_its_folder(place, run, runs, published, tmp_path, name):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    for path in published.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    victim = tmp_path / "victim" / "important.txt"
+    victim.parent.mkdir()
+    victim.write_text("keep me")
+    config = json.loads((folder / "config.json").read_text())
+    config["files"][str(victim) if name == "ABSOLUTE" else name] = "0" * 64
+    (folder / "config.json").write_text(json.dumps(config))
+    before = snapshot(folder)
+    done = seqkit(["publish", str(run), "--repo-id", "x/y", "--dry-run", "--out", str(folder)], place, runs)
+    assert_one_line(done, "not a file inside")
+    assert victim.read_text() == "keep me" and snapshot(folder) == before
+
+
+def test_publish_refuses_a_folder_seqkit_did_not_write(place, run, runs, tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    done = seqkit(["publish", str(run), "--repo-id", "x/y", "--dry-run", "--out", str(folder)], place, runs)
+    assert_one_line(done, "not a seqkit model folder")
+    assert (folder / "notes.txt").read_text() == "mine" and len(list(folder.iterdir())) == 1
+
+
+def test_config_json_naming_another_module_imports_nothing(place, runs, published, tmp_path):
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    for path in published.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    config = json.loads((folder / "config.json").read_text())
+    config["task"] = "this.Foo"  # importing `this` prints the Zen of Python
+    (folder / "config.json").write_text(json.dumps(config))
+    done = seqkit(["classify", "--checkpoint", str(folder), "fine"], place, runs)
+    assert_one_line(done, "'this.Foo' is not a seqkit task")
+    assert b"Beautiful is better" not in done.stdout + done.stderr
+
+
+def test_an_older_format_checkpoint_is_accepted_for_resume(run, tmp_path):
+    from seqkit.checkpointing import check_checkpoint
+
+    legacy = tmp_path / "last.ckpt"
+    torch.save(torch.load(run / "checkpoints" / "last.ckpt", weights_only=True), legacy,
+               _use_new_zipfile_serialization=False)  # torch's pre-1.6 (non-zip) format
+    check_checkpoint(legacy)
