@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+CONFIG_HELP = "a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml"
 HELP = "Show where a recipe's data comes from, or pull it from the Hub into the local layout."
 OFFLINE = """\
 offline use: `seqkit data pull --config RECIPE --out DIR` on a machine with internet writes DIR/<name>/<split>.parquet;
@@ -21,10 +22,10 @@ def parser() -> argparse.ArgumentParser:
     verbs = p.add_subparsers(dest="verb", required=True)
     show = verbs.add_parser("show", help="print where each split resolves, its rows, columns and column roles",
                             epilog=OFFLINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    show.add_argument("--config", required=True, help="a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml")
+    show.add_argument("--config", required=True, help=CONFIG_HELP)
     pull = verbs.add_parser("pull", help="write the recipe's splits, read from the Hub, as DIR/<name>/<split>.parquet",
                             epilog=OFFLINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    pull.add_argument("--config", required=True, help="a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml")
+    pull.add_argument("--config", required=True, help=CONFIG_HELP)
     pull.add_argument("--out", required=True, help="the local data root to write (use it as SEQKIT_DATA_DIR)")
     return p
 
