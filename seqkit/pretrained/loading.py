@@ -61,7 +61,9 @@ def from_run(path: str | Path, task_class: type | None = None) -> SeqkitModel:
     cls = saved_class or task_class
     if cls is None:
         raise CheckpointError(f"{run_dir} has no config.yaml naming its model class; pass the task class.")
-    tokenizers = run_tokenizers(run_dir)
+    from seqkit.pretrained.tasks import support_for
+
+    tokenizers = run_tokenizers(run_dir) if support_for(cls).tokenizer else {}
     try:
         module = cls.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
     except Exception as error:
