@@ -65,9 +65,9 @@ def calendar_features(times: pd.Series | np.ndarray) -> np.ndarray:
     index = pd.DatetimeIndex(times)
     return np.stack([
         index.hour / 23.0 - 0.5,
-        index.dayofweek / 6.0 - 0.5,
+        index.day_of_week / 6.0 - 0.5,
         (index.day - 1) / 30.0 - 0.5,
-        (index.dayofyear - 1) / 365.0 - 0.5,
+        (index.day_of_year - 1) / 365.0 - 0.5,
     ], axis=1).astype(np.float32)
 
 
@@ -198,9 +198,9 @@ class ForecastingDataModule(L.LightningDataModule):
             raise DataError(f"{where} has no column {missing[0]!r} (columns: {', '.join(names)}).")
         if self.features == "S":
             columns = [self.target]
-        table = dataset.with_format("numpy")
+        table = dataset.with_format("arrow")[:]  # whole columns through Arrow, not row by row
         try:
-            values = np.stack([np.asarray(table[c], dtype=np.float64) for c in columns], axis=1)
+            values = np.stack([table.column(c).to_numpy().astype(np.float64) for c in columns], axis=1)
         except (TypeError, ValueError) as error:
             raise DataError(f"The value columns of {where} must be numeric: {error}") from None
         if not np.isfinite(values).all():
@@ -215,7 +215,7 @@ class ForecastingDataModule(L.LightningDataModule):
         mean, std = train.mean(axis=0), train.std(axis=0)  # train rows only; population std as in scikit-learn
         if (std == 0).any():
             raise DataError(f"Column {columns[int(np.argmin(std))]!r} is constant over the train rows of {where}.")
-        times = table[self.time_column] if self.time_column else None
+        times = table.column(self.time_column).to_numpy() if self.time_column else None
         return {"values": values, "times": times, "columns": columns, "mean": mean, "std": std, "ranges": ranges}
 
     # ----------------------------------------------------------------- values the model needs (linked by the CLI)

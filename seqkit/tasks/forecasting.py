@@ -79,9 +79,10 @@ class Forecaster(L.LightningModule):
         if mean is not None and (len(mean) != num_targets or len(std) != num_targets):
             raise ValueError(f"series_spec has statistics for {len(mean)} columns; the model forecasts {num_targets}.")
         # Non-persistent: they come from the hyperparameters, so the weights file holds only weights.
-        self.register_buffer("target_mean", torch.tensor(mean if mean else [0.0] * num_targets).double(),
+        # float64, built directly: a float32 detour would round the statistics and break exact inversion.
+        self.register_buffer("target_mean", torch.tensor(mean or [0.0] * num_targets, dtype=torch.float64),
                              persistent=False)
-        self.register_buffer("target_std", torch.tensor(std if std else [1.0] * num_targets).double(),
+        self.register_buffer("target_std", torch.tensor(std or [1.0] * num_targets, dtype=torch.float64),
                              persistent=False)
         self.loss = nn.MSELoss()
         self.val_mse, self.val_mae = MeanSquaredError(), MeanAbsoluteError()
