@@ -122,7 +122,8 @@ def load(path_or_id: str | Path, device: str | None = None, revision: str | None
     """A ready predictor for the model at ``path_or_id`` (see :func:`load_model` for what it accepts).
 
     Language models get ``.generate``, classifiers ``.classify`` (and translators ``.translate``, review models
-    ``.explain``); every predictor has ``.module`` and ``.tokenizer``. ``device`` moves the model (default CPU).
+    ``.explain``), forecasters ``.forecast``; every predictor has ``.module`` and ``.tokenizer`` (``None`` for
+    forecasters). ``device`` moves the model (default CPU).
     """
     from seqkit.pretrained.tasks import import_object, support_for
 
