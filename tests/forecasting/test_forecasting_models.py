@@ -52,7 +52,7 @@ def test_a_recurrent_forecaster_learns_a_noiseless_sine(tmp_path):
                        hidden_size=32, num_layers=1, dropout=0.0,
                        optimizer=lambda params: torch.optim.Adam(params, lr=0.01))
     trainer = L.Trainer(max_epochs=20, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+                        default_root_dir=tmp_path, enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(model, datamodule=data)
     mse = trainer.test(model, datamodule=data, verbose=False)[0]["test_mse"]
     # Standardised series have variance 1: forecasting the mean scores ~1, the last value ~0.5-1.
