@@ -62,7 +62,11 @@ warnings.filterwarnings("ignore", message="When using the `ThroughputMonitor`, y
 warnings.filterwarnings("ignore", message="Be aware that when using `ckpt_path`, callbacks used to create")
 
 #: Values only the data knows, passed from the DataModule to the model when both have them.
-DATA_TO_MODEL_LINKS = ("vocab_size", "pad_id", "num_classes", "src_vocab_size", "tgt_vocab_size", "label_names")
+DATA_TO_MODEL_LINKS = (
+    "vocab_size", "pad_id", "num_classes", "src_vocab_size", "tgt_vocab_size", "label_names",
+    # forecasting: channels, window and the train statistics that scale new data
+    "num_inputs", "num_targets", "lookback", "horizon", "series_spec",
+)
 
 
 class SeqkitCLI(LightningCLI):
@@ -327,9 +331,17 @@ class SeqkitCLI(LightningCLI):
         rank_zero_info(f"Resuming {self.run_dir} from {ckpt_path}")
 
     def predict(self, **kwargs: Any) -> None:
-        """``trainer.predict``, then write the outputs to ``<run_dir>/predictions.jsonl``, one line per example."""
+        """``trainer.predict``, then write the outputs to ``<run_dir>/predictions.jsonl``, one line per example.
+
+        A DataModule with ``write_predictions(batches, run_dir)`` writes its own files instead (forecasts).
+        """
         batches = self.trainer.predict(**kwargs)
         if not batches or not self.trainer.is_global_zero:
+            return
+        writer = getattr(self.datamodule, "write_predictions", None)
+        if writer is not None:
+            for written in writer(batches, Path(self.run_dir)):
+                print(f"Predictions: {written}", flush=True)
             return
         path = Path(self.run_dir) / "predictions.jsonl"
         rows = self.model.format_predictions(batches) if hasattr(self.model, "format_predictions") else (

@@ -4,6 +4,7 @@ from seqkit.data.base import TextDataModule
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import encode_column, pad_ids, sequence_lengths, truncate
+from seqkit.data.forecasting import ForecastingDataModule
 from seqkit.data.hierarchical import HierarchicalCollator, HierarchicalDataModule
 from seqkit.data.language_modeling import LanguageModelingDataModule
 from seqkit.data.sampler import BucketBatchSampler, padding_fraction
@@ -16,6 +17,7 @@ __all__ = [
     "ArrowBatches",
     "BucketBatchSampler",
     "DataSource",
+    "ForecastingDataModule",
     "HierarchicalCollator",
     "HierarchicalDataModule",
     "LanguageModelingDataModule",

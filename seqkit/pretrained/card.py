@@ -21,6 +21,8 @@ METRIC_TYPES = {
     "word_ppl": ("perplexity", "Perplexity (per word)"),
     "bleu": ("bleu", "BLEU"),
     "chrf": ("chrf", "chrF"),
+    "mse": ("mse", "MSE (standardised)"),
+    "mae": ("mae", "MAE (standardised)"),
 }
 SPLITS = {"val": "validation", "test": "test"}
 
@@ -114,6 +116,7 @@ def _body(model: SeqkitModel, name: str, repo_id: str | None, support: Any) -> s
         "text-generation": ['print(model.generate("the meaning of", max_new_tokens=20))'],
         "text-classification": ['print(model.classify(["a gripping, funny film"]))'],
         "translation": ['print(model.translate(["a man is sleeping ."]))'],
+        "time-series-forecasting": ["print(model.forecast(frame))  # a pandas DataFrame of recent rows"],
     }.get(support.pipeline_tag or "", ["print(model.module)"])
     lines += ["```", ""]
     if model.results:

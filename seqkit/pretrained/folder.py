@@ -119,7 +119,8 @@ class SeqkitModel(
 
     Args:
         module: The trained LightningModule (built with ``save_hyperparameters``).
-        tokenizers: Tokenizers by role: ``tokenizer`` (always), ``tokenizer_<role>`` for further ones.
+        tokenizers: Tokenizers by role: ``tokenizer`` (every text task), ``tokenizer_<role>`` for further ones;
+            none for tasks without text (forecasting).
         training_config: The run's resolved configuration (``config.yaml``), if known.
         results: Metrics for the model card, e.g. ``{"test_acc": 0.81, "val_acc": 0.83}``.
         name: Model name for the card (default: the task class name).
@@ -133,7 +134,9 @@ class SeqkitModel(
         results: Mapping[str, float] | None = None,
         name: str | None = None,
     ) -> None:
-        if TOKENIZER_PREFIX not in tokenizers:
+        from seqkit.pretrained.tasks import support_for
+
+        if TOKENIZER_PREFIX not in tokenizers and support_for(type(module)).tokenizer:
             raise CheckpointError(f"A seqkit model needs a {TOKENIZER_PREFIX!r} tokenizer; got {sorted(tokenizers)}.")
         self.module = module
         self.tokenizers = dict(tokenizers)
@@ -146,7 +149,8 @@ class SeqkitModel(
     # ------------------------------------------------------------------ settings
     @property
     def tokenizer(self) -> Any:
-        return self.tokenizers[TOKENIZER_PREFIX]
+        """The (first) tokenizer; ``None`` for tasks without text."""
+        return self.tokenizers.get(TOKENIZER_PREFIX)
 
     @property
     def task_class_path(self) -> str:

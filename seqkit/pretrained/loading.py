@@ -71,7 +71,9 @@ def from_run(path: str | Path, task_class: type | None = None) -> SeqkitModel:
             "via seqkit.pretrained.SeqkitModel(module, {'tokenizer': tok}).save_pretrained(folder) and load that "
             "folder (see docs/checkpoints.md)."
         )
-    tokenizers = run_tokenizers(run_dir)
+    from seqkit.pretrained.tasks import support_for
+
+    tokenizers = run_tokenizers(run_dir) if support_for(cls).tokenizer else {}
     try:
         module = cls.load_from_checkpoint(checkpoint, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -134,7 +136,8 @@ def load(path_or_id: str | Path, device: str | None = None, revision: str | None
     """A ready predictor for the model at ``path_or_id`` (see :func:`load_model` for what it accepts).
 
     Language models get ``.generate``, classifiers ``.classify`` (and translators ``.translate``, review models
-    ``.explain``); every predictor has ``.module`` and ``.tokenizer``. ``device`` moves the model (default CPU).
+    ``.explain``), forecasters ``.forecast``; every predictor has ``.module`` and ``.tokenizer`` (``None`` for
+    forecasters). ``device`` moves the model (default CPU).
     """
     from seqkit.pretrained.tasks import import_object, support_for
 

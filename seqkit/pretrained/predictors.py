@@ -34,7 +34,8 @@ class Predictor:
         self.model.save_pretrained(folder, **kwargs)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.model.task_class_path}, vocab={self.tokenizer.vocab_size})"
+        vocab = f", vocab={self.tokenizer.vocab_size}" if self.tokenizer is not None else ""
+        return f"{type(self).__name__}({self.model.task_class_path}{vocab})"
 
 
 class LanguageModelPredictor(Predictor):
@@ -125,3 +126,17 @@ class HierarchicalPredictor(Predictor):
         records = [{"label": e.label, "probabilities": e.probabilities,
                     **({"label_name": e.label_name} if e.label_name is not None else {})} for e in explanations]
         return records[0] if isinstance(texts, str) else records
+
+
+class ForecastPredictor(Predictor):
+    """A :class:`~seqkit.tasks.forecasting.Forecaster` with its series settings and train statistics: ``forecast``."""
+
+    def forecast(self, frame: Any) -> Any:
+        """The ``horizon`` rows after the last ``lookback`` rows of ``frame`` (a pandas DataFrame or a dict of
+        columns, rows in time order), in original units, as a DataFrame.
+
+        See :func:`seqkit.forecast.forecast_frame`.
+        """
+        from seqkit.forecast import forecast_frame
+
+        return forecast_frame(self.module, frame)

@@ -31,6 +31,8 @@ class TaskSupport:
         tags: Extra model-card tags.
         predictor: ``module:Class`` of the object ``seqkit.load`` returns (built from the loaded model).
         onnx_exporter: ``module:function`` exporting the task to ONNX, or ``None`` when not supported.
+        tokenizer: Whether the task reads text through a tokenizer (saved and loaded with the model); numeric
+            tasks such as forecasting have none.
     """
 
     class_path: str
@@ -39,6 +41,7 @@ class TaskSupport:
     tags: tuple[str, ...] = ()
     predictor: str = "seqkit.pretrained.predictors:Predictor"
     onnx_exporter: str | None = None
+    tokenizer: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -120,4 +123,8 @@ register_task(TaskSupport(
     extra={"onnx_unsupported": "its input is documents split into sentences by seqkit's Python sentence splitter "
                                "and batched in two levels, which no single ONNX graph reproduces; use seqkit.load or "
                                "seqkit explain (see docs/checkpoints.md)"},
+))
+register_task(TaskSupport(
+    "seqkit.tasks.forecasting.Forecaster", pipeline_tag="time-series-forecasting", task_type="time-series-forecasting",
+    tags=("time-series", "forecasting"), predictor="seqkit.pretrained.predictors:ForecastPredictor", tokenizer=False,
 ))
