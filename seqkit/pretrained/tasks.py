@@ -98,3 +98,7 @@ register_task(TaskSupport(
     task_type="text-classification", tags=("text-classification", "hierarchical-attention"),
     predictor="seqkit.pretrained.predictors:HierarchicalPredictor",
 ))
+register_task(TaskSupport(
+    "seqkit.tasks.tree.TreeClassifier", pipeline_tag="text-classification", task_type="text-classification",
+    tags=("text-classification", "tree-lstm"), predictor="seqkit.pretrained.predictors:TreePredictor",
+))

@@ -4,5 +4,6 @@ from seqkit.tasks.classification import SequenceClassifier
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 from seqkit.tasks.language_modeling import LanguageModel
 from seqkit.tasks.translation import Seq2SeqTranslator
+from seqkit.tasks.tree import TreeClassifier
 
-__all__ = ["HierarchicalClassifier", "LanguageModel", "Seq2SeqTranslator", "SequenceClassifier"]
+__all__ = ["HierarchicalClassifier", "LanguageModel", "Seq2SeqTranslator", "SequenceClassifier", "TreeClassifier"]
