@@ -100,7 +100,7 @@ def main(argv: list[str]) -> int:
         torch.manual_seed(0)
         model = TreeLSTM(TreeLSTMConfig(data.vocab_size, 5, args.embedding_dim, args.hidden_size, cell))
         difference = compare_outputs(model, collate, table, trees, list(range(min(count, 50))))
-        print(f"  {cell:<13} outputs: largest |level - per-node| over 50 trees = {difference:.2e}")
+        print(f"  {cell:<13} outputs: largest |level - per-node| over {min(count, 50)} trees = {difference:.2e}")
         optimizer = torch.optim.Adagrad(model.parameters(), lr=0.05)
         for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
             train = mode == "train"

@@ -76,6 +76,27 @@ def unescape(token: str) -> str:
     return _INNER_SPACE.sub("_", token)
 
 
+def escape(word: str) -> str:
+    """A word as a PTB leaf (the inverse of :func:`unescape` for SST's escapes)."""
+    return {"(": "-LRB-", ")": "-RRB-"}.get(word, word.replace("/", "\\/").replace("*", "\\*"))
+
+
+def format_tree(tree: ParsedTree, labels: bool = True) -> str:
+    """The PTB bracketing of a parsed tree: ``parse_tree(format_tree(t)) == t``. With ``labels`` every bracket
+    starts with its node's label (nodes without one get none, so such trees re-parse only with ``labelled=False``
+    when ``labels`` is off)."""
+    count = len(tree.leaves)
+
+    def bracket(node: int, body: str) -> str:
+        label = tree.labels[node]
+        return f"({label} {body})" if labels and label != IGNORE else f"({body})"
+
+    texts = [bracket(i, escape(word)) for i, word in enumerate(tree.leaves)]
+    for index, (left, right) in enumerate(tree.children, start=count):
+        texts.append(bracket(index, f"{texts[left]} {texts[right]}"))
+    return texts[-1]
+
+
 def parse_tree(text: str, labelled: bool = True) -> ParsedTree:
     """Parse one PTB bracketing such as ``(3 (2 The) (4 (3 good) (2 film)))``.
 
