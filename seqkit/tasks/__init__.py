@@ -1,9 +1,18 @@
 """LightningModules, one per task: loss, metrics, optimisation and logging."""
 
 from seqkit.tasks.classification import SequenceClassifier
+from seqkit.tasks.cnn_rnn import CharCNNLanguageModel, CNNRNNClassifier
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 from seqkit.tasks.language_modeling import LanguageModel
 from seqkit.tasks.translation import Seq2SeqTranslator
 from seqkit.tasks.tree import TreeClassifier
 
-__all__ = ["HierarchicalClassifier", "LanguageModel", "Seq2SeqTranslator", "SequenceClassifier", "TreeClassifier"]
+__all__ = [
+    "CNNRNNClassifier",
+    "CharCNNLanguageModel",
+    "HierarchicalClassifier",
+    "LanguageModel",
+    "Seq2SeqTranslator",
+    "SequenceClassifier",
+    "TreeClassifier",
+]
