@@ -80,3 +80,11 @@ def test_bench_checks_equality_and_times_both(data_root, capsys):
     difference = float(re.search(r"per-node\| over \d+ trees = (\S+)", out).group(1))
     assert difference < 1e-5
     assert re.search(r"constituency\s+inference\s+median\s+[\d.]+\s+[\d.]+\s+[\d.]+x", out)
+
+
+def test_published_folder_predicts_like_the_run(run_dir, tmp_path):
+    import seqkit
+
+    folder = tmp_path / "published"
+    assert main(["publish", str(run_dir), "--repo-id", "someone/tree-lstm", "--dry-run", "--out", str(folder)]) == 0
+    assert seqkit.load(folder).classify(SENTENCES) == seqkit.load(run_dir).classify(SENTENCES)
