@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("seqkit.bench", "speed benchmarks (seqkit bench --help lists them)"),
     "data": ("seqkit.commands.data", "show where a recipe's data comes from; pull it from the Hub for offline use"),
     "classify": ("seqkit.commands.classify", "label texts or a .jsonl/.txt file with a trained classifier"),
-    "explain": ("seqkit.commands.explain", "highlight the sentences and words a hierarchical classifier attends to"),
+    "explain": ("seqkit.commands.explain", "a review model's attention, or a tree model's sentiment of every phrase"),
     "generate": ("seqkit.commands.generate", "continue a prompt with a trained language model"),
     "grad-plot": ("seqkit.diagnostics.gradient_through_time", "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
     "translate": ("seqkit.commands.translate", "translate lines of text with a trained translation model"),

@@ -16,7 +16,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-HELP = "Classify texts with a trained sequence classifier (a run directory, checkpoint, published folder or Hub id)."
+HELP = ("Classify texts with a trained sequence or tree classifier (a run directory, checkpoint, published folder "
+        "or Hub id). A tree classifier reads PTB bracketings, or plain text as a right-branching tree.")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -89,16 +90,23 @@ def main(argv: list[str]) -> int:
     import torch
 
     from seqkit.classify import iter_classify
+    from seqkit.errors import CheckpointError
     from seqkit.pretrained.loading import load_model
     from seqkit.pretrained.predictors import ClassifierPredictor
     from seqkit.tasks.classification import SequenceClassifier
+    from seqkit.tasks.tree import TreeClassifier
 
-    model = load_model(args.checkpoint, SequenceClassifier)  # run dir, checkpoint, published folder or Hub id
+    model = load_model(args.checkpoint)  # run dir, checkpoint, published folder or Hub id
     module, tokenizer = model.module, model.tokenizer
+    trees = isinstance(module, TreeClassifier)
+    if not trees and not isinstance(module, SequenceClassifier):
+        raise CheckpointError(f"{args.checkpoint} holds a {type(module).__name__}, not a SequenceClassifier or "
+                              "TreeClassifier.")
     module.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    limits = ClassifierPredictor(model).truncation()
-    max_length = args.max_length if args.max_length is not None else limits["max_length"]
-    truncation = args.truncation or limits["truncation"]
+    if not trees:
+        limits = ClassifierPredictor(model).truncation()
+        max_length = args.max_length if args.max_length is not None else limits["max_length"]
+        truncation = args.truncation or limits["truncation"]
 
     bar = None
     if path is not None:
@@ -123,8 +131,14 @@ def main(argv: list[str]) -> int:
         out: TextIO = stack.enter_context(atomic_output(output))
         if bar is not None:
             stack.callback(bar.close)
-        records = iter_classify(module, tokenizer, remember(numbered), args.batch_size, max_length, truncation,
-                                progress=bar.update if bar is not None else None)
+        progress = bar.update if bar is not None else None
+        if trees:
+            from seqkit.tree_explain import iter_classify_trees
+
+            records = iter_classify_trees(module, tokenizer, remember(numbered), args.batch_size, progress=progress)
+        else:
+            records = iter_classify(module, tokenizer, remember(numbered), args.batch_size, max_length, truncation,
+                                    progress=progress)
         for record in records:
             number, text = seen.popleft()
             where = {"line": number} if path is not None else {}

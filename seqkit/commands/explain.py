@@ -1,8 +1,10 @@
-"""``seqkit explain``: highlight the sentences and words a hierarchical classifier attends to.
+"""``seqkit explain``: highlight the sentences and words a hierarchical classifier attends to, or show the sentiment
+a tree classifier gives every phrase of a sentence.
 
 Writes a self-contained HTML file with every document of the input (``.txt``: one document per line; ``.jsonl``:
 the ``--text-field`` of each line), sentences and words shaded by their attention weights, and optionally a PNG of
-one document.
+one document. For a tree classifier each line is a PTB bracketing or a plain sentence, and the HTML and PNG draw its
+tree with every node coloured by the predicted sentiment.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "Render a hierarchical classifier's sentence and word attention over documents as HTML (and PNG)."
+HELP = ("Render a hierarchical classifier's sentence and word attention over documents, or a tree classifier's "
+        "sentiment of every phrase, as HTML (and PNG).")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -42,10 +45,28 @@ def main(argv: list[str]) -> int:
         raise DataError(f"Input file {args.input} holds no documents.")
     if args.png and not 0 <= args.doc_index < len(texts):
         raise DataError(f"--doc-index {args.doc_index} is outside 0..{len(texts) - 1} ({len(texts)} documents).")
-    from seqkit.explain import explain_run, render_html, render_png
+    from seqkit.errors import CheckpointError
+    from seqkit.pretrained.loading import load_model
+    from seqkit.tasks.hierarchical import HierarchicalClassifier
+    from seqkit.tasks.tree import TreeClassifier
 
-    explanations = explain_run(args.checkpoint, texts, args.batch_size)
-    page = render_html(explanations, title=f"seqkit explain: {source.name}")
+    model = load_model(args.checkpoint)
+    title = f"seqkit explain: {source.name}"
+    if isinstance(model.module, TreeClassifier):
+        from seqkit.pretrained.predictors import TreePredictor
+        from seqkit.tree_explain import render_tree_html as render_html
+        from seqkit.tree_explain import render_tree_png as render_png
+
+        explanations = TreePredictor(model).explain(texts, args.batch_size)
+    elif isinstance(model.module, HierarchicalClassifier):
+        from seqkit.explain import render_html, render_png
+        from seqkit.pretrained.predictors import HierarchicalPredictor
+
+        explanations = HierarchicalPredictor(model).explain(texts, args.batch_size)
+    else:
+        raise CheckpointError(f"{args.checkpoint} holds a {type(model.module).__name__}, not a HierarchicalClassifier "
+                              "or TreeClassifier.")
+    page = render_html(explanations, title=title)
     with atomic_output(html) as out:
         out.write(page)
     print(f"HTML: {html} ({len(explanations)} documents)")

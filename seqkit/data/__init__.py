@@ -12,6 +12,7 @@ from seqkit.data.sentences import SentenceSplitter
 from seqkit.data.sources import DataSource, load_splits
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer, load_tokenizer, train_tokenizer
 from seqkit.data.translation import TranslationDataModule
+from seqkit.data.trees import TreeCollator, TreeDataModule, parse_tree
 
 __all__ = [
     "ArrowBatches",
@@ -28,11 +29,14 @@ __all__ = [
     "Tokenizer",
     "TokenizerConfig",
     "TranslationDataModule",
+    "TreeCollator",
+    "TreeDataModule",
     "build_tokenizer",
     "encode_column",
     "load_splits",
     "load_tokenizer",
     "pad_ids",
+    "parse_tree",
     "padding_fraction",
     "sequence_lengths",
     "train_tokenizer",

@@ -1,5 +1,6 @@
 """Model architectures: plain ``nn.Module``s whose forward returns what a task's loss needs."""
 
 from seqkit.models.rnn_lm import RNNLanguageModel, detach_layer_states
+from seqkit.models.tree_lstm import TreeLSTM, TreeLSTMConfig, recursive_forward
 
-__all__ = ["RNNLanguageModel", "detach_layer_states"]
+__all__ = ["RNNLanguageModel", "TreeLSTM", "TreeLSTMConfig", "detach_layer_states", "recursive_forward"]

@@ -140,3 +140,24 @@ class ForecastPredictor(Predictor):
         from seqkit.forecast import forecast_frame
 
         return forecast_frame(self.module, frame)
+class TreePredictor(Predictor):
+    """A :class:`~seqkit.tasks.tree.TreeClassifier`: ``classify`` sentences and ``explain`` them phrase by phrase.
+
+    Inputs are PTB bracketings or plain text (a right-branching tree; see :mod:`seqkit.tree_explain`).
+    """
+
+    def explain(self, texts: str | Sequence[str], batch_size: int = 64) -> Any:
+        """Every node's class probabilities (:class:`~seqkit.tree_explain.TreeExplanation`) per sentence."""
+        from seqkit.tree_explain import explain_trees
+
+        single = isinstance(texts, str)
+        records = explain_trees(self.module, self.tokenizer, [texts] if single else list(texts), batch_size)
+        return records[0] if single else records
+
+    def classify(self, texts: str | Iterable[str], batch_size: int = 64) -> dict | list[dict]:
+        """``{"label", "label_name"?, "probabilities"}`` of the root, for one sentence or a list of them."""
+        from seqkit.tree_explain import classify_trees
+
+        single = isinstance(texts, str)
+        records = classify_trees(self.module, self.tokenizer, [texts] if single else texts, batch_size)
+        return records[0] if single else records

@@ -128,3 +128,15 @@ register_task(TaskSupport(
     "seqkit.tasks.forecasting.Forecaster", pipeline_tag="time-series-forecasting", task_type="time-series-forecasting",
     tags=("time-series", "forecasting"), predictor="seqkit.pretrained.predictors:ForecastPredictor", tokenizer=False,
 ))
+register_task(TaskSupport(
+    "seqkit.tasks.tree.TreeClassifier", pipeline_tag="text-classification", task_type="text-classification",
+    tags=("text-classification", "tree-lstm"), predictor="seqkit.pretrained.predictors:TreePredictor",
+))
+register_task(TaskSupport(
+    "seqkit.tasks.cnn_rnn.CharCNNLanguageModel", pipeline_tag="text-generation", task_type="text-generation",
+    tags=("language-model", "char-cnn"), predictor="seqkit.pretrained.predictors:LanguageModelPredictor",
+))
+register_task(TaskSupport(
+    "seqkit.tasks.cnn_rnn.CNNRNNClassifier", pipeline_tag="text-classification", task_type="text-classification",
+    tags=("text-classification", "cnn-rnn"), predictor="seqkit.pretrained.predictors:ClassifierPredictor",
+))

@@ -1,9 +1,20 @@
 """LightningModules, one per task: loss, metrics, optimisation and logging."""
 
 from seqkit.tasks.classification import SequenceClassifier
+from seqkit.tasks.cnn_rnn import CharCNNLanguageModel, CNNRNNClassifier
 from seqkit.tasks.forecasting import Forecaster
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 from seqkit.tasks.language_modeling import LanguageModel
 from seqkit.tasks.translation import Seq2SeqTranslator
+from seqkit.tasks.tree import TreeClassifier
 
-__all__ = ["Forecaster", "HierarchicalClassifier", "LanguageModel", "Seq2SeqTranslator", "SequenceClassifier"]
+__all__ = [
+    "CNNRNNClassifier",
+    "CharCNNLanguageModel",
+    "Forecaster",
+    "HierarchicalClassifier",
+    "LanguageModel",
+    "Seq2SeqTranslator",
+    "SequenceClassifier",
+    "TreeClassifier",
+]

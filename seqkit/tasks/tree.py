@@ -1,0 +1,111 @@
+"""Tree-structured sentiment classification: a Tree-LSTM trained on every node's label, evaluated on the root."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch.nn.functional as F
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_info
+from torch import Tensor
+from torchmetrics.classification import MulticlassAccuracy
+
+from seqkit.data.trees import IGNORE
+from seqkit.errors import DataError
+from seqkit.models.tree_lstm import TreeCell, TreeLSTM, TreeLSTMConfig
+from seqkit.nn import load_word_vectors
+from seqkit.tasks.classifier_steps import ClassifierSteps
+from seqkit.tasks.optim import configure_optimization
+
+#: The tensors the network takes, in order; every :class:`~seqkit.data.trees.TreeCollator` batch holds them.
+INPUTS = ("input_ids", "children", "level_sizes")
+
+
+class TreeClassifier(ClassifierSteps, L.LightningModule):
+    """A :class:`~seqkit.models.tree_lstm.TreeLSTM` with a classifier on every node (Tai et al. 2015).
+
+    The training loss is the cross-entropy averaged over every labelled node of the batch (phrases and words as
+    well as whole sentences); accuracy, macro-F1 and the test confusion matrix are those of the roots (the
+    sentence task), as for :class:`~seqkit.tasks.SequenceClassifier`. ``val_node_acc`` is the accuracy over all
+    labelled nodes. ``vocab_size``, ``num_classes``, ``pad_id`` and ``label_names`` come from the DataModule.
+
+    Args:
+        vocab_size: Number of token ids.
+        num_classes: Number of classes ``C``.
+        pad_id: Padding id.
+        embedding_dim: Word vector size.
+        hidden_size: Tree-LSTM state size.
+        cell: ``constituency`` (binary N-ary Tree-LSTM) or ``child_sum``.
+        dropout: Dropout on word vectors and before the classifier.
+        word_vectors: A GloVe / word2vec text file whose vectors initialise the embeddings when training starts.
+        label_names: Class names in id order (from the data).
+        optimizer: Optimizer factory; default Adam, lr 1e-3.
+        lr_scheduler: Optional learning-rate scheduler factory.
+    """
+
+    monitor = ("val_acc", "max")
+
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        pad_id: int = 0,
+        embedding_dim: int = 300,
+        hidden_size: int = 150,
+        cell: TreeCell = "constituency",
+        dropout: float = 0.5,
+        word_vectors: str | None = None,
+        label_names: list[str] | None = None,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
+        self.network = TreeLSTM(TreeLSTMConfig(vocab_size, num_classes, embedding_dim, hidden_size, cell, dropout,
+                                               pad_id))
+        self.word_vector_coverage: float | None = None
+        self.setup_metrics(num_classes)
+        self.val_node_accuracy = MulticlassAccuracy(num_classes, average="micro", ignore_index=IGNORE)
+
+    def setup(self, stage: str) -> None:
+        if stage != "fit" or self.trainer.ckpt_path is not None or not self.hparams.word_vectors:
+            return
+        if self.word_vector_coverage is None:
+            tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
+            if tokenizer is None:
+                raise DataError("word_vectors needs a DataModule with a tokenizer.")
+            self.word_vector_coverage = load_word_vectors(self.hparams.word_vectors, tokenizer,
+                                                          self.network.embedding)
+            rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found")
+
+    def forward(self, input_ids: Tensor, children: Tensor, level_sizes: Tensor, roots: Tensor) -> Tensor:
+        """Root logits ``(B, C)`` of a :class:`~seqkit.data.trees.TreeCollator` batch."""
+        return self.network(input_ids, children, level_sizes)[roots]
+
+    def node_logits(self, batch: dict[str, Tensor]) -> Tensor:
+        """Logits of every node of the batch ``(N, C)``, in the batch's level order."""
+        return self.network(*(batch[name] for name in INPUTS))
+
+    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, ...]:
+        return (*(batch[name] for name in INPUTS), batch["roots"])
+
+    def _node_step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """Node logits ``(N, C)`` and the loss averaged over every labelled node."""
+        nodes = self.node_logits(batch)
+        return nodes, F.cross_entropy(nodes, batch["node_labels"], ignore_index=IGNORE)
+
+    def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        nodes, loss = self._node_step(batch)
+        return nodes[batch["roots"]], loss
+
+    def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        nodes, loss = self._node_step(batch)
+        self.val_metrics.update(nodes[batch["roots"]], batch["labels"])
+        self.val_node_accuracy.update(nodes, batch["node_labels"])
+        self.log("val_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
+        self.log_dict(self.val_metrics, prog_bar=True)
+        self.log("val_node_acc", self.val_node_accuracy)
+
+    def configure_optimizers(self):
+        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
