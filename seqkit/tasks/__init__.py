@@ -1,8 +1,9 @@
 """LightningModules, one per task: loss, metrics, optimisation and logging."""
 
 from seqkit.tasks.classification import SequenceClassifier
+from seqkit.tasks.echo_state import EchoStateClassifier
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 from seqkit.tasks.language_modeling import LanguageModel
 from seqkit.tasks.translation import Seq2SeqTranslator
 
-__all__ = ["HierarchicalClassifier", "LanguageModel", "Seq2SeqTranslator", "SequenceClassifier"]
+__all__ = ["EchoStateClassifier", "HierarchicalClassifier", "LanguageModel", "Seq2SeqTranslator", "SequenceClassifier"]
