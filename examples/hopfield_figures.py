@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     for sweep in range(1, 3):
         ax.axvline(sweep * 200, color="grey", lw=0.5, ls=":")
     ax.set(xlabel="single-unit updates (200 per sweep)", ylabel="energy  $-\\frac{1}{2} s^T W s$",
-           title="Asynchronous recall: N = 200, 20 stored patterns, 30% of bits flipped")
+           title="Asynchronous recall from 30% flipped bits (N = 200, P = 20)")
     figure.savefig(out / "hopfield_energy.png", dpi=120)
 
     loads = [0.02, 0.05, 0.08, 0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.24, 0.30]
