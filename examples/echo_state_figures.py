@@ -63,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
             ax.plot((scores[:, 1] - scores[:, 0]).numpy(), "o-", label=text)
         ax.axhline(0, color="grey", lw=0.5)
         ax.set(xlabel="tokens read", ylabel="readout score: positive - negative",
-               title=f"Ridge readout after each prefix (alpha {net.readout.alpha:g}, "
-                     f"{int(net.readout.count):,} training sentences)")
+               title=f"Readout after each prefix (ridge, {int(net.readout.count):,} sentences)")
         ax.legend(fontsize=8)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
