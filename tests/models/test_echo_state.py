@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seqkit.models.echo_state import EchoStateClassifierNet, Reservoir, RidgeReadout, scaled_reservoir_weight
-from seqkit.tasks.echo_state import EchoStateClassifier
+from seqkit.tasks.echo_state import EchoStateClassifier, EchoStateLM
 
 
 @pytest.mark.parametrize("radius", [0.5, 0.95, 1.3])
@@ -107,3 +107,22 @@ def test_lightning_fit_accumulates_and_solves(tmp_path):
     assert int(readout.count) == 256  # each epoch starts afresh
     assert trainer.callback_metrics["val_acc"] > 0.9  # a linear readout of the reservoir separates the toy classes
     assert isinstance(module.net, EchoStateClassifierNet) and readout.linear.weight.abs().sum() > 0
+
+
+def test_echo_state_lm_trains_only_the_readout_and_carries_its_state():
+    torch.manual_seed(0)
+    model = EchoStateLM(vocab_size=12, embedding_dim=8, reservoir_size=50)
+    assert [name for name, p in model.named_parameters() if p.requires_grad] == ["readout.weight", "readout.bias"]
+    stream = torch.arange(40).remainder(12)[None].repeat(2, 1)  # a cycle: predictable from the previous token
+    whole, _ = model(stream)
+    first, state = model(stream[:, :20])
+    second, _ = model(stream[:, 20:], state)
+    assert torch.allclose(torch.cat([first, second], 1), whole, atol=1e-5)  # chunking with a carried state is exact
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    for _ in range(100):
+        logits, _ = model(stream[:, :-1])
+        loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), stream[:, 1:].flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.5  # from ln 12 = 2.5: the readout of the reservoir state learns the cycle
