@@ -62,7 +62,8 @@ class PoisonWeightsAtStep(L.Callback):
 
 
 class RecordFirstLoss(L.Callback):
-    """Writes the loss of the first training batch to ``<run_dir>/first_loss.json`` (for same-run comparisons)."""
+    """Writes the loss of the first training batch to ``<run_dir>/first_loss.json``, and a digest of the trained
+    weights to ``<run_dir>/weights.sha256`` (for models fitted without backpropagation), for same-run comparisons."""
 
     def __init__(self) -> None:
         self.done = False
@@ -71,3 +72,11 @@ class RecordFirstLoss(L.Callback):
         if not self.done and trainer.is_global_zero:
             self.done = True
             Path(trainer.default_root_dir, "first_loss.json").write_text(json.dumps(float(loss.detach())))
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name, tensor in sorted(pl_module.state_dict().items()):
+            digest.update(name.encode() + tensor.detach().cpu().contiguous().numpy().tobytes())
+        Path(trainer.default_root_dir, "weights.sha256").write_text(digest.hexdigest())

@@ -37,9 +37,10 @@ def run(recipe: str, out: Path, archive: list[str]) -> dict:
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         code = main(["fit", "--config", str(REPO / "recipes" / recipe), "--run_dir", str(run_dir), *SMOKE, *extra])
-    loss_file = run_dir / "first_loss.json"
+    loss_file, weights_file = run_dir / "first_loss.json", run_dir / "weights.sha256"
     return {"code": code, "error": err.getvalue().strip().splitlines()[-1:] if code else [],
-            "first_loss": json.loads(loss_file.read_text()) if loss_file.is_file() else None}
+            "first_loss": json.loads(loss_file.read_text()) if loss_file.is_file() else None,
+            "weights": weights_file.read_text() if weights_file.is_file() else None}
 
 
 if __name__ == "__main__":

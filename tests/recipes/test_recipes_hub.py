@@ -14,12 +14,29 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from tests.fake_hub import FakeHub
 from tests.helpers import REPO, subprocess_env
 from tests.hub_repos import build
 
-RECIPES = sorted(p.relative_to(REPO / "recipes").as_posix() for p in (REPO / "recipes").rglob("*.yaml"))
+ALL_RECIPES = sorted(p.relative_to(REPO / "recipes").as_posix() for p in (REPO / "recipes").rglob("*.yaml"))
+#: Recipes whose data has no Hub copy in a layout seqkit reads (they name only their local folder), and why.
+LOCAL_ONLY = {
+    "trees/sst2.yaml": "SST parse trees: the Hub's stanfordnlp/sst is a loading script whose export was not verified",
+    "trees/sst5.yaml": "SST parse trees: the Hub's stanfordnlp/sst is a loading script whose export was not verified",
+    "forecasting/etth1_gru_seq2seq.yaml": "ETTh1: no Hub copy in a verified layout",
+    "forecasting/etth1_linear.yaml": "ETTh1: no Hub copy in a verified layout",
+    "forecasting/etth1_lstm.yaml": "ETTh1: no Hub copy in a verified layout",
+}
+RECIPES = [recipe for recipe in ALL_RECIPES if recipe not in LOCAL_ONLY]
+
+
+def test_every_recipe_names_a_hub_source_or_is_listed_as_local_only():
+    for recipe in ALL_RECIPES:
+        source = yaml.safe_load((REPO / "recipes" / recipe).read_text())["data"]["init_args"]["source"]
+        remote = bool(source.get("hub") or source.get("archive"))
+        assert remote != (recipe in LOCAL_ONLY), recipe
 
 
 def _run_all(out, env, facts) -> dict:
@@ -55,9 +72,12 @@ def hub_and_offline_runs(tmp_path_factory, data_root):
 def test_recipe_trains_from_the_hub_then_offline_from_the_cache(recipe, hub_and_offline_runs):
     online, offline, requests = hub_and_offline_runs
     assert online[recipe]["code"] == 0, online[recipe]["error"]
-    assert online[recipe]["first_loss"] is not None
     assert offline[recipe]["code"] == 0, offline[recipe]["error"]
-    assert offline[recipe]["first_loss"] == online[recipe]["first_loss"]
+    if online[recipe]["first_loss"] is None:  # fitted in closed form (echo-state readout): compare the weights
+        assert online[recipe]["weights"] is not None
+        assert offline[recipe]["weights"] == online[recipe]["weights"]
+    else:
+        assert offline[recipe]["first_loss"] == online[recipe]["first_loss"]
 
 
 @pytest.mark.slow
