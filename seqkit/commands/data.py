@@ -79,7 +79,8 @@ def pull(config: str, out: str) -> None:
     if source.hub_dataset() is None and source.archive is None:
         raise DataError(f"{config} names no Hub dataset or archive (data.init_args.source.hub); nothing to pull.")
     splits = list(dict.fromkeys(module.split_roles().values()))
-    target = Path(out).expanduser() / source.label
+    # The folder's own name, never a path: a source named "/data/x" must not send the pull back into /data/x.
+    target = Path(out).expanduser() / Path(source.label).name
     loaded = load_splits(source, splits, remote=True)
     places = resolve(source, splits, remote=True)
     target.mkdir(parents=True, exist_ok=True)
