@@ -210,3 +210,14 @@ def test_the_hub_is_reached_through_an_http_proxy(hub, tmp_path):
                 HTTP_PROXY=hub.url, http_proxy=hub.url, NO_PROXY="", no_proxy="")
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert "SetFit/sst2@main" in shown.stdout
+
+
+def test_data_pull_writes_under_out_even_when_the_source_is_named_by_a_path(hub, tmp_path):
+    recipe = yaml.safe_load((REPO / "recipes" / "sentiment" / "sst2.yaml").read_text())
+    elsewhere = tmp_path / "elsewhere" / "sst2"
+    recipe["data"]["init_args"]["source"]["name"] = str(elsewhere)  # a folder that does not exist yet
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(recipe))
+    pulled = run(["data", "pull", "--config", str(path), "--out", str(tmp_path / "out")], tmp_path, hub.url)
+    assert pulled.returncode == 0, pulled.stderr[-2000:]
+    assert (tmp_path / "out" / "sst2" / "train.parquet").is_file() and not elsewhere.exists()
