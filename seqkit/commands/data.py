@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +69,7 @@ def show(config: str) -> None:
 
 
 def pull(config: str, out: str) -> None:
+    from seqkit.commands.files import atomic_output
     from seqkit.data.sources import load_splits, resolve
     from seqkit.errors import DataError
 
@@ -86,18 +85,13 @@ def pull(config: str, out: str) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for split, data in loaded.items():
         final = target / f"{split}.parquet"
-        handle, partial = tempfile.mkstemp(dir=target, suffix=".parquet.part")
-        os.close(handle)
-        try:
-            data.to_parquet(partial)
-            os.replace(partial, final)  # never a half-written split under the final name
-        finally:
-            Path(partial).unlink(missing_ok=True)
+        with atomic_output(final, binary=True) as out_file:  # never a half-written split under the final name
+            data.to_parquet(out_file)
         print(f"  {split:<18} {len(data):>9,} rows -> {final}  (from {places[split]})")
-    (target / "SOURCE.md").write_text(
-        f"# {source.label}\n\nWritten by `seqkit data pull --config {config}`.\n\n"
-        + "".join(f"- `{split}.parquet`: {len(loaded[split]):,} rows from {places[split]}\n" for split in splits)
-    )
+    with atomic_output(target / "SOURCE.md") as out_file:
+        out_file.write(f"# {source.label}\n\nWritten by `seqkit data pull --config {config}`.\n\n"
+                       + "".join(f"- `{split}.parquet`: {len(loaded[split]):,} rows from {places[split]}\n"
+                                 for split in splits))
     print(f"Use it offline with SEQKIT_DATA_DIR={target.parent}")
 
 
