@@ -14,8 +14,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from seqkit.inference import load
 from seqkit.models.echo_state import Reservoir
-from seqkit.runs import load_run
 from seqkit.tasks.echo_state import EchoStateClassifier
 
 SENTENCES = ["a gorgeous , witty , seductive movie .", "the plot is a tedious , lifeless mess ."]
@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="docs/img")
     parser.add_argument("--units", type=int, default=40, help="reservoir units shown")
     args = parser.parse_args(argv)
-    module, tokenizer = load_run(args.run, EchoStateClassifier)
+    predictor = load(args.run, task=EchoStateClassifier)
+    module, tokenizer = predictor.module, predictor.tokenizer
     net = module.net
     figure = Figure(figsize=(12, 7.5), layout="constrained")
     FigureCanvasAgg(figure)

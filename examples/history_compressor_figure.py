@@ -15,7 +15,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seqkit.runs import load_run
+from seqkit.inference import load
 from seqkit.tasks.history_compressor import HistoryCompressorLM
 
 
@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chars", type=int, default=480, help="characters shown")
     parser.add_argument("--width", type=int, default=80, help="characters per line of the figure")
     args = parser.parse_args(argv)
-    module, tokenizer = load_run(args.run, HistoryCompressorLM)
+    predictor = load(args.run, task=HistoryCompressorLM)
+    module, tokenizer = predictor.module, predictor.tokenizer
     rows = pq.read_table(Path(os.environ["SEQKIT_DATA_DIR"]) / "ptb" / "validation.parquet").column("text")
     text = " ".join(line.strip() for line in rows.slice(0, 60).to_pylist())
     ids = torch.tensor([tokenizer.encode(text)])[:, : args.chars + 1]

@@ -1,8 +1,15 @@
 """seqkit: recurrent sequence models for NLP on PyTorch Lightning.
 
-Submodules: ``seqkit.nn`` (plain ``nn.Module`` building blocks), ``seqkit.data`` (sources, tokenizers,
-DataModules), ``seqkit.tasks`` (LightningModules). They are imported on first use, so ``import seqkit`` is cheap.
-``seqkit.load(path_or_hub_id)`` returns a trained model ready to ``classify``, ``generate``, ``translate``...
+The public names below are imported on first use, so ``import seqkit`` (and ``seqkit --help``) stays cheap::
+
+    import seqkit
+
+    predictor = seqkit.load("runs/sentiment/sst2/20250101-120000")   # or a published folder or a Hub id
+    predictor.classify(["a gorgeous, witty film"])
+
+Packages: ``seqkit.nn`` (plain ``nn.Module`` building blocks), ``seqkit.data`` (sources, tokenizers, DataModules),
+``seqkit.models`` (networks), ``seqkit.tasks`` (LightningModules), ``seqkit.inference`` (using trained models),
+``seqkit.pretrained`` (published folders). See docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -12,19 +19,34 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "DataSource": "seqkit.data",
-    "TokenizerConfig": "seqkit.data",
-    "TextClassificationDataModule": "seqkit.data",
-    "SequenceClassifier": "seqkit.tasks",
-    "RecurrentEncoder": "seqkit.nn",
-    "load": "seqkit.pretrained",
+_PUBLIC = {
+    "seqkit.inference": ["load"],
+    "seqkit.tasks": [
+        "SequenceClassifier", "LanguageModel", "Seq2SeqTranslator", "HierarchicalClassifier", "TreeClassifier",
+        "Forecaster", "CNNRNNClassifier", "CharCNNLanguageModel", "EchoStateClassifier", "EchoStateLM",
+        "HistoryCompressorLM",
+    ],
+    "seqkit.data": [
+        "DataSource", "TokenizerConfig", "TextClassificationDataModule", "LanguageModelingDataModule",
+        "TranslationDataModule", "HierarchicalDataModule", "TreeDataModule", "ForecastingDataModule",
+    ],
+    "seqkit.nn": [
+        "RecurrentEncoder", "MinGRU", "MinLSTM", "ElmanCell", "LSTMCell", "GRUCell", "CellRNN", "AttentionPooling",
+        "LockedDropout", "WeightDropout", "TiedOutput",
+    ],
 }
+_WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_WHERE]
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
     raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_WHERE})

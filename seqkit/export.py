@@ -25,6 +25,7 @@ from torch import Tensor, nn
 
 from seqkit.errors import SeqkitError
 from seqkit.nn.recurrent import FUSED_LAYERS
+from seqkit.tasks import HierarchicalClassifier, LanguageModel, Seq2SeqTranslator, SequenceClassifier
 
 
 class ExportError(SeqkitError, RuntimeError):
@@ -333,12 +334,20 @@ def export_translator(module: nn.Module, path: str | Path, tolerance: float = 1e
                         extra={"decoder_step": {"onnx": str(step_path), "inputs": step_in, "outputs": step_out}})
 
 
-def export_onnx(module: Any, path: str | Path, tolerance: float = 1e-4) -> ExportReport:
-    """Export any seqkit task module whose task supports ONNX (see :mod:`seqkit.pretrained.tasks`)."""
-    from seqkit.pretrained.tasks import import_object, support_for
+#: Why a task has no ONNX export.
+UNSUPPORTED = {
+    HierarchicalClassifier: "its input is documents split into sentences by seqkit's Python sentence splitter and "
+                              "batched in two levels, which no single ONNX graph reproduces; use seqkit.load or "
+                              "seqkit explain (see docs/checkpoints.md)",
+}
 
-    support = support_for(type(module))
-    if support.onnx_exporter is None:
-        why = support.extra.get("onnx_unsupported", "no exporter is registered for it")
+
+def export_onnx(module: Any, path: str | Path, tolerance: float = 1e-4) -> ExportReport:
+    """Export a language model, classifier or translator task module to ONNX (see docs/checkpoints.md)."""
+    exporters = {LanguageModel: export_language_model, SequenceClassifier: export_classifier,
+                 Seq2SeqTranslator: export_translator}
+    exporter = next((exporters[k] for k in type(module).__mro__ if k in exporters), None)
+    if exporter is None:
+        why = UNSUPPORTED.get(type(module), "seqkit has no ONNX exporter for this task")
         raise ExportError(f"ONNX export is not available for {type(module).__name__}: {why}.")
-    return import_object(support.onnx_exporter)(module, path, tolerance=tolerance)
+    return exporter(module, path, tolerance=tolerance)

@@ -21,7 +21,10 @@ import os
 import time
 from pathlib import Path
 
+import yaml
+
 from seqkit import settings
+from seqkit.errors import CheckpointError
 
 RUN_DIR_ENV = "SEQKIT_RUN_DIR"
 _JOB_ID_VARS = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID")
@@ -30,8 +33,6 @@ _JOB_ID_VARS = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID")
 def check_creatable(folder: Path) -> None:
     """Raise :class:`~seqkit.errors.CheckpointError` unless ``folder`` exists as a writable folder or could be
     created (its nearest existing parent is a writable folder). Creates nothing."""
-    from seqkit.errors import CheckpointError
-
     probe = Path(folder).absolute()
     while not probe.exists() and probe.parent != probe:
         probe = probe.parent
@@ -82,8 +83,6 @@ def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
 
     A run directory resolves to ``checkpoints/best.ckpt``, else ``checkpoints/last.ckpt``.
     """
-    from seqkit.errors import CheckpointError
-
     path = Path(path).expanduser()
     if path.is_file():
         run_dir = path.parent.parent if path.parent.name == "checkpoints" else path.parent
@@ -103,17 +102,19 @@ def find_checkpoint(path: str | Path) -> tuple[Path, Path]:
     raise CheckpointError(f"Run directory {path} has no checkpoints/best.ckpt or checkpoints/last.ckpt.")
 
 
-def load_run(path: str | Path, task_class: type):
-    """Load a trained task module (eval mode, CPU) and its tokenizer from a run directory, checkpoint file, published
-    model folder or Hub id (see :func:`seqkit.pretrained.load_model`, which every command uses).
-
-    Returns:
-        ``(module, tokenizer)``.
-    """
-    from seqkit.pretrained.loading import load_model
-
-    model = load_model(path, task_class)
-    return model.module, model.tokenizer
+def read_run_config(folder: Path) -> dict:
+    """The run's resolved configuration, ``folder/config.yaml`` (``{}`` when there is none); the one reader of it."""
+    path = Path(folder) / "config.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid YAML ({type(error).__name__}); was it written by seqkit fit?") \
+            from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} does not hold a configuration mapping; was it written by seqkit fit?")
+    return config
 
 
 # ---------------------------------------------------------------------------------------------- reusing a run folder
@@ -139,8 +140,6 @@ class RunLock:
         self._handle = None
 
     def acquire(self) -> None:
-        from seqkit.errors import CheckpointError
-
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows
@@ -207,18 +206,7 @@ def fixed_settings(config: dict) -> dict[str, object]:
 def check_resume_settings(run_dir: Path, config: dict) -> None:
     """Raise :class:`~seqkit.errors.CheckpointError` when ``config`` changes a setting that the run in ``run_dir``
     was trained with and that a resume cannot change (the model or the tokenizer), before anything is written."""
-    import yaml
-
-    from seqkit.errors import CheckpointError
-
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        return
-    try:
-        saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid YAML ({type(error).__name__}); cannot check the resume.") from None
-    before, now = fixed_settings(saved), fixed_settings(config)
+    before, now = fixed_settings(read_run_config(run_dir)), fixed_settings(config)
     # Only settings both configurations name: a setting added to seqkit since the run started is not a change.
     for key in sorted(before.keys() & now.keys()):
         if before[key] != now[key]:

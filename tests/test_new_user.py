@@ -132,18 +132,19 @@ def test_published_files_are_all_readable_by_others_and_labels_travel(tokenizer,
 
 
 def test_classify_from_python_refuses_non_strings_in_one_line(tokenizer):
-    from seqkit.classify import classify_texts
     from seqkit.errors import DataError
+    from seqkit.inference import ClassifierPredictor
+    from seqkit.pretrained import SeqkitModel
     from seqkit.tasks import SequenceClassifier
 
     module = SequenceClassifier(tokenizer.vocab_size, 2, embedding_dim=8, hidden_size=8)
     with pytest.raises(DataError, match="Text 1 is NoneType, not a string"):
-        classify_texts(module, tokenizer, ["ok", None])
+        ClassifierPredictor(SeqkitModel(module, {"tokenizer": tokenizer})).classify(["ok", None])
 
 
 def test_hierarchical_probabilities_are_rounded_like_the_classifiers(tokenizer):
+    from seqkit.inference import HierarchicalPredictor
     from seqkit.pretrained import SeqkitModel
-    from seqkit.pretrained.predictors import HierarchicalPredictor
     from seqkit.tasks.hierarchical import HierarchicalClassifier
 
     module = HierarchicalClassifier(tokenizer.vocab_size, 3, embedding_dim=8, word_hidden_size=8,
@@ -156,7 +157,7 @@ def test_hierarchical_probabilities_are_rounded_like_the_classifiers(tokenizer):
 
 def test_load_on_a_plain_trainer_checkpoint_says_what_to_do(tmp_path):
     from seqkit.errors import CheckpointError
-    from seqkit.pretrained import load
+    from seqkit.inference import load
 
     path = tmp_path / "lightning_logs" / "version_0" / "checkpoints" / "epoch=0-step=5.ckpt"
     path.parent.mkdir(parents=True)

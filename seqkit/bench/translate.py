@@ -55,34 +55,37 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    from seqkit.translate import _pad, beam_search, search_settings
+    from seqkit.inference.loading import load
+    from seqkit.inference.translate import pad_sources
+    from seqkit.search import beam_search
+    from seqkit.tasks import Seq2SeqTranslator
 
     if args.checkpoint:
-        from seqkit.translate import load_translator
-
-        module, src_tokenizer, tgt_tokenizer = load_translator(args.checkpoint)
+        predictor = load(args.checkpoint, task=Seq2SeqTranslator)
+        module, src_tokenizer, tgt_tokenizer = predictor.module, predictor.tokenizer, predictor.target_tokenizer
         texts = (Path(args.input).read_text(encoding="utf-8").splitlines()[: args.sentences] if args.input
                  else _run_test_sources(args.checkpoint, args.sentences))
         rows = src_tokenizer.encode_batch(texts)
         bos, eos, pad = tgt_tokenizer.bos_id, tgt_tokenizer.eos_id, src_tokenizer.pad_id
-        settings = search_settings(module)
         what = f"{args.checkpoint} ({module.hparams['cell']} {module.hparams['hidden_size']}, " \
                f"{module.hparams['attention']} attention)"
     else:
         module, rows = _fresh_model(args.sentences, args.seed)
         bos, eos, pad = 2, 3, 0
-        settings = search_settings(module)
         what = "untrained GRU 128 model, random sources of 5-24 tokens"
     module.eval()
-    options = {"beam_size": args.beam, "alpha": settings["alpha"], "max_length_ratio": settings["max_length_ratio"],
-               "max_length_offset": settings["max_length_offset"]}
+    # A trained translator's search settings; an untrained network searches with beam_search's defaults.
+    hparams = getattr(module, "hparams", {})
+    options = {"beam_size": args.beam, **{name: hparams[key] for name, key in (
+        ("alpha", "length_penalty"), ("max_length_ratio", "max_length_ratio"),
+        ("max_length_offset", "max_length_offset")) if key in hparams}}
 
     def batched() -> list:
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
         results = [None] * len(rows)
         for start in range(0, len(order), args.batch_size):
             indices = order[start : start + args.batch_size]
-            src, lengths = _pad([rows[i] for i in indices], pad, "cpu")
+            src, lengths = pad_sources([rows[i] for i in indices], pad, "cpu")
             for i, found in zip(indices, beam_search(module, src, lengths, bos, eos, **options), strict=True):
                 results[i] = found[0]
         return results
@@ -90,7 +93,7 @@ def main(argv: list[str]) -> int:
     def one_at_a_time() -> list:
         results = []
         for row in rows:
-            src, lengths = _pad([row], pad, "cpu")
+            src, lengths = pad_sources([row], pad, "cpu")
             results.append(beam_search(module, src, lengths, bos, eos, **options)[0][0])
         return results
 
@@ -104,7 +107,8 @@ def main(argv: list[str]) -> int:
     same = sum(a.tokens == b.tokens for a, b in zip(outputs["batched"], outputs["one at a time"], strict=True))
     n = len(rows)
     print(f"seqkit bench translate: {what}")
-    print(f"  {n} sentences, beam {args.beam}, batch {args.batch_size}, length penalty {options['alpha']}; "
+    penalty = options.get('alpha', 'default')
+    print(f"  {n} sentences, beam {args.beam}, batch {args.batch_size}, length penalty {penalty}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
     print(f"  {'mode':<22} {'wall s':>8} {'sent/s wall':>12} {'cpu s':>8} {'sent/s cpu':>11}")
     for name, (wall, cpu) in timings.items():

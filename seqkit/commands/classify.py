@@ -89,24 +89,13 @@ def main(argv: list[str]) -> int:
     output = check_output(args.output, [path]) if args.output else None
     import torch
 
-    from seqkit.classify import iter_classify
-    from seqkit.errors import CheckpointError
-    from seqkit.pretrained.loading import load_model
-    from seqkit.pretrained.predictors import ClassifierPredictor
-    from seqkit.tasks.classification import SequenceClassifier
-    from seqkit.tasks.tree import TreeClassifier
+    from seqkit.inference.loading import load
+    from seqkit.tasks import SequenceClassifier, TreeClassifier
 
-    model = load_model(args.checkpoint)  # run dir, checkpoint, published folder or Hub id
-    module, tokenizer = model.module, model.tokenizer
-    trees = isinstance(module, TreeClassifier)
-    if not trees and not isinstance(module, SequenceClassifier):
-        raise CheckpointError(f"{args.checkpoint} holds a {type(module).__name__}, not a SequenceClassifier or "
-                              "TreeClassifier.")
-    module.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    if not trees:
-        limits = ClassifierPredictor(model).truncation()
-        max_length = args.max_length if args.max_length is not None else limits["max_length"]
-        truncation = args.truncation or limits["truncation"]
+    predictor = load(args.checkpoint, task=(SequenceClassifier, TreeClassifier),
+                     device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    trees = isinstance(predictor.module, TreeClassifier)
+    limits = {} if trees else {"max_length": args.max_length, "truncation": args.truncation}
 
     bar = None
     if path is not None:
@@ -132,13 +121,7 @@ def main(argv: list[str]) -> int:
         if bar is not None:
             stack.callback(bar.close)
         progress = bar.update if bar is not None else None
-        if trees:
-            from seqkit.tree_explain import iter_classify_trees
-
-            records = iter_classify_trees(module, tokenizer, remember(numbered), args.batch_size, progress=progress)
-        else:
-            records = iter_classify(module, tokenizer, remember(numbered), args.batch_size, max_length, truncation,
-                                    progress=progress)
+        records = predictor.iter_classify(remember(numbered), args.batch_size, progress=progress, **limits)
         for record in records:
             number, text = seen.popleft()
             where = {"line": number} if path is not None else {}

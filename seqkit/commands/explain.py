@@ -45,28 +45,15 @@ def main(argv: list[str]) -> int:
         raise DataError(f"Input file {args.input} holds no documents.")
     if args.png and not 0 <= args.doc_index < len(texts):
         raise DataError(f"--doc-index {args.doc_index} is outside 0..{len(texts) - 1} ({len(texts)} documents).")
-    from seqkit.errors import CheckpointError
-    from seqkit.pretrained.loading import load_model
-    from seqkit.tasks.hierarchical import HierarchicalClassifier
-    from seqkit.tasks.tree import TreeClassifier
+    from seqkit.inference import render_html, render_png, render_tree_html, render_tree_png
+    from seqkit.inference.loading import load
+    from seqkit.tasks import HierarchicalClassifier, TreeClassifier
 
-    model = load_model(args.checkpoint)
-    title = f"seqkit explain: {source.name}"
-    if isinstance(model.module, TreeClassifier):
-        from seqkit.pretrained.predictors import TreePredictor
-        from seqkit.tree_explain import render_tree_html as render_html
-        from seqkit.tree_explain import render_tree_png as render_png
-
-        explanations = TreePredictor(model).explain(texts, args.batch_size)
-    elif isinstance(model.module, HierarchicalClassifier):
-        from seqkit.explain import render_html, render_png
-        from seqkit.pretrained.predictors import HierarchicalPredictor
-
-        explanations = HierarchicalPredictor(model).explain(texts, args.batch_size)
-    else:
-        raise CheckpointError(f"{args.checkpoint} holds a {type(model.module).__name__}, not a HierarchicalClassifier "
-                              "or TreeClassifier.")
-    page = render_html(explanations, title=title)
+    predictor = load(args.checkpoint, task=(HierarchicalClassifier, TreeClassifier))
+    if isinstance(predictor.module, TreeClassifier):
+        render_html, render_png = render_tree_html, render_tree_png
+    explanations = predictor.explain(texts, args.batch_size)
+    page = render_html(explanations, title=f"seqkit explain: {source.name}")
     with atomic_output(html) as out:
         out.write(page)
     print(f"HTML: {html} ({len(explanations)} documents)")

@@ -22,7 +22,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from seqkit.export import export_onnx
-    from seqkit.pretrained.loading import load_model
+    from seqkit.inference.loading import load_model
 
     model = load_model(args.checkpoint)
     report = export_onnx(model.module, args.output, tolerance=args.tolerance)

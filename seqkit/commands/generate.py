@@ -24,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from seqkit.errors import DataError
-    from seqkit.sampling import check_sampling
+    from seqkit.search import check_sampling
 
     try:
         args.prompt.encode("utf-8")
@@ -34,17 +34,14 @@ def main(argv: list[str]) -> int:
         check_sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p)
     except DataError as error:
         raise DataError(f"--{str(error).replace('_', '-')}") from None
-    from seqkit.decoding import StreamingDetokenizer, generate, prompt_ids
-    from seqkit.runs import load_run
-    from seqkit.tasks.language_modeling import LanguageModel
+    from seqkit.inference.loading import load
+    from seqkit.tasks import CharCNNLanguageModel, LanguageModel
 
-    module, tokenizer = load_run(args.checkpoint, LanguageModel)
-    ids = prompt_ids(tokenizer, args.prompt)
-    out = StreamingDetokenizer(tokenizer)
+    predictor = load(args.checkpoint, task=(LanguageModel, CharCNNLanguageModel))
     sys.stdout.write(args.prompt)
-    for step in generate(module.model, [ids], args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-                         seed=args.seed):
-        sys.stdout.write(out.push(int(step[0])))
+    for text in predictor.stream(args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
+                                 seed=args.seed):
+        sys.stdout.write(text)
         sys.stdout.flush()
     sys.stdout.write("\n")
     return 0

@@ -57,14 +57,14 @@ def _size(n: int) -> str:
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     from seqkit.errors import PublishError
-    from seqkit.pretrained.loading import HUB_ID
+    from seqkit.inference.loading import HUB_ID
 
     if not HUB_ID.match(args.repo_id):
         raise PublishError(f"--repo-id must be OWNER/NAME, got {args.repo_id!r}.")
     token = None if args.dry_run else hub_token()  # fail fast, before loading the model
 
+    from seqkit.inference.loading import load_model
     from seqkit.pretrained.folder import check_output_folder, is_model_folder
-    from seqkit.pretrained.loading import load_model
     from seqkit.runs import find_checkpoint
 
     source = Path(args.run_dir).expanduser()

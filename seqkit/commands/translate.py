@@ -87,11 +87,12 @@ def main(argv: list[str]) -> int:
         plots.mkdir(parents=True, exist_ok=True)
     import torch
 
-    from seqkit.translate import iter_translate, load_translator
+    from seqkit.inference.loading import load
+    from seqkit.tasks import Seq2SeqTranslator
 
-    module, src_tokenizer, tgt_tokenizer = load_translator(args.checkpoint)
-    module.to(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    beam = args.beam or module.hparams.get("beam_size", 5)
+    predictor = load(args.checkpoint, task=Seq2SeqTranslator,
+                     device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    beam = args.beam or predictor.module.hparams["beam_size"]
     if args.nbest > beam:
         parser().error(f"--nbest {args.nbest} is more than the beam size {beam}")
 
@@ -105,8 +106,8 @@ def main(argv: list[str]) -> int:
             bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True,
                                            disable=None))  # none when standard error is not a terminal
         lines = decoded_lines(source, str(path) if path else "standard input")
-        translations = iter_translate(
-            module, src_tokenizer, tgt_tokenizer, lines, beam=beam, nbest=args.nbest,
+        translations = predictor.iter_translate(
+            lines, beam=beam, nbest=args.nbest,
             batch_size=args.batch_size, alpha=args.length_penalty, max_length_ratio=args.max_length_ratio,
             max_length_offset=args.max_length_offset, return_attention=plots is not None,
             progress=bar.update if bar is not None else None,

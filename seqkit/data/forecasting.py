@@ -303,7 +303,7 @@ class ForecastingDataModule(L.LightningDataModule):
 
         ``batches`` are the Forecaster's ``predict_step`` outputs (``start`` and ``forecast`` in original units).
         """
-        from seqkit.forecast import forecast_table, plot_forecasts
+        from seqkit.data.forecast_output import forecast_table, plot_forecasts
 
         starts = torch.cat([b["start"] for b in batches]).numpy()
         forecasts = torch.cat([b["forecast"] for b in batches]).double().numpy()

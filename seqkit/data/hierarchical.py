@@ -159,10 +159,15 @@ class HierarchicalDataModule(TextClassificationDataModule):
             num_workers=num_workers, train_split=train_split, val_split=val_split, test_split=test_split,
             val_from_train=val_from_train, max_rows=max_rows, seed=seed, label_map=label_map,
         )
-        self.splitter = splitter or SentenceSplitter(max_sentences=30, max_words=max_words)
+        self.splitter = splitter or self.default_splitter(max_words)
         if max_words < 1:
             raise ValueError(f"max_words must be at least 1, got {max_words}")
         self.max_words = max_words
+
+    @staticmethod
+    def default_splitter(max_words: int) -> SentenceSplitter:
+        """The splitter used when none is given: at most 30 sentences, cut at ``max_words`` words."""
+        return SentenceSplitter(max_sentences=30, max_words=max_words)
 
     def encode(self, role: str, dataset: Dataset) -> Dataset:
         from datasets.fingerprint import Hasher

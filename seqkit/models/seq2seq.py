@@ -9,7 +9,7 @@ Decoder, one target step ``t``::
     a_t     = tanh(W_c [h_t; c_t])                   the attentional vector
     p(y_t)  = softmax(W_o a_t)                       W_o may be the target embedding (tied)
 
-Search lives outside the model (:mod:`seqkit.translate`): it only calls :meth:`encode` and :meth:`decode_step`,
+Search lives outside the model (:mod:`seqkit.search`): it only calls :meth:`encode` and :meth:`decode_step`,
 which take and return tensors alone (LSTM states are ``h`` and ``c`` stacked along the layer axis), so they can
 also be traced for export.
 """

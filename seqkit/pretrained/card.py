@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-if TYPE_CHECKING:
-    from seqkit.pretrained.folder import SeqkitModel
+from seqkit.pretrained.tasks import TaskSupport
 
 #: seqkit metric suffix -> (Hub metric id, readable name).
 METRIC_TYPES = {
@@ -76,41 +75,37 @@ def eval_results(results: dict[str, float], task_type: str, dataset: str) -> lis
     return entries
 
 
-def build_card(model: SeqkitModel, repo_id: str | None = None) -> ModelCard:
-    """The model card of ``model``: YAML header parsed by the Hub, then a usage and results page."""
-    from seqkit.pretrained.tasks import support_for
+def build_card(*, name: str, task: str, support: TaskSupport, dataset: str | None, results: dict[str, float],
+               hparams: dict[str, Any], repo_id: str | None = None) -> ModelCard:
+    """The model card: YAML header parsed by the Hub (library, tags, datasets, ``model-index``), then a usage page.
 
-    support = support_for(type(model.module))
-    dataset = model.dataset()
-    name = repo_id.split("/")[-1] if repo_id else model.name
+    Args:
+        name: Model name (the Hub repository's name when ``repo_id`` is given).
+        task: The task's class path.
+        support: The task's Hub metadata (pipeline tag, tags).
+        dataset: Name of the training dataset, if known.
+        results: Metrics such as ``{"test_acc": 0.81}``.
+        hparams: The model's settings, listed in a table.
+        repo_id: Hub repository ``owner/name`` the card is for.
+    """
+    name = repo_id.split("/")[-1] if repo_id else name
     task_type = support.task_type or "other"
-    results = eval_results(model.results, task_type, dataset) if dataset else []
-    data = ModelCardData(
-        library_name="seqkit",
-        tags=["seqkit", "rnn", *support.tags],
-        datasets=[dataset] if dataset else None,
-        pipeline_tag=support.pipeline_tag,
-        model_name=name,
-        eval_results=results or None,
-    )
-    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n{_body(model, name, repo_id, support)}")
-
-
-def _body(model: SeqkitModel, name: str, repo_id: str | None, support: Any) -> str:
-    hparams = model.info.get("hparams") or {}
-    where = repo_id or "path/to/this/folder"
+    entries = eval_results(results, task_type, dataset) if dataset else []
+    data = ModelCardData(library_name="seqkit", tags=["seqkit", "rnn", *support.tags],
+                         datasets=[dataset] if dataset else None, pipeline_tag=support.pipeline_tag, model_name=name,
+                         eval_results=entries or None)
     lines = [
         f"# {name}",
         "",
-        f"A `{model.task_class_path}` model trained with [seqkit](https://github.com/seqkit/seqkit)"
-        + (f" on `{model.dataset()}`." if model.dataset() else "."),
+        f"A `{task}` model trained with [seqkit](https://github.com/seqkit/seqkit)"
+        + (f" on `{dataset}`." if dataset else "."),
         "",
         "## Usage",
         "",
         "```python",
         "import seqkit",
         "",
-        f'model = seqkit.load("{where}")',
+        f'model = seqkit.load("{repo_id or "path/to/this/folder"}")',
     ]
     lines += {
         "text-generation": ['print(model.generate("the meaning of", max_new_tokens=20))'],
@@ -119,9 +114,9 @@ def _body(model: SeqkitModel, name: str, repo_id: str | None, support: Any) -> s
         "time-series-forecasting": ["print(model.forecast(frame))  # a pandas DataFrame of recent rows"],
     }.get(support.pipeline_tag or "", ["print(model.module)"])
     lines += ["```", ""]
-    if model.results:
+    if results:
         lines += ["## Results", "", "| metric | value |", "|---|---|"]
-        lines += [f"| {key} | {value:.4f} |" for key, value in model.results.items()]
+        lines += [f"| {key} | {value:.4f} |" for key, value in results.items()]
         lines.append("")
     if hparams:
         lines += ["## Model settings", "", "| setting | value |", "|---|---|"]
@@ -134,4 +129,4 @@ def _body(model: SeqkitModel, name: str, repo_id: str | None, support: Any) -> s
         "`config.yaml` (the training configuration: `seqkit fit --config config.yaml` trains it again).",
         "",
     ]
-    return "\n".join(lines)
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines))

@@ -21,15 +21,23 @@ import hashlib
 import inspect
 import json
 import os
+import typing
 from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import ModelCard, ModelHubMixin
+import lightning as L
+import yaml
+from huggingface_hub import ModelCard, ModelHubMixin, snapshot_download
+from safetensors.torch import load_model, save_model
 
 from seqkit import __version__
+from seqkit.data.tokenizers import load_tokenizer
 from seqkit.errors import CheckpointError
+from seqkit.pretrained.card import build_card
+from seqkit.pretrained.tasks import allowed_task_names, class_path_of, import_object, registered_class_path, support_for
+from seqkit.runs import read_run_config
 
 FORMAT_VERSION = 1
 WEIGHTS = "model.safetensors"
@@ -74,8 +82,38 @@ def model_hparams(module: Any) -> dict[str, Any]:
     return {k: _jsonable(k, v) for k, v in dict(module.hparams).items() if not k.startswith("_")}
 
 
+def _group_fields(task_class: type) -> dict[str, set[str]]:
+    """``{parameter: its field names}`` for the ``__init__`` parameters of ``task_class`` that are dataclasses."""
+    try:
+        hints = typing.get_type_hints(task_class.__init__)
+    except Exception:  # an annotation that does not resolve here: judge by the defaults alone
+        hints = {}
+    groups = {}
+    for name, parameter in inspect.signature(task_class.__init__).parameters.items():
+        kinds = [parameter.default, hints.get(name), *typing.get_args(hints.get(name))]
+        group = next((kind for kind in kinds if is_dataclass(kind)), None)
+        if group is not None:
+            groups[name] = {field.name for field in fields(group)}
+    return groups
+
+
+def fold_groups(task_class: type, hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """``hparams`` with top-level settings moved into the settings groups of ``task_class``'s signature.
+
+    A group is an ``__init__`` parameter that is a dataclass (e.g. ``encoder``). Folders and checkpoints written
+    before a setting moved into a group hold it at the top level (``hidden_size: 32``); they load unchanged.
+    """
+    folded = dict(hparams)
+    for name, names in _group_fields(task_class).items():
+        moved = {key: folded.pop(key) for key in names & folded.keys() if key != name}
+        if moved:
+            folded[name] = {**moved, **dict(folded.get(name) or {})}
+    return folded
+
+
 def build_module(task_class: type, hparams: Mapping[str, Any]) -> Any:
-    """``task_class(**hparams)``, keeping only the arguments its ``__init__`` accepts."""
+    """``task_class(**hparams)``, keeping only the arguments its ``__init__`` accepts (older layouts folded in)."""
+    hparams = fold_groups(task_class, hparams)
     parameters = inspect.signature(task_class.__init__).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         hparams = {k: v for k, v in hparams.items() if k in parameters}
@@ -89,10 +127,6 @@ def import_task(class_path: str) -> type:
     the name is checked against that allow-list before anything is imported, so a file naming ``os.system`` or a
     module with import-time side effects is refused without running any of it.
     """
-    import lightning as L
-
-    from seqkit.pretrained.tasks import allowed_task_names, import_object, registered_class_path
-
     registered = registered_class_path(class_path) if isinstance(class_path, str) else None
     if registered is None:
         raise CheckpointError(
@@ -134,8 +168,6 @@ class SeqkitModel(
         results: Mapping[str, float] | None = None,
         name: str | None = None,
     ) -> None:
-        from seqkit.pretrained.tasks import support_for
-
         if TOKENIZER_PREFIX not in tokenizers and support_for(type(module)).tokenizer:
             raise CheckpointError(f"A seqkit model needs a {TOKENIZER_PREFIX!r} tokenizer; got {sorted(tokenizers)}.")
         self.module = module
@@ -154,8 +186,6 @@ class SeqkitModel(
 
     @property
     def task_class_path(self) -> str:
-        from seqkit.pretrained.tasks import class_path_of
-
         return self.info.get("task") or class_path_of(type(self.module))
 
     def data_settings(self) -> dict[str, Any]:
@@ -188,8 +218,6 @@ class SeqkitModel(
         return super().save_pretrained(folder, **kwargs)
 
     def _save_pretrained(self, save_directory: Path) -> None:
-        from safetensors.torch import save_model
-
         # save_model drops the duplicate of tied weights (the LM decoder shares the embedding matrix).
         save_model(self.module, str(save_directory / WEIGHTS), metadata={"format": "pt", "seqkit": __version__})
         tokenizer_files: dict[str, dict[str, Any]] = {}
@@ -200,8 +228,6 @@ class SeqkitModel(
             tokenizer_files[role] = {"file": name, "settings": settings.get(role)}
         names = [WEIGHTS, *(spec["file"] for spec in tokenizer_files.values())]
         if self.training_config:
-            import yaml
-
             # Where the run lived and what it resumed from mean nothing elsewhere: retraining picks its own folder.
             local = {k: None for k in ("run_dir", "ckpt_path") if k in self.training_config}
             portable = {**self.training_config, **local}
@@ -227,9 +253,9 @@ class SeqkitModel(
         self.info = config
 
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
-        from seqkit.pretrained.card import build_card
-
-        return build_card(self, **kwargs)
+        return build_card(name=self.name, task=self.task_class_path, support=support_for(type(self.module)),
+                          dataset=self.dataset(), results=self.results, hparams=self.info.get("hparams") or {},
+                          repo_id=kwargs.get("repo_id"))
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -247,8 +273,6 @@ class SeqkitModel(
     ) -> SeqkitModel:
         folder = Path(model_id)
         if not folder.is_dir():
-            from huggingface_hub import snapshot_download
-
             folder = Path(snapshot_download(
                 repo_id=model_id, revision=revision, cache_dir=cache_dir, force_download=force_download,
                 local_files_only=local_files_only, token=token,
@@ -258,10 +282,6 @@ class SeqkitModel(
     @classmethod
     def load_folder(cls, folder: str | Path, map_location: str = "cpu") -> SeqkitModel:
         """Load a local published folder, checking every file against the hashes in ``config.json``."""
-        from safetensors.torch import load_model
-
-        from seqkit.data.tokenizers import load_tokenizer
-
         folder = Path(folder)
         config = read_config(folder)
         verify_files(folder, config)
@@ -276,12 +296,7 @@ class SeqkitModel(
                 f"(missing: {sorted(missing)[:3]}, unexpected: {sorted(unexpected)[:3]})."
             )
         tokenizers = {role: load_tokenizer(folder / spec["file"]) for role, spec in config["tokenizers"].items()}
-        training_config = None
-        if (folder / TRAINING_CONFIG).is_file():
-            import yaml
-
-            training_config = yaml.safe_load((folder / TRAINING_CONFIG).read_text())
-        model = cls(module.eval(), tokenizers, training_config, config.get("results"), config.get("name"))
+        model = cls(module.eval(), tokenizers, read_run_config(folder), config.get("results"), config.get("name"))
         model.info = config
         return model
 

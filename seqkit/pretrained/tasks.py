@@ -1,14 +1,13 @@
-"""What seqkit knows about each task for publishing, loading and exporting.
+"""The tasks a published folder or run may name, with their Hub metadata.
 
-A published folder is rebuilt from the task's class path, its ``save_hyperparameters`` values and its weights,
-so any LightningModule that calls ``save_hyperparameters()`` round-trips without being listed here. An entry adds
-the Hub metadata (pipeline tag, task type of the results) and the ready-to-use predictor that ``seqkit.load``
-returns. A new task plugs in with one :func:`register_task` call, like the entries at the end of this module::
+A published folder is rebuilt from the task's class path, its ``save_hyperparameters`` values and its weights.
+Only tasks listed here may be named by a loaded file (an allow-list checked before anything is imported); an entry
+also gives the Hub metadata of the model card (pipeline tag, task type of the results). A new task plugs in with one
+:func:`register_task` call, like the entries at the end of this module (and, for ``seqkit.load`` to return a
+predictor with its own methods, :func:`seqkit.inference.register_predictor`)::
 
-    register_task(TaskSupport(
-        "seqkit.tasks.tagging.SequenceTagger", pipeline_tag="token-classification",
-        task_type="token-classification", predictor="mypackage.predictors:TaggerPredictor",
-    ))
+    register_task(TaskSupport("mypackage.tagging.SequenceTagger", pipeline_tag="token-classification",
+                              task_type="token-classification"))
 
 Entries are looked up along the class's MRO, so a subclass of a listed task gets its parent's support.
 """
@@ -16,7 +15,7 @@ Entries are looked up along the class's MRO, so a subclass of a listed task gets
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -29,8 +28,6 @@ class TaskSupport:
         pipeline_tag: The Hub's pipeline tag for the model card (``text-classification``...).
         task_type: The ``model-index`` task type of the results (usually the pipeline tag).
         tags: Extra model-card tags.
-        predictor: ``module:Class`` of the object ``seqkit.load`` returns (built from the loaded model).
-        onnx_exporter: ``module:function`` exporting the task to ONNX, or ``None`` when not supported.
         tokenizer: Whether the task reads text through a tokenizer (saved and loaded with the model); numeric
             tasks such as forecasting have none.
     """
@@ -39,10 +36,7 @@ class TaskSupport:
     pipeline_tag: str | None = None
     task_type: str | None = None
     tags: tuple[str, ...] = ()
-    predictor: str = "seqkit.pretrained.predictors:Predictor"
-    onnx_exporter: str | None = None
     tokenizer: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _TASKS: dict[str, TaskSupport] = {}
@@ -103,40 +97,45 @@ def allowed_task_names() -> list[str]:
 
 register_task(TaskSupport(
     "seqkit.tasks.language_modeling.LanguageModel", pipeline_tag="text-generation", task_type="text-generation",
-    tags=("language-model",), predictor="seqkit.pretrained.predictors:LanguageModelPredictor",
-    onnx_exporter="seqkit.export:export_language_model",
+    tags=("language-model",),
 ))
 register_task(TaskSupport(
     "seqkit.tasks.classification.SequenceClassifier", pipeline_tag="text-classification",
     task_type="text-classification", tags=("text-classification",),
-    predictor="seqkit.pretrained.predictors:ClassifierPredictor", onnx_exporter="seqkit.export:export_classifier",
 ))
 register_task(TaskSupport(
     "seqkit.tasks.translation.Seq2SeqTranslator", pipeline_tag="translation", task_type="translation",
-    tags=("translation", "seq2seq"), predictor="seqkit.pretrained.predictors:TranslatorPredictor",
-    onnx_exporter="seqkit.export:export_translator",
+    tags=("translation", "seq2seq"),
 ))
 register_task(TaskSupport(
     "seqkit.tasks.hierarchical.HierarchicalClassifier", pipeline_tag="text-classification",
     task_type="text-classification", tags=("text-classification", "hierarchical-attention"),
-    predictor="seqkit.pretrained.predictors:HierarchicalPredictor",
-    extra={"onnx_unsupported": "its input is documents split into sentences by seqkit's Python sentence splitter "
-                               "and batched in two levels, which no single ONNX graph reproduces; use seqkit.load or "
-                               "seqkit explain (see docs/checkpoints.md)"},
 ))
 register_task(TaskSupport(
     "seqkit.tasks.forecasting.Forecaster", pipeline_tag="time-series-forecasting", task_type="time-series-forecasting",
-    tags=("time-series", "forecasting"), predictor="seqkit.pretrained.predictors:ForecastPredictor", tokenizer=False,
+    tags=("time-series", "forecasting"), tokenizer=False,
 ))
 register_task(TaskSupport(
     "seqkit.tasks.tree.TreeClassifier", pipeline_tag="text-classification", task_type="text-classification",
-    tags=("text-classification", "tree-lstm"), predictor="seqkit.pretrained.predictors:TreePredictor",
+    tags=("text-classification", "tree-lstm"),
 ))
 register_task(TaskSupport(
     "seqkit.tasks.cnn_rnn.CharCNNLanguageModel", pipeline_tag="text-generation", task_type="text-generation",
-    tags=("language-model", "char-cnn"), predictor="seqkit.pretrained.predictors:LanguageModelPredictor",
+    tags=("language-model", "char-cnn"),
 ))
 register_task(TaskSupport(
     "seqkit.tasks.cnn_rnn.CNNRNNClassifier", pipeline_tag="text-classification", task_type="text-classification",
-    tags=("text-classification", "cnn-rnn"), predictor="seqkit.pretrained.predictors:ClassifierPredictor",
+    tags=("text-classification", "cnn-rnn"),
+))
+register_task(TaskSupport(
+    "seqkit.tasks.echo_state.EchoStateClassifier", pipeline_tag="text-classification", task_type="text-classification",
+    tags=("text-classification", "echo-state-network"),
+))
+register_task(TaskSupport(
+    "seqkit.tasks.echo_state.EchoStateLM", pipeline_tag="text-generation", task_type="text-generation",
+    tags=("language-model", "echo-state-network"),
+))
+register_task(TaskSupport(
+    "seqkit.tasks.history_compressor.HistoryCompressorLM", pipeline_tag="text-generation",
+    task_type="text-generation", tags=("language-model", "history-compressor"),
 ))

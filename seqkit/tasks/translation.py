@@ -15,6 +15,7 @@ from torchmetrics.text import CHRFScore, SacreBLEUScore
 from seqkit.errors import DataError
 from seqkit.models.seq2seq import AttentionalSeq2Seq, AttentionType
 from seqkit.nn.recurrent import CellType
+from seqkit.search import search_batch
 from seqkit.tasks.optim import configure_optimization
 
 
@@ -139,9 +140,7 @@ class Seq2SeqTranslator(L.LightningModule):
         return loss
 
     def _hypotheses(self, batch: dict[str, Tensor], beam: int) -> list[str]:
-        from seqkit.translate import translate_batch
-
-        found = translate_batch(
+        found = search_batch(
             self, batch["src_ids"], batch["src_lengths"], self.hparams.bos_id, self.hparams.eos_id, beam=beam,
             alpha=self.hparams.length_penalty, max_length_ratio=self.hparams.max_length_ratio,
             max_length_offset=self.hparams.max_length_offset,

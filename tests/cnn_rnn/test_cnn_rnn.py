@@ -110,7 +110,7 @@ def test_cnn_bilstm_learns_an_ordered_bigram():
 @pytest.mark.slow
 def test_char_lm_fit_spells_the_tokenizer_vocabulary(data_root, tmp_path):
     from seqkit.cli import main
-    from seqkit.pretrained.loading import load_model
+    from seqkit.inference import load_model
     from tests.helpers import REPO
 
     run = tmp_path / "run"

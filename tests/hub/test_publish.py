@@ -99,7 +99,7 @@ def test_publish_offline_fails_at_once_and_never_prints_the_token(no_login, monk
 
 def test_loading_a_hub_id_offline_fails_fast_with_the_local_alternative(no_login, monkeypatch):
     from seqkit.errors import CheckpointError
-    from seqkit.pretrained import load
+    from seqkit.inference import load
 
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")
     with pytest.raises(CheckpointError, match="Cannot reach the HuggingFace Hub .* local copy"):

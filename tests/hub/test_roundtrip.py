@@ -13,7 +13,8 @@ from huggingface_hub import ModelCard
 import seqkit
 from seqkit.data.tokenizers import TokenizerConfig, train_tokenizer
 from seqkit.errors import CheckpointError
-from seqkit.pretrained import SeqkitModel, load, load_model
+from seqkit.inference import load, load_model
+from seqkit.pretrained import SeqkitModel
 from seqkit.tasks import LanguageModel, SequenceClassifier
 from tests.helpers import subprocess_env
 
@@ -118,13 +119,13 @@ def test_the_model_card_parses_back(folder):
 
 def test_wrong_task_or_unknown_path_is_a_clear_error(folder, tmp_path):
     with pytest.raises(CheckpointError, match="holds a SequenceClassifier, not a LanguageModel"):
-        load_model(folder, LanguageModel)
+        load(folder, task=LanguageModel)
     with pytest.raises(CheckpointError, match="neither a run directory"):
         load(tmp_path / "nothing-here")
 
 
 def test_translator_and_review_models_round_trip_with_their_predictors(tokenizer, tmp_path):
-    from seqkit.pretrained.predictors import HierarchicalPredictor, TranslatorPredictor
+    from seqkit.inference import HierarchicalPredictor, TranslatorPredictor
     from seqkit.tasks.hierarchical import HierarchicalClassifier
     from seqkit.tasks.translation import Seq2SeqTranslator
 

@@ -29,11 +29,11 @@ def test_every_task_trains_and_evaluates_with_a_parallel_scan_cell(recipe, data_
     state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert any(".layers.0.weight" in key for key in state)  # the scan layer's input projection was trained
     if recipe.startswith("lm/"):
-        from seqkit.decoding import generate
-        from seqkit.runs import load_run
+        from seqkit.inference import load
+        from seqkit.search import generate
         from seqkit.tasks.language_modeling import LanguageModel
 
-        module, _ = load_run(run, LanguageModel)
+        module = load(run, task=LanguageModel).module
         steps = list(generate(module.model, [[1, 2, 3]], 5, 1.0, None, None, seed=0))  # one step at a time
         assert len(steps) == 5
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from seqkit.cli import main
-from seqkit.explain import explain_run, render_html
+from seqkit.inference import load, render_html
 from tests.helpers import REPO
 
 TINY = str(REPO / "recipes" / "reviews" / "tiny.yaml")
@@ -60,7 +60,7 @@ def test_tiny_recipe_fits_and_tests(run_dir):
 
 
 def test_explanations_align_with_the_input_words(run_dir):
-    explanations = explain_run(run_dir, REVIEWS)
+    explanations = load(run_dir).explain(REVIEWS)
     for text, item in zip(REVIEWS, explanations, strict=True):
         assert [w for sentence in item.sentences for w in sentence] == input_words(text)
         assert sum(item.sentence_weights) == pytest.approx(1.0, abs=1e-5)
@@ -70,7 +70,7 @@ def test_explanations_align_with_the_input_words(run_dir):
 
 
 def test_html_shows_the_input_words_and_nothing_else(run_dir):
-    page = render_html(explain_run(run_dir, REVIEWS))
+    page = render_html(load(run_dir).explain(REVIEWS))
     parser = _VisibleText()
     parser.feed(page)
     assert parser.words == [w for text in REVIEWS for w in input_words(text)]

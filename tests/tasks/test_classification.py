@@ -10,9 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqkit.classify import classify_texts, run_truncation
 from seqkit.cli import main
-from seqkit.runs import load_run
+from seqkit.inference import load
 from seqkit.tasks import SequenceClassifier
 from tests.helpers import REPO
 
@@ -113,11 +112,10 @@ REVIEWS = ["a gripping , beautifully acted film", "dull", "", "the plot is thin 
 
 
 def test_classify_texts_matches_one_by_one_and_keeps_input_order(tiny_run):
-    module, tokenizer = load_run(tiny_run, SequenceClassifier)
-    limits = run_truncation(tiny_run)
-    assert limits == {"max_length": 48, "truncation": "head"}
-    together = classify_texts(module, tokenizer, REVIEWS, batch_size=4, **limits)
-    alone = [classify_texts(module, tokenizer, [text], batch_size=1, **limits)[0] for text in REVIEWS]
+    predictor = load(tiny_run, task=SequenceClassifier)
+    assert predictor.truncation() == {"max_length": 48, "truncation": "head"}
+    together = predictor.classify(REVIEWS, batch_size=4)
+    alone = [predictor.classify(text, batch_size=1) for text in REVIEWS]
     assert len(together) == len(REVIEWS)
     for a, b in zip(together, alone, strict=True):
         assert a["label"] == b["label"] and a.get("label_name") == b.get("label_name")
@@ -133,9 +131,9 @@ def test_classify_command_on_arguments(tiny_run, capsys):
 
 
 def test_classify_command_on_a_jsonl_file_in_small_batches(tiny_run, tmp_path, monkeypatch):
-    import seqkit.classify
+    import seqkit.inference.classify
 
-    monkeypatch.setattr(seqkit.classify, "CHUNK_BATCHES", 2)  # several chunks: order must survive the sorting
+    monkeypatch.setattr(seqkit.inference.classify, "CHUNK_BATCHES", 2)  # several chunks: order must survive the sorting
     texts = REVIEWS * 5
     source = tmp_path / "reviews.jsonl"
     source.write_text("".join(json.dumps({"id": i, "review": t}) + "\n" for i, t in enumerate(texts)))
@@ -145,8 +143,7 @@ def test_classify_command_on_a_jsonl_file_in_small_batches(tiny_run, tmp_path, m
     assert code == 0
     records = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["text"] for r in records] == texts
-    module, tokenizer = load_run(tiny_run / "checkpoints" / "last.ckpt", SequenceClassifier)
-    expected = classify_texts(module, tokenizer, texts, max_length=48)
+    expected = load(tiny_run / "checkpoints" / "last.ckpt").classify(texts)
     for got, want in zip(records, expected, strict=True):
         assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-5)
 

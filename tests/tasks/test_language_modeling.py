@@ -9,8 +9,8 @@ import torch
 
 from seqkit.cli import main
 from seqkit.data.language_modeling import BPTTChunks, StreamChunks, stream_rows
-from seqkit.decoding import generate, sample_next
 from seqkit.models.rnn_lm import RNNLanguageModel
+from seqkit.search import generate, sample_next
 from tests.helpers import REPO
 
 TINY = str(REPO / "recipes" / "lm" / "tiny.yaml")
@@ -161,7 +161,7 @@ def test_learning_rate_scales_with_chunk_length_and_is_restored(data_root, tmp_p
 @pytest.mark.parametrize("kind", ["word", "bpe"])
 def test_streaming_detokenizer_prints_each_piece_once(kind):
     from seqkit.data.tokenizers import TokenizerConfig, train_tokenizer
-    from seqkit.decoding import StreamingDetokenizer
+    from seqkit.inference.generate import StreamingDetokenizer
 
     texts = ["the company said it will buy the unit", "shares rose 5 % in early trading"] * 30
     tokenizer = train_tokenizer(TokenizerConfig(kind=kind, vocab_size=300), [texts])

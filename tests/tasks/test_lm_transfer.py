@@ -11,7 +11,7 @@ from seqkit.callbacks import GradualUnfreezing
 from seqkit.cli import main
 from seqkit.data.tokenizers import TokenizerConfig, train_tokenizer
 from seqkit.errors import CheckpointError
-from seqkit.runs import load_run
+from seqkit.inference import load
 from seqkit.tasks import SequenceClassifier
 from tests.helpers import REPO
 
@@ -108,7 +108,7 @@ def test_fine_tuning_with_gradual_unfreezing_keeps_frozen_layers_and_saves_a_sta
     # The classifier checkpoint stands alone: it loads without the language model's files.
     (lm_run / "checkpoints").rename(lm_run / "moved")
     try:
-        module, _ = load_run(run, SequenceClassifier)
+        module = load(run, task=SequenceClassifier).module
     finally:
         (lm_run / "moved").rename(lm_run / "checkpoints")
     assert module.loaded_lm_weights is None and module.encoder.output_size == 64

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from seqkit.models.seq2seq import AttentionalSeq2Seq
-from seqkit.translate import greedy_search
+from seqkit.search import greedy_search
 
 PAD, BOS, EOS, FIRST, SYMBOLS = 0, 2, 3, 4, 10
 

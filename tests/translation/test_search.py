@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from seqkit.models.seq2seq import AttentionalSeq2Seq
-from seqkit.translate import beam_search, greedy_search
+from seqkit.search import beam_search, greedy_search
 from tests.translation.test_reversal import BOS, EOS, FIRST, PAD, SYMBOLS, reversal_batch
 
 

@@ -67,12 +67,12 @@ def test_translate_command_plots_attention(run, tmp_path, monkeypatch, capsys):
 
 
 def test_translate_texts_restores_order_and_returns_attention(run):
-    from seqkit.translate import load_translator, translate_texts
+    from seqkit.inference import load
 
-    module, src_tok, tgt_tok = load_translator(run)
+    predictor = load(run)
     texts = [*SENTENCES, "Ein Mann."]
-    results = translate_texts(module, src_tok, tgt_tok, texts, beam=2, batch_size=2, return_attention=True)
-    one_by_one = [translate_texts(module, src_tok, tgt_tok, [t], beam=2)[0].text for t in texts]
+    results = predictor.translate(texts, beam=2, batch_size=2, details=True, return_attention=True)
+    one_by_one = [predictor.translate(t, beam=2) for t in texts]
     assert [r.source for r in results] == texts
     assert [r.text for r in results] == one_by_one
     for r in results:

@@ -1,14 +1,8 @@
-"""Classifying texts with a trained :class:`~seqkit.tasks.SequenceClassifier`, outside Lightning.
+"""Classifying texts with a trained sequence classifier: tokenise, truncate as in training, batch texts of similar
+length together (less padding), and return one record per text in input order::
 
-The counterpart of :mod:`seqkit.decoding` for classifiers: tokenise, truncate as in training, batch texts of
-similar length together (less padding), and return one record per text in input order::
-
-    from seqkit.classify import classify_texts
-    from seqkit.runs import load_run
-    from seqkit.tasks import SequenceClassifier
-
-    module, tokenizer = load_run("runs/sst2/20250101-120000", SequenceClassifier)
-    classify_texts(module, tokenizer, ["a gripping film", "dull"], **run_truncation("runs/sst2/20250101-120000"))
+    predictor = seqkit.load("runs/sentiment/sst2/20250101-120000")
+    predictor.classify(["a gripping film", "dull"])
     # [{"label": 1, "probabilities": [0.08, 0.92], "label_name": "positive"}, ...]
 """
 
@@ -16,37 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
-from pathlib import Path
 
 import pyarrow as pa
 import torch
 
+from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.encoding import Truncation, pad_ids, truncate
 from seqkit.errors import DataError
-from seqkit.tasks.classification import SequenceClassifier
+from seqkit.inference.predictor import Predictor
 from seqkit.tasks.classifier_steps import prediction_record
 
 #: Texts tokenised and sorted by length together; larger chunks pad less but hold more in memory.
 CHUNK_BATCHES = 16
-
-
-def run_truncation(path: str | Path) -> dict:
-    """``{"max_length", "truncation"}`` the run at ``path`` (run directory, checkpoint or published folder) was
-    trained with.
-
-    Read from the run's ``config.yaml`` (``data.init_args``); missing values get the DataModule's defaults.
-    """
-    import yaml
-
-    from seqkit.pretrained.folder import is_model_folder
-    from seqkit.runs import find_checkpoint
-
-    # A published model folder keeps the training config beside its weights.
-    run_dir = Path(path) if is_model_folder(path) else find_checkpoint(path)[1]
-    config_file = run_dir / "config.yaml"
-    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
-    data = ((config or {}).get("data") or {}).get("init_args") or {}
-    return {"max_length": data.get("max_length", 512), "truncation": data.get("truncation", "head")}
 
 
 def check_texts(texts: list, offset: int = 0) -> None:
@@ -64,7 +39,7 @@ def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 
 @torch.inference_mode()
 def iter_classify(
-    module: SequenceClassifier,
+    module: torch.nn.Module,
     tokenizer,
     texts: Iterable[str],
     batch_size: int = 64,
@@ -112,16 +87,27 @@ def iter_classify(
             yield prediction_record(row, names)
 
 
-def classify_texts(
-    module: SequenceClassifier,
-    tokenizer,
-    texts: Iterable[str],
-    batch_size: int = 64,
-    max_length: int | None = None,
-    truncation: Truncation = "head",
-) -> list[dict]:
-    """Classify ``texts``: one ``{"label", "label_name"?, "probabilities"}`` record per text, in input order.
+class ClassifierPredictor(Predictor):
+    """A :class:`~seqkit.tasks.SequenceClassifier` (or CNN+RNN classifier) with its tokenizer: ``classify``.
 
-    See :func:`iter_classify` (the streaming version) for the arguments.
+    Texts are truncated as in training (``max_length`` and ``truncation`` of the run's data settings).
     """
-    return list(iter_classify(module, tokenizer, texts, batch_size, max_length, truncation))
+
+    def truncation(self) -> dict:
+        """``{"max_length", "truncation"}`` the model was trained with."""
+        return {name: self.data_setting(name, TextClassificationDataModule) for name in ("max_length", "truncation")}
+
+    def iter_classify(self, texts: Iterable[str], batch_size: int = 64, max_length: int | None = None,
+                      truncation: Truncation | None = None,
+                      progress: Callable[[int], object] | None = None) -> Iterator[dict]:
+        """:func:`iter_classify` with the training truncation unless ``max_length``/``truncation`` are given."""
+        limits = self.truncation()
+        return iter_classify(self.module, self.tokenizer, texts, batch_size,
+                             limits["max_length"] if max_length is None else max_length,
+                             truncation or limits["truncation"], progress)
+
+    def classify(self, texts: str | Iterable[str], batch_size: int = 64) -> dict | list[dict]:
+        """``{"label", "label_name"?, "probabilities"}`` for one text, or a list of them for several."""
+        single = isinstance(texts, str)
+        records = list(self.iter_classify([texts] if single else texts, batch_size))
+        return records[0] if single else records

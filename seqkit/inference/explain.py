@@ -6,8 +6,8 @@ weights; sentences the model did not read (past ``max_sentences``) and tokens pa
 
 ::
 
-    from seqkit.explain import explain_run
-    explanations = explain_run("runs/yelp/20250101-120000", ["Great food. Rude staff.", ...])
+    predictor = seqkit.load("runs/reviews/yelp/20250101-120000")
+    explanations = predictor.explain(["Great food. Rude staff.", ...])
     Path("out.html").write_text(render_html(explanations))
 """
 
@@ -22,9 +22,10 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from seqkit.data.hierarchical import HierarchicalCollator
+from seqkit.data.hierarchical import HierarchicalCollator, HierarchicalDataModule
 from seqkit.data.sentences import SentenceSplitter, keep_mask
 from seqkit.data.tokenizers import Tokenizer
+from seqkit.inference.predictor import Predictor
 from seqkit.tasks.classifier_steps import prediction_record
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 
@@ -49,24 +50,6 @@ class Explanation:
     label_name: str | None = None
 
 
-def run_splitter(path: str | Path) -> tuple[SentenceSplitter, int]:
-    """The sentence splitter and ``max_words`` a run (directory, checkpoint or published folder) was trained with
-    (``config.yaml``)."""
-    import yaml
-
-    from seqkit.pretrained.folder import is_model_folder
-    from seqkit.runs import find_checkpoint
-
-    # A published model folder keeps the training config beside its weights.
-    run_dir = Path(path) if is_model_folder(path) else find_checkpoint(path)[1]
-    config_file = run_dir / "config.yaml"
-    config = yaml.safe_load(config_file.read_text()) if config_file.is_file() else {}
-    data = ((config or {}).get("data") or {}).get("init_args") or {}
-    max_words = int(data.get("max_words", 50))
-    settings = data.get("splitter") or {"max_sentences": 30, "max_words": max_words}
-    return SentenceSplitter(**settings), max_words
-
-
 def explain_texts(
     module: HierarchicalClassifier,
     tokenizer: Tokenizer,
@@ -81,15 +64,6 @@ def explain_texts(
     for start in range(0, len(texts), batch_size):
         results.extend(_explain_batch(module, tokenizer, list(texts[start : start + batch_size]), splitter, max_words))
     return results
-
-
-def explain_run(path: str | Path, texts: Sequence[str], batch_size: int = 32) -> list[Explanation]:
-    """:func:`explain_texts` with the model, tokenizer and splitter of a trained run (a run directory, checkpoint,
-    published model folder or Hub id)."""
-    from seqkit.pretrained.loading import load_model
-    from seqkit.pretrained.predictors import HierarchicalPredictor
-
-    return HierarchicalPredictor(load_model(path, HierarchicalClassifier)).explain(list(texts), batch_size)
 
 
 def _explain_batch(
@@ -157,6 +131,33 @@ def _explain_batch(
         results.append(Explanation(doc_words, doc_sentence_w, doc_word_w, record["label"],
                                    record["probabilities"], record.get("label_name")))  # rounded like classify
     return results
+
+
+class HierarchicalPredictor(Predictor):
+    """A :class:`~seqkit.tasks.hierarchical.HierarchicalClassifier`: ``classify`` and ``explain`` documents, split
+    into sentences and words as in training."""
+
+    def splitter(self) -> tuple[SentenceSplitter, int]:
+        """The sentence splitter and ``max_words`` the model was trained with."""
+        max_words = int(self.data_setting("max_words", HierarchicalDataModule))
+        settings = self.data_setting("splitter", HierarchicalDataModule)
+        return (SentenceSplitter(**settings) if settings else HierarchicalDataModule.default_splitter(max_words),
+                max_words)
+
+    def explain(self, texts: str | Sequence[str], batch_size: int = 32) -> Explanation | list[Explanation]:
+        """Prediction and sentence/word attention weights (:class:`Explanation`) per document."""
+        single = isinstance(texts, str)
+        splitter, max_words = self.splitter()
+        records = explain_texts(self.module, self.tokenizer, [texts] if single else list(texts), splitter,
+                                max_words, batch_size)
+        return records[0] if single else records
+
+    def classify(self, texts: str | Sequence[str], batch_size: int = 32) -> dict | list[dict]:
+        """``{"label", "label_name"?, "probabilities"}`` per document."""
+        explanations = self.explain([texts] if isinstance(texts, str) else texts, batch_size)
+        records = [{"label": e.label, "probabilities": e.probabilities,
+                    **({"label_name": e.label_name} if e.label_name is not None else {})} for e in explanations]
+        return records[0] if isinstance(texts, str) else records
 
 
 # ---------------------------------------------------------------------- rendering

@@ -1,13 +1,10 @@
-"""Search for translation models, outside the models: greedy and batched beam search, and a Python API.
+"""Search with trained networks, on tensors only: sampling from a language model, greedy and batched beam search
+for translation models. Nothing here reads text; :mod:`seqkit.inference` turns texts into ids and back.
 
-The search functions take any model with the two tensor-only methods of
-:class:`~seqkit.models.seq2seq.AttentionalSeq2Seq` (``encode`` and ``decode_step``; a
-:class:`~seqkit.tasks.Seq2SeqTranslator` works too)::
-
-    from seqkit.translate import load_translator, translate_texts
-
-    module, src_tok, tgt_tok = load_translator("runs/multi30k_de_en/20250101-120000")
-    [t.text for t in translate_texts(module, src_tok, tgt_tok, ["Ein Hund läuft."], beam=5)]
+Language models: :func:`generate` continues a batch of prompts, drawing each token with :func:`sample_next`
+(temperature, top-k, top-p). Translation: the search functions take any model with the two tensor-only methods of
+:class:`~seqkit.models.seq2seq.AttentionalSeq2Seq` (``encode`` and ``decode_step``; a task module holding one as
+``.model`` works too).
 
 Beam search keeps all beams of all sentences in one batch of ``B * K`` rows. Each step it takes the ``2K`` best
 extensions of every sentence: ``<eos>`` among the first ``K`` closes a hypothesis (scored with the GNMT length
@@ -19,18 +16,126 @@ hypotheses as one sentence at a time (tested).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from itertools import islice
-from pathlib import Path
+import math
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-#: Texts tokenised and sorted by length together by :func:`iter_translate` (in batches).
-CHUNK_BATCHES = 16
+from seqkit.errors import DataError
+from seqkit.models.rnn_lm import RNNLanguageModel, State
 
 
+# ------------------------------------------------------------------------------------------------ language models
+def check_sampling(max_new_tokens: int, temperature: float, top_k: int | None, top_p: float | None) -> None:
+    """Raise :class:`~seqkit.errors.DataError` for sampling settings that would silently misbehave (a negative
+    temperature samples from the inverted distribution)."""
+    if max_new_tokens < 0:
+        raise DataError(f"max_new_tokens must be 0 or more, got {max_new_tokens}.")
+    if not math.isfinite(temperature) or temperature < 0:
+        raise DataError(f"temperature must be 0 (greedy) or more, got {temperature}.")
+    if top_k is not None and top_k < 1:
+        raise DataError(f"top_k must be at least 1, got {top_k}.")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise DataError(f"top_p must be in (0, 1], got {top_p}.")
+
+
+def sample_next(
+    logits: Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Draw one token per row from ``logits`` ``(B, V)``: ``(B,)``.
+
+    ``temperature`` 0 is greedy (argmax). ``top_k`` keeps the k most likely tokens; ``top_p`` keeps the smallest set
+    whose probability reaches p (nucleus sampling, Holtzman et al. 2020). Both filters may be combined.
+    """
+    if temperature == 0:
+        return logits.argmax(-1)
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p is not None and top_p < 1.0:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        drop_sorted = cumulative - sorted_logits.softmax(-1) >= top_p  # keep the token that crosses p
+        drop = drop_sorted.scatter(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, float("-inf"))
+    probabilities = logits.softmax(-1)
+    return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
+
+
+def _stack_states(states: list[State]) -> State:
+    layers = []
+    for per_layer in zip(*states, strict=True):
+        if isinstance(per_layer[0], tuple):
+            layers.append(tuple(torch.cat(parts, dim=1) for parts in zip(*per_layer, strict=True)))
+        else:
+            layers.append(torch.cat(per_layer, dim=1))
+    return layers
+
+
+def _take(state: State, index: Tensor) -> State:
+    return [tuple(t[:, index] for t in s) if isinstance(s, tuple) else s[:, index] for s in state]
+
+
+@torch.no_grad()
+def prime(model: RNNLanguageModel, prompts: Sequence[Sequence[int]]) -> tuple[State, Tensor]:
+    """Run the prompts through the model, batching prompts of equal length together.
+
+    Returns:
+        The state after each prompt (batch order as given) and the logits of the token after each prompt
+        ``(B, V)``.
+    """
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for index, prompt in enumerate(prompts):
+        if not prompt:
+            raise ValueError("every prompt needs at least one token (e.g. the <eos> id to start a new line)")
+        by_length[len(prompt)].append(index)
+    device = next(model.parameters()).device
+    states, logits, order = [], [], []
+    for indices in by_length.values():
+        ids = torch.tensor([list(prompts[i]) for i in indices], device=device)
+        output, state, _ = model(ids)
+        states.append(state)
+        logits.append(model.logits(output[:, -1]))
+        order.extend(indices)
+    inverse = torch.empty(len(order), dtype=torch.long, device=device)
+    inverse[torch.tensor(order, device=device)] = torch.arange(len(order), device=device)
+    return _take(_stack_states(states), inverse), torch.cat(logits)[inverse]
+
+
+@torch.no_grad()
+def generate(
+    model: RNNLanguageModel,
+    prompts: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> Iterator[Tensor]:
+    """Continue every prompt at once, yielding the ``(B,)`` new tokens of each step as they are drawn.
+
+    The model is put in eval mode. With a ``seed`` the draws are reproducible (a private generator).
+    """
+    check_sampling(max_new_tokens, temperature, top_k, top_p)
+    model.eval()
+    generator = None
+    if seed is not None:
+        generator = torch.Generator(device=next(model.parameters()).device).manual_seed(seed)
+    state, logits = prime(model, prompts)
+    for _ in range(max_new_tokens):
+        tokens = sample_next(logits, temperature, top_k, top_p, generator)
+        yield tokens
+        output, state, _ = model(tokens[:, None], state)
+        logits = model.logits(output[:, -1])
+
+
+
+# ------------------------------------------------------------------------------------------- translation models
 @dataclass
 class Hypothesis:
     """One search result for one sentence.
@@ -200,42 +305,9 @@ def beam_search(
     return [sorted(found, key=lambda h: -h.score)[:nbest] for found in finished]
 
 
-# --------------------------------------------------------------------------- texts in, texts out
-@dataclass
-class Translation:
-    """The translation of one text.
-
-    Attributes:
-        source: The input text.
-        text: The best hypothesis, detokenised.
-        score: Its length-penalised log-probability.
-        nbest: ``(text, score)`` of the ``nbest`` best hypotheses, best first.
-        source_pieces: The source tokens (for plots).
-        target_pieces: The best hypothesis' tokens, then ``<eos>`` when it produced one.
-        attention: ``(len(target_pieces), len(source_pieces))`` weights when requested.
-    """
-
-    source: str
-    text: str
-    score: float
-    nbest: list[tuple[str, float]] = field(default_factory=list)
-    source_pieces: list[str] = field(default_factory=list)
-    target_pieces: list[str] = field(default_factory=list)
-    attention: Tensor | None = None
 
 
-def search_settings(module) -> dict:
-    """Beam size, length penalty and length limits stored with a trained translator (its hyperparameters)."""
-    hparams = getattr(module, "hparams", {})
-    return {
-        "beam": hparams.get("beam_size", 5),
-        "alpha": hparams.get("length_penalty", 1.0),
-        "max_length_ratio": hparams.get("max_length_ratio", 1.5),
-        "max_length_offset": hparams.get("max_length_offset", 10),
-    }
-
-
-def translate_batch(
+def search_batch(
     module, src_ids: Tensor, src_lengths: Tensor, bos_id: int, eos_id: int, *, beam: int, nbest: int = 1,
     alpha: float = 1.0, max_length_ratio: float = 1.5, max_length_offset: int = 10, return_attention: bool = False,
 ) -> list[list[Hypothesis]]:
@@ -248,74 +320,3 @@ def translate_batch(
                        **options)
 
 
-def _pad(rows: list[list[int]], pad_id: int, device) -> tuple[Tensor, Tensor]:
-    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
-    ids = torch.full((len(rows), max(1, int(lengths.max()))), pad_id, dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return ids.to(device), lengths.to(device)
-
-
-@torch.inference_mode()
-def iter_translate(
-    module, src_tokenizer, tgt_tokenizer, texts: Iterable[str], *, beam: int | None = None, nbest: int = 1,
-    batch_size: int = 32, alpha: float | None = None, max_length_ratio: float | None = None,
-    max_length_offset: int | None = None, return_attention: bool = False,
-    progress: Callable[[int], object] | None = None,
-) -> Iterator[Translation]:
-    """Yield one :class:`Translation` per text, in input order, reading ``texts`` lazily chunk by chunk.
-
-    Texts of a chunk (``batch_size * 16``) are sorted by length before batching (less padding, and short
-    sentences finish together); unset search settings come from the module's hyperparameters.
-    """
-    settings = search_settings(module)
-    beam = beam or settings["beam"]
-    alpha = settings["alpha"] if alpha is None else alpha
-    ratio = settings["max_length_ratio"] if max_length_ratio is None else max_length_ratio
-    offset = settings["max_length_offset"] if max_length_offset is None else max_length_offset
-    module.eval()
-    device = next(module.parameters()).device
-    iterator = iter(texts)
-    while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
-        ids = src_tokenizer.encode_batch(chunk)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        results: list[list[Hypothesis]] = [[] for _ in chunk]
-        for start in range(0, len(order), batch_size):
-            indices = order[start : start + batch_size]
-            src, lengths = _pad([ids[i] for i in indices], src_tokenizer.pad_id, device)
-            found = translate_batch(module, src, lengths, tgt_tokenizer.bos_id, tgt_tokenizer.eos_id, beam=beam,
-                                    nbest=nbest, alpha=alpha, max_length_ratio=ratio, max_length_offset=offset,
-                                    return_attention=return_attention)
-            for i, hypotheses in zip(indices, found, strict=True):
-                results[i] = hypotheses
-            if progress is not None:
-                progress(len(indices))
-        for text, src_row, hypotheses in zip(chunk, ids, results, strict=True):
-            decoded = tgt_tokenizer.decode_batch([h.tokens for h in hypotheses])
-            best = hypotheses[0]
-            translation = Translation(text, decoded[0], best.score, list(zip(decoded, [h.score for h in hypotheses])))
-            if return_attention:
-                translation.source_pieces = [src_tokenizer.id_to_token(i) for i in src_row]
-                eos = ["<eos>"] if best.attention is not None and best.attention.shape[0] > len(best.tokens) else []
-                translation.target_pieces = [tgt_tokenizer.id_to_token(i) for i in best.tokens] + eos
-                translation.attention = best.attention
-            yield translation
-
-
-def translate_texts(module, src_tokenizer, tgt_tokenizer, texts: Iterable[str], *, beam: int | None = None,
-                    nbest: int = 1, batch_size: int = 32, return_attention: bool = False,
-                    **options) -> list[Translation]:
-    """Translate ``texts``: one :class:`Translation` per text, in input order (see :func:`iter_translate`)."""
-    return list(iter_translate(module, src_tokenizer, tgt_tokenizer, texts, beam=beam, nbest=nbest,
-                               batch_size=batch_size, return_attention=return_attention, **options))
-
-
-def load_translator(path: str | Path):
-    """``(module, src_tokenizer, tgt_tokenizer)`` from a run directory, checkpoint, published folder or Hub id
-    (eval mode, CPU). Separate vocabularies keep the target tokenizer in ``tokenizer_target/``."""
-    from seqkit.data.translation import TARGET_TOKENIZER_DIR
-    from seqkit.pretrained.loading import load_model
-    from seqkit.tasks.translation import Seq2SeqTranslator
-
-    model = load_model(path, Seq2SeqTranslator)
-    return model.module, model.tokenizer, model.tokenizers.get(TARGET_TOKENIZER_DIR, model.tokenizer)

@@ -5,7 +5,7 @@ Input is a PTB bracketing (``(3 (2 The) (4 (3 good) (2 film)))``, labels optiona
 no parser here, so its words are put in a right-branching binary tree (``(The (good film))``), which is only an
 approximation of the parse trees the model was trained on::
 
-    from seqkit.tree_explain import explain_trees, render_tree_png
+    from seqkit.inference.trees import render_tree_png
     predictor = seqkit.load("runs/sst5/20250101-120000")
     explanations = predictor.explain(["(2 (2 not) (3 good))", "a gorgeous , witty film"])
     render_tree_png(explanations[0], "tree.png")
@@ -25,6 +25,7 @@ import torch
 
 from seqkit.data.trees import ParsedTree, TreeCollator, parse_tree, tree_table
 from seqkit.errors import DataError
+from seqkit.inference.predictor import Predictor
 from seqkit.tasks.classifier_steps import prediction_record
 
 _ESCAPE = {"(": "-LRB-", ")": "-RRB-"}
@@ -131,9 +132,28 @@ def iter_classify_trees(module, tokenizer, texts: Iterable[str], batch_size: int
             progress(len(chunk))
 
 
-def classify_trees(module, tokenizer, texts: Iterable[str], batch_size: int = 64) -> list[dict]:
-    """The root's ``{"label", "label_name"?, "probabilities"}`` record for every text, in input order."""
-    return list(iter_classify_trees(module, tokenizer, texts, batch_size))
+class TreePredictor(Predictor):
+    """A :class:`~seqkit.tasks.tree.TreeClassifier`: ``classify`` sentences and ``explain`` them phrase by phrase.
+
+    Inputs are PTB bracketings or plain text (a right-branching tree; see :func:`text_to_tree`).
+    """
+
+    def explain(self, texts: str | Sequence[str], batch_size: int = 64) -> TreeExplanation | list[TreeExplanation]:
+        """Every node's class probabilities (:class:`TreeExplanation`) per sentence."""
+        single = isinstance(texts, str)
+        records = explain_trees(self.module, self.tokenizer, [texts] if single else list(texts), batch_size)
+        return records[0] if single else records
+
+    def iter_classify(self, texts: Iterable[str], batch_size: int = 64,
+                      progress: Callable[[int], object] | None = None) -> Iterator[dict]:
+        """:func:`iter_classify_trees` with this model."""
+        return iter_classify_trees(self.module, self.tokenizer, texts, batch_size, progress)
+
+    def classify(self, texts: str | Iterable[str], batch_size: int = 64) -> dict | list[dict]:
+        """``{"label", "label_name"?, "probabilities"}`` of the root, for one sentence or a list of them."""
+        single = isinstance(texts, str)
+        records = list(self.iter_classify([texts] if single else texts, batch_size))
+        return records[0] if single else records
 
 
 # ---------------------------------------------------------------------- rendering

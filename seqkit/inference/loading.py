@@ -1,0 +1,168 @@
+"""One loader for every place that holds a trained model: run directories, checkpoint files, published folders and
+HuggingFace Hub ids. ``seqkit.load``, every ``--checkpoint`` option of the commands and the Python API go through
+:func:`load`, which returns the task's predictor.
+
+Safe loading: published folders are safetensors + JSON/YAML/tokenizer files; Lightning checkpoints are read with
+``torch.load(weights_only=True)`` (tensors and plain containers only, no arbitrary objects).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import constants
+
+from seqkit.checkpointing import read_checkpoint
+from seqkit.data.tokenizers import load_tokenizer
+from seqkit.errors import CheckpointError
+from seqkit.hub_access import probe
+from seqkit.inference.classify import ClassifierPredictor
+from seqkit.inference.explain import HierarchicalPredictor
+from seqkit.inference.forecast import ForecastPredictor
+from seqkit.inference.generate import LanguageModelPredictor
+from seqkit.inference.predictor import Predictor
+from seqkit.inference.translate import TranslatorPredictor
+from seqkit.inference.trees import TreePredictor
+from seqkit.pretrained.card import run_results
+from seqkit.pretrained.folder import TOKENIZER_PREFIX, SeqkitModel, build_module, import_task, is_model_folder
+from seqkit.pretrained.tasks import support_for
+from seqkit.runs import find_checkpoint, read_run_config
+from seqkit.tasks import (
+    CharCNNLanguageModel,
+    CNNRNNClassifier,
+    Forecaster,
+    HierarchicalClassifier,
+    LanguageModel,
+    Seq2SeqTranslator,
+    SequenceClassifier,
+    TreeClassifier,
+)
+
+#: A Hub repository id, ``owner/name``.
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+#: The predictor :func:`load` returns for each task (looked up along the task class's MRO).
+PREDICTORS: dict[type, type[Predictor]] = {
+    LanguageModel: LanguageModelPredictor,
+    CharCNNLanguageModel: LanguageModelPredictor,
+    SequenceClassifier: ClassifierPredictor,
+    CNNRNNClassifier: ClassifierPredictor,
+    Seq2SeqTranslator: TranslatorPredictor,
+    HierarchicalClassifier: HierarchicalPredictor,
+    TreeClassifier: TreePredictor,
+    Forecaster: ForecastPredictor,
+}
+
+
+def register_predictor(task_class: type, predictor_class: type[Predictor]) -> None:
+    """Make :func:`load` return ``predictor_class`` for models of ``task_class`` (and its subclasses)."""
+    PREDICTORS[task_class] = predictor_class
+
+
+def predictor_class(task_class: type) -> type[Predictor]:
+    """The predictor for ``task_class``: its own entry or its nearest listed parent's, else the plain
+    :class:`Predictor`."""
+    return next((PREDICTORS[klass] for klass in task_class.__mro__ if klass in PREDICTORS), Predictor)
+
+
+def looks_like_hub_id(text: str) -> bool:
+    """``owner/name`` that is not a local path: it does not exist here, and its first part is not a local folder
+    (``runs/nope`` with a ``runs/`` folder here is a mistyped run, not a Hub repository)."""
+    if not HUB_ID.match(text) or Path(text).expanduser().exists():
+        return False
+    return not Path(text.split("/", 1)[0]).is_dir()
+
+
+def run_tokenizers(run_dir: Path) -> dict[str, Any]:
+    """The tokenizers a run saved: ``tokenizer/`` and any ``tokenizer_<role>/`` folder, by folder name."""
+    if not (run_dir / TOKENIZER_PREFIX).is_dir():
+        raise CheckpointError(f"Run directory {run_dir} has no tokenizer/ folder; was it written by seqkit fit?")
+    folders = sorted(p for p in run_dir.iterdir() if p.is_dir() and p.name.split("_")[0] == TOKENIZER_PREFIX)
+    return {p.name: load_tokenizer(p) for p in folders}
+
+
+def from_run(path: str | Path) -> SeqkitModel:
+    """Load a run directory (its best checkpoint, else last) or a ``.ckpt`` file of a run, on the CPU."""
+    checkpoint_path, run_dir = find_checkpoint(path)
+    checkpoint = read_checkpoint(checkpoint_path)  # a damaged file or a pickle of objects: one line, before all else
+    config = read_run_config(run_dir)
+    class_path = (config.get("model") or {}).get("class_path")
+    if not class_path:
+        raise CheckpointError(
+            f"{checkpoint_path} was not written by seqkit fit (no config.yaml beside it names the task): build the "
+            "model with TaskClass.load_from_checkpoint(path), then save it with its tokenizer via "
+            "seqkit.pretrained.SeqkitModel(module, {'tokenizer': tok}).save_pretrained(folder) and load that folder "
+            "(see docs/checkpoints.md)."
+        )
+    cls = import_task(class_path)
+    tokenizers = run_tokenizers(run_dir) if support_for(cls).tokenizer else {}
+    try:
+        module = build_module(cls, checkpoint.get("hyper_parameters") or {})
+        module.load_state_dict(checkpoint["state_dict"])
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"Could not load {checkpoint_path} as {cls.__name__}: {reason}") from error
+    results = run_results(run_dir / "metrics.csv", getattr(cls, "monitor", None))
+    return SeqkitModel(module.eval(), tokenizers, config, results, name=run_dir.parent.name or cls.__name__)
+
+
+def from_hub(repo_id: str, revision: str | None = None) -> SeqkitModel:
+    """Download (or, offline, find in the cache) a published folder from the Hub and load it."""
+    offline = constants.HF_HUB_OFFLINE
+    problem = None if offline else probe()
+    if problem:
+        raise CheckpointError(
+            f"Cannot reach the HuggingFace Hub ({constants.ENDPOINT}: {problem}) to download {repo_id!r}: pass the "
+            "path of a local copy of the model folder, or set HF_HUB_OFFLINE=1 to use a cached download."
+        )
+    try:
+        return SeqkitModel.from_pretrained(repo_id, revision=revision, local_files_only=offline)
+    except CheckpointError:
+        raise
+    except Exception as error:  # huggingface_hub: not found, gated, offline cache miss...
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise CheckpointError(f"Could not download {repo_id!r} from the Hub: {reason}") from error
+
+
+def load_model(path_or_id: str | Path, revision: str | None = None) -> SeqkitModel:
+    """The trained model with its tokenizers, settings and results, from any place seqkit writes one to (CPU)."""
+    text = os.fspath(path_or_id)
+    path = Path(text).expanduser()
+    if is_model_folder(path):
+        return SeqkitModel.load_folder(path)
+    if path.exists():
+        return from_run(path)
+    if looks_like_hub_id(text):
+        return from_hub(text, revision)
+    if HUB_ID.match(text):  # owner/name whose owner is a local folder: a local path with a typo
+        raise CheckpointError(f"{text} does not exist (there is no such run, checkpoint or model folder in "
+                              f"{text.split('/', 1)[0]}/); check the path.")
+    raise CheckpointError(
+        f"{text} is neither a run directory, a checkpoint, a published model folder nor a Hub id (owner/name)."
+    )
+
+
+def load(path_or_id: str | Path, *, task: type | tuple[type, ...] | None = None, device: str | None = None,
+         revision: str | None = None) -> Any:
+    """A ready predictor for the trained model at ``path_or_id`` (eval mode).
+
+    Language models get ``.generate``, classifiers ``.classify``, translators ``.translate``, review and tree
+    models ``.classify`` and ``.explain``, forecasters ``.forecast``; every predictor has ``.module``,
+    ``.tokenizer`` (``None`` for forecasters) and ``.model`` (the :class:`~seqkit.pretrained.SeqkitModel`).
+
+    Args:
+        path_or_id: A run directory (its ``checkpoints/best.ckpt``, else ``last.ckpt``), a ``.ckpt`` file in one, a
+            published folder, or a Hub id ``owner/name``.
+        task: The task class(es) the model must be; a one-line error otherwise (commands use it).
+        device: Where to move the model (default: stays on the CPU).
+        revision: Hub revision (branch, tag or commit) for Hub ids.
+    """
+    model = load_model(path_or_id, revision=revision)
+    if task is not None and not isinstance(model.module, task):
+        wanted = " or ".join(t.__name__ for t in (task if isinstance(task, tuple) else (task,)))
+        raise CheckpointError(f"{os.fspath(path_or_id)} holds a {type(model.module).__name__}, not a {wanted}.")
+    predictor = predictor_class(type(model.module))(model)
+    return predictor.to(device) if device else predictor

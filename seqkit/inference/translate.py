@@ -1,0 +1,127 @@
+"""Translating texts with a trained translation model: tokenise, sort by length, search in batches
+(:mod:`seqkit.search`), detokenise::
+
+    predictor = seqkit.load("runs/translation/multi30k_de_en/20250101-120000")
+    predictor.translate(["Ein Hund läuft."], beam=5)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from seqkit.data.translation import TARGET_TOKENIZER_DIR
+from seqkit.inference.predictor import Predictor
+from seqkit.search import Hypothesis, search_batch
+
+#: Texts tokenised and sorted by length together by :func:`iter_translate` (in batches).
+CHUNK_BATCHES = 16
+
+
+@dataclass
+class Translation:
+    """The translation of one text.
+
+    Attributes:
+        source: The input text.
+        text: The best hypothesis, detokenised.
+        score: Its length-penalised log-probability.
+        nbest: ``(text, score)`` of the ``nbest`` best hypotheses, best first.
+        source_pieces: The source tokens (for plots).
+        target_pieces: The best hypothesis' tokens, then ``<eos>`` when it produced one.
+        attention: ``(len(target_pieces), len(source_pieces))`` weights when requested.
+    """
+
+    source: str
+    text: str
+    score: float
+    nbest: list[tuple[str, float]] = field(default_factory=list)
+    source_pieces: list[str] = field(default_factory=list)
+    target_pieces: list[str] = field(default_factory=list)
+    attention: Tensor | None = None
+
+
+
+def pad_sources(rows: list[list[int]], pad_id: int, device) -> tuple[Tensor, Tensor]:
+    """Token id rows as a padded ``(B, S)`` batch and their lengths ``(B,)`` on ``device``."""
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+    ids = torch.full((len(rows), max(1, int(lengths.max()))), pad_id, dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return ids.to(device), lengths.to(device)
+
+
+@torch.inference_mode()
+def iter_translate(
+    module, src_tokenizer, tgt_tokenizer, texts: Iterable[str], *, beam: int | None = None, nbest: int = 1,
+    batch_size: int = 32, alpha: float | None = None, max_length_ratio: float | None = None,
+    max_length_offset: int | None = None, return_attention: bool = False,
+    progress: Callable[[int], object] | None = None,
+) -> Iterator[Translation]:
+    """Yield one :class:`Translation` per text, in input order, reading ``texts`` lazily chunk by chunk.
+
+    Texts of a chunk (``batch_size * 16``) are sorted by length before batching (less padding, and short
+    sentences finish together); unset search settings come from the module's hyperparameters.
+    """
+    hparams = module.hparams
+    beam = beam or hparams["beam_size"]
+    alpha = hparams["length_penalty"] if alpha is None else alpha
+    ratio = hparams["max_length_ratio"] if max_length_ratio is None else max_length_ratio
+    offset = hparams["max_length_offset"] if max_length_offset is None else max_length_offset
+    module.eval()
+    device = next(module.parameters()).device
+    iterator = iter(texts)
+    while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
+        ids = src_tokenizer.encode_batch(chunk)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        results: list[list[Hypothesis]] = [[] for _ in chunk]
+        for start in range(0, len(order), batch_size):
+            indices = order[start : start + batch_size]
+            src, lengths = pad_sources([ids[i] for i in indices], src_tokenizer.pad_id, device)
+            found = search_batch(module, src, lengths, tgt_tokenizer.bos_id, tgt_tokenizer.eos_id, beam=beam,
+                                 nbest=nbest, alpha=alpha, max_length_ratio=ratio, max_length_offset=offset,
+                                 return_attention=return_attention)
+            for i, hypotheses in zip(indices, found, strict=True):
+                results[i] = hypotheses
+            if progress is not None:
+                progress(len(indices))
+        for text, src_row, hypotheses in zip(chunk, ids, results, strict=True):
+            decoded = tgt_tokenizer.decode_batch([h.tokens for h in hypotheses])
+            best = hypotheses[0]
+            translation = Translation(text, decoded[0], best.score, list(zip(decoded, [h.score for h in hypotheses])))
+            if return_attention:
+                translation.source_pieces = [src_tokenizer.id_to_token(i) for i in src_row]
+                eos = ["<eos>"] if best.attention is not None and best.attention.shape[0] > len(best.tokens) else []
+                translation.target_pieces = [tgt_tokenizer.id_to_token(i) for i in best.tokens] + eos
+                translation.attention = best.attention
+            yield translation
+
+
+class TranslatorPredictor(Predictor):
+    """A :class:`~seqkit.tasks.Seq2SeqTranslator` with its source and target tokenizers: ``translate``."""
+
+    @property
+    def target_tokenizer(self) -> Any:
+        return self.tokenizers.get(TARGET_TOKENIZER_DIR, self.tokenizer)
+
+    def iter_translate(self, texts: Iterable[str], **options: Any) -> Iterator[Translation]:
+        """:func:`iter_translate` with this model's tokenizers (``options``: its keyword arguments)."""
+        return iter_translate(self.module, self.tokenizer, self.target_tokenizer, texts, **options)
+
+    def translate(self, texts: str | Iterable[str], beam: int | None = None, batch_size: int = 32,
+                  details: bool = False, **options: Any) -> Any:
+        """Translate one text (returns a string) or several (a list), with the model's beam settings unless given.
+
+        ``details=True`` returns :class:`Translation` records (scores, n-best, attention). ``options`` go to
+        :func:`iter_translate` (``nbest``, ``alpha``, ``return_attention``...).
+        """
+        single = isinstance(texts, str)
+        records = list(self.iter_translate([texts] if single else texts, beam=beam, batch_size=batch_size,
+                                           **options))
+        out = records if details else [record.text for record in records]
+        return out[0] if single else out
