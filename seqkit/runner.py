@@ -31,9 +31,12 @@ from seqkit.checkpointing import (  # noqa: E402
     check_checkpoint,
     remove_partial_checkpoints,
 )
+from seqkit.commands.files import atomic_output  # noqa: E402
 from seqkit.errors import CheckpointError, ConfigError, SeqkitError  # noqa: E402
 from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
 from seqkit.hyperparameters import check_ranges  # noqa: E402
+from seqkit.models.lm_encoder import read_lm_checkpoint  # noqa: E402
+from seqkit.recipe_hub import expand_config_args  # noqa: E402
 from seqkit.runs import (  # noqa: E402
     RUN_DIR_ENV,
     RunLock,
@@ -243,8 +246,6 @@ class SeqkitCLI(LightningCLI):
         check_ranges(dumped)
         pretrained_lm = ((dumped.get("model") or {}).get("init_args") or {}).get("pretrained_lm")
         if pretrained_lm and not ckpt_path:  # a bad language model is found before the data is loaded
-            from seqkit.models.lm_encoder import read_lm_checkpoint
-
             read_lm_checkpoint(pretrained_lm)
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry") and "://" not in str(ckpt_path):
             check_checkpoint(ckpt_path)
@@ -348,8 +349,6 @@ class SeqkitCLI(LightningCLI):
             {"output": row} for batch in batches for row in batch.tolist()
         )
         texts = _prediction_texts(self.datamodule)
-        from seqkit.commands.files import atomic_output
-
         with atomic_output(path) as handle:
             for index, row in enumerate(rows):
                 text = {"text": texts[index]} if texts is not None and index < len(texts) else {}
@@ -387,8 +386,6 @@ class SeqkitCLI(LightningCLI):
 
 def run_lightning_cli(args: list[str]) -> SeqkitCLI:
     """Run one LightningCLI subcommand (``args[0]`` is ``fit``, ``validate``, ``test`` or ``predict``)."""
-    from seqkit.recipe_hub import expand_config_args
-
     # From the console script, let LightningCLI read sys.argv itself: DDP relaunches this same command line.
     from_command_line = list(args) == sys.argv[1:]
     args = expand_config_args(list(args))  # shipped recipes by name: --config sentiment/sst2

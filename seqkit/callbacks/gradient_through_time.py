@@ -11,6 +11,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from seqkit.diagnostics.plotting import plot_gradient_norms
 from seqkit.nn.gradients import HiddenGradientTracker
 
 LossFn = Callable[[L.LightningModule, Any], Tensor]
@@ -103,8 +104,6 @@ class GradientThroughTime(L.Callback):
 
     def save_plot(self, path: str | Path) -> Path:
         """Write the recorded curves: one panel per layer, one line per measured step."""
-        from seqkit.diagnostics.plotting import plot_gradient_norms
-
         panels: dict[str, dict[str, Tensor]] = {}
         for step, norms in self.history:
             for name, curve in norms.items():
