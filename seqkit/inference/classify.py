@@ -42,9 +42,9 @@ def iter_classify(
     module: torch.nn.Module,
     tokenizer,
     texts: Iterable[str],
-    batch_size: int = 64,
-    max_length: int | None = None,
-    truncation: Truncation = "head",
+    batch_size: int,
+    max_length: int | None,
+    truncation: Truncation,
     progress: Callable[[int], object] | None = None,
 ) -> Iterator[dict]:
     """Yield one prediction record per text, in input order, reading ``texts`` lazily chunk by chunk.
@@ -54,7 +54,8 @@ def iter_classify(
         tokenizer: The run's tokenizer.
         texts: Any iterable of strings (a file can be streamed).
         batch_size: Texts per forward pass.
-        max_length: Keep at most this many tokens per text (``None``: all), cut by ``truncation``.
+        max_length: Keep at most this many tokens per text (``None``: all), cut by ``truncation``; a trained
+            model's own values are in :meth:`ClassifierPredictor.truncation`.
         truncation: ``head``, ``tail`` or ``head+tail``, as in :func:`seqkit.data.encoding.truncate`.
         progress: Called with the number of texts done after every batch (e.g. a progress bar's ``update``).
 
