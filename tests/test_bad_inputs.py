@@ -23,8 +23,8 @@ from tests.helpers import REPO, subprocess_env
 pytestmark = pytest.mark.slow
 
 TINY = str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml")
-SMALL = ["--data.init_args.max_rows.train", "200", "--data.init_args.max_rows.validation", "50",
-         "--data.init_args.max_rows.test", "50", "--trainer.enable_progress_bar", "false",
+SMALL = ["--data.init_args.splits.max_rows.train", "200", "--data.init_args.splits.max_rows.validation", "50",
+         "--data.init_args.splits.max_rows.test", "50", "--trainer.enable_progress_bar", "false",
          "--trainer.enable_model_summary", "false"]
 FIT = ["fit", "--config", TINY, *SMALL, "--trainer.max_epochs", "1"]
 
@@ -91,7 +91,7 @@ def test_a_config_typo_is_the_one_line_that_matters(place, runs):
 
 @pytest.mark.parametrize(("option", "words"), [
     (["--model.init_args.optimizer.init_args.lr", "-0.01"], ["lr", "greater than 0"]),
-    (["--data.init_args.batch_size", "0"], ["batch_size", "at least 1"]),
+    (["--data.init_args.batching.batch_size", "0"], ["batch_size", "at least 1"]),
     (["--model.init_args.dropout", "1.5"], ["dropout", "[0, 1)"]),
     (["--model.init_args.hidden_size", "0"], ["hidden_size", "at least 1"]),
     (["--model.init_args.hidden_size", "abc"], ["hidden_size", "int"]),

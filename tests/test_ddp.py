@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from seqkit.data.classification import TextClassificationDataModule
+from seqkit.data.options import Splits
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import TokenizerConfig
 from tests.helpers import REPO, free_port, subprocess_env
@@ -23,7 +24,7 @@ def test_ddp_two_processes_each_train_on_their_own_shard(data_root, tmp_path):
         sys.executable, "-m", "seqkit", "fit", "--config", str(TINY), "--run_dir", str(run),
         "--trainer.devices", "2", "--trainer.strategy", "ddp", "--trainer.accelerator", "cpu",
         "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
-        "--trainer.enable_model_summary", "false", "--data.init_args.max_rows", "400",
+        "--trainer.enable_model_summary", "false", "--data.init_args.splits.max_rows", "400",
         "--trainer.callbacks+=tests.helpers.RecordTrainingExamples",
     ]
     out = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path,
@@ -37,7 +38,7 @@ def test_ddp_two_processes_each_train_on_their_own_shard(data_root, tmp_path):
     # What one epoch should cover: the same 400 training rows, tokenised the same way.
     module = TextClassificationDataModule(
         DataSource(name="sst2"), TokenizerConfig(kind="word", vocab_size=5000, lowercase=True), max_length=48,
-        max_rows=400, val_split=None, test_split=None,
+        splits=Splits(max_rows=400, validation=None, test=None),
     )
     module.setup("fit")
     expected = {tuple(row) for row in module.encoded["train"]["input_ids"]}
@@ -56,7 +57,8 @@ def _lm_run(run_dir, devices: int, batch: int, eval_batch: int, tmp_path) -> flo
         "--run_dir", str(run_dir), "--trainer.devices", str(devices), "--trainer.accelerator", "cpu",
         "--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false",
-        "--data.init_args.batch_size", str(batch), "--data.init_args.eval_batch_size", str(eval_batch),
+        "--data.init_args.batching.batch_size", str(batch),
+        "--data.init_args.batching.eval_batch_size", str(eval_batch),
         # No dropout: the two runs must see the same computation, not the same random masks.
         "--model.init_args.dropout", "0", "--model.init_args.dropout_input", "0",
         "--model.init_args.dropout_hidden", "0", "--model.init_args.weight_drop", "0",

@@ -18,8 +18,8 @@ from seqkit.cli import main
 from tests.helpers import REPO, subprocess_env
 
 TINY = str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml")
-SMALL = ["--data.init_args.max_rows.train", "200", "--data.init_args.max_rows.validation", "50",
-         "--data.init_args.max_rows.test", "50", "--trainer.enable_progress_bar", "false"]
+SMALL = ["--data.init_args.splits.max_rows.train", "200", "--data.init_args.splits.max_rows.validation", "50",
+         "--data.init_args.splits.max_rows.test", "50", "--trainer.enable_progress_bar", "false"]
 #: Third-party messages that told a seqkit user nothing (each appeared on every run before).
 NOISE = ["LeafSpec", "Generating train split", "Flattening", "Casting", "FLOPs", "configure_callbacks",
          "flops_per_batch", "could not find the monitored key", "Skipping setting a default"]
@@ -36,7 +36,7 @@ def test_a_short_language_model_run_is_quiet_named_by_recipe_and_says_which_chec
     env = {"SEQKIT_RUNS_DIR": str(runs), "HF_DATASETS_CACHE": str(caches / "hf"),  # fresh: datasets generates
            "SEQKIT_CACHE_DIR": str(caches / "seqkit")}
     done = _seqkit(["fit", "--config", str(REPO / "recipes" / "lm" / "tiny.yaml"), "--trainer.max_steps", "3",
-                    "--data.init_args.max_rows.train", "300"], tmp_path, **env)
+                    "--data.init_args.splits.max_rows.train", "300"], tmp_path, **env)
     assert done.returncode == 0, done.stderr[-3000:]
     printed = done.stdout + done.stderr
     assert not [word for word in NOISE if word in printed], printed

@@ -19,7 +19,10 @@ def recipe_data_module(recipe: str, overrides: dict | None = None):
         data = (yaml.safe_load(handle) or {}).get("data")
     if not data:
         raise SeqkitError(f"{recipe} has no data section.")
-    data = {**data, "init_args": {**(data.get("init_args") or {}), **(overrides or {})}}
+    init_args = dict(data.get("init_args") or {})
+    for group, values in (overrides or {}).items():  # {"splits": {"max_rows": 100}} updates fields of one group
+        init_args[group] = {**(init_args.get(group) or {}), **values}
+    data = {**data, "init_args": init_args}
     parser = ArgumentParser(exit_on_error=False)
     parser.add_subclass_arguments(L.LightningDataModule, "data")
     return parser.instantiate_classes(parser.parse_object({"data": data})).data
@@ -44,7 +47,7 @@ def main(argv: list[str]) -> int:
 
     from seqkit.data.encoding import sequence_lengths
 
-    overrides = {"max_rows": args.max_rows} if args.max_rows else {}
+    overrides = {"splits": {"max_rows": args.max_rows}} if args.max_rows else {}
     data = recipe_data_module(args.config, overrides)
     if not callable(getattr(data, "length_column", None)):
         raise SeqkitError(f"{type(data).__name__} has no padded batches to measure.")
@@ -54,12 +57,12 @@ def main(argv: list[str]) -> int:
         raise SeqkitError(f"The recipe's data has no {args.split} split.")
     lengths = sequence_lengths(data.encoded[args.split], data.length_column())
     print(f"{args.config} [{args.split}]: {len(lengths):,} examples, {int(lengths.sum()):,} tokens, "
-          f"length mean {lengths.mean():.1f}, max {lengths.max()}; batch_size {data.batch_size}, "
-          f"max_tokens {data.max_tokens}")
+          f"length mean {lengths.mean():.1f}, max {lengths.max()}; batch_size {data.batching.batch_size}, "
+          f"max_tokens {data.batching.max_tokens}")
     print("| batching | batches | padded tokens | padding fraction |")
     print("|---|---|---|---|")
     for bucket in (True, False):
-        result = epoch_padding(lengths, data.batch_size, data.max_tokens, bucket, data.seed)
+        result = epoch_padding(lengths, data.batching.batch_size, data.batching.max_tokens, bucket, data.splits.seed)
         print(f"| {'bucketed' if bucket else 'random'} | {result['batches']:,} | {result['padded_tokens']:,} | "
               f"{result['padding']:.3f} |")
     return 0

@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
     count = min(args.documents, len(dataset))
     table = dataset.with_format("arrow")[:count]
     collate = data.collator()
-    batch_size = args.batch_size or data.eval_batch_size
+    batch_size = args.batch_size or data.batching.eval_batch_size
     sentence_counts = sequence_lengths(dataset.select(range(count)), data.length_column())
     batches = BucketBatchSampler(sentence_counts, batch_size, shuffle=False).batches()
     batches = [b.tolist() for b in batches]

@@ -24,7 +24,7 @@ def _run_test_sources(run: str, limit: int) -> list[str]:
     _, run_dir = find_checkpoint(run)
     data = (yaml.safe_load((run_dir / "config.yaml").read_text())["data"] or {}).get("init_args") or {}
     source = DataSource(**{k: v for k, v in (data.get("source") or {}).items() if v is not None})
-    split = data.get("test_split") or "test"
+    split = (data.get("splits") or {}).get("test") or data.get("test_split") or "test"  # older runs: flat
     column = source.column("source", data.get("source_lang", "de"))
     return load_splits(source, [split])[split][column][:limit]
 

@@ -70,14 +70,15 @@ def main(argv: list[str]) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    from seqkit.data.options import Splits
     from seqkit.data.sampler import BucketBatchSampler
     from seqkit.data.sources import DataSource
     from seqkit.data.trees import TreeDataModule
     from seqkit.models.tree_lstm import TreeLSTM, TreeLSTMConfig
 
     role = "validation" if args.split != "train" else "train"
-    data = TreeDataModule(DataSource(name="sst_trees"), max_rows={role: args.trees}, train_split="train",
-                          val_split=args.split if role == "validation" else None, test_split=None)
+    data = TreeDataModule(DataSource(name="sst_trees"), splits=Splits(
+        validation=args.split if role == "validation" else None, test=None, max_rows={role: args.trees}))
     dataset = data.encode(role, data.raw[role])
     table = dataset.with_format("arrow")[:]
     count = len(table)

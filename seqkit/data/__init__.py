@@ -7,6 +7,7 @@ from seqkit.data.encoding import encode_column, pad_ids, sequence_lengths, trunc
 from seqkit.data.forecasting import ForecastingDataModule
 from seqkit.data.hierarchical import HierarchicalCollator, HierarchicalDataModule
 from seqkit.data.language_modeling import LanguageModelingDataModule
+from seqkit.data.options import Batching, Splits
 from seqkit.data.sampler import BucketBatchSampler, padding_fraction
 from seqkit.data.sentences import SentenceSplitter
 from seqkit.data.sources import DataSource, load_splits
@@ -16,6 +17,7 @@ from seqkit.data.trees import TreeCollator, TreeDataModule, parse_tree
 
 __all__ = [
     "ArrowBatches",
+    "Batching",
     "BucketBatchSampler",
     "DataSource",
     "ForecastingDataModule",
@@ -24,6 +26,7 @@ __all__ = [
     "LanguageModelingDataModule",
     "PadCollator",
     "SentenceSplitter",
+    "Splits",
     "TextClassificationDataModule",
     "TextDataModule",
     "Tokenizer",

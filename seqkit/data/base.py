@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import sequence_lengths
+from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader, training_position
 from seqkit.data.sampler import BucketBatchSampler
 from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
@@ -29,64 +30,35 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TRAIN, VALIDATION, TEST = "train", "validation", "test"
-
-
 class TextDataModule(L.LightningDataModule):
     """Base class: raw splits -> checks -> tokenizer -> cached token ids -> bucketed batches.
 
     Args:
         source: Where the data comes from (local name, files or Hub id) and its column mapping.
         tokenizer: Tokenizer to train on the training split, or to load (``tokenizer.path``).
-        batch_size: Training examples per batch (per process under DDP).
-        eval_batch_size: Examples per evaluation batch; defaults to ``batch_size``.
-        max_tokens: Optional cap on padded tokens per batch (``batch_size`` stays an upper bound).
-        bucketing: Group examples of similar length into batches (much less padding).
-        pool_factor: Bucketing pool size, in batches.
-        num_workers: DataLoader worker processes.
-        train_split: Split name for training.
-        val_split: Split name for validation; ``None`` for none.
-        test_split: Split name for testing; ``None`` for none.
-        val_from_train: If set, hold out this fraction of the training split (seeded) as validation instead of
-            reading ``val_split``.
-        max_rows: Use only this many rows of each split (an int for all, or ``{split_role: rows}`` with roles
-            ``train``/``validation``/``test``), for quick runs and tests.
-        seed: Seed for subsets, held-out splits and batch order.
+        batching: Batch sizes, bucketing and loader workers (:class:`~seqkit.data.options.Batching`); unset batch
+            sizes come from the subclass's ``default_batch_sizes``.
+        splits: Split names, held-out validation, row limits and seed (:class:`~seqkit.data.options.Splits`).
     """
 
     #: Take ``max_rows`` subsets at random (``True``) or from the start (``False``, for running text).
     random_subsets = True
 
+    #: ``(batch_size, eval_batch_size)`` when ``batching`` leaves them unset (``None``: the training size).
+    default_batch_sizes: tuple[int, int | None] = (32, None)
+
     def __init__(
         self,
         source: DataSource,
         tokenizer: TokenizerConfig | None = None,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
-        max_tokens: int | None = None,
-        bucketing: bool = True,
-        pool_factor: int = 50,
-        num_workers: int = 0,
-        train_split: str = "train",
-        val_split: str | None = "validation",
-        test_split: str | None = "test",
-        val_from_train: float | None = None,
-        max_rows: int | dict[str, int] | None = None,
-        seed: int = 0,
+        batching: Batching | None = None,
+        splits: Splits | None = None,
     ) -> None:
         super().__init__()
         self.source = source
         self.tokenizer_config = tokenizer or TokenizerConfig()
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.max_tokens = max_tokens
-        self.bucketing = bucketing
-        self.pool_factor = pool_factor
-        self.num_workers = num_workers
-        self.split_names = {TRAIN: train_split, VALIDATION: val_split, TEST: test_split}
-        self.val_from_train = val_from_train
-        self.max_rows = max_rows
-        self.seed = seed
+        self.batching = (batching or Batching()).with_defaults(*self.default_batch_sizes)
+        self.splits = splits or Splits()
         self._raw: dict[str, Dataset] | None = None
         self._tokenizer: Tokenizer | None = None
         self.encoded: dict[str, Dataset] = {}
@@ -102,8 +74,8 @@ class TextDataModule(L.LightningDataModule):
 
     def split_roles(self) -> dict[str, str]:
         """``{role: split name}`` of the splits read from the source (held-out ones come from ``train``)."""
-        wanted = {role: name for role, name in self.split_names.items() if name}
-        if self.val_from_train:
+        wanted = {role: name for role, name in self.splits.names.items() if name}
+        if self.splits.val_from_train:
             wanted.pop(VALIDATION, None)
         return wanted
 
@@ -139,8 +111,8 @@ class TextDataModule(L.LightningDataModule):
         log_origin(self.source, list(dict.fromkeys(wanted.values())))
         loaded = load_splits(self.source, list(dict.fromkeys(wanted.values())))
         raw = {role: loaded[name] for role, name in wanted.items()}
-        if self.val_from_train:
-            parts = raw[TRAIN].train_test_split(test_size=self.val_from_train, seed=self.seed)
+        if self.splits.val_from_train:
+            parts = raw[TRAIN].train_test_split(test_size=self.splits.val_from_train, seed=self.splits.seed)
             raw[TRAIN], raw[VALIDATION] = parts["train"], parts["test"]
         for role in list(raw):
             raw[role] = self._subset(role, raw[role])
@@ -149,11 +121,11 @@ class TextDataModule(L.LightningDataModule):
         return raw
 
     def _subset(self, role: str, dataset: Dataset) -> Dataset:
-        limit = self.max_rows.get(role) if isinstance(self.max_rows, dict) else self.max_rows
+        limit = self.splits.rows(role)
         if limit is None or limit >= len(dataset):
             return dataset
         if self.random_subsets:
-            dataset = dataset.shuffle(seed=self.seed)
+            dataset = dataset.shuffle(seed=self.splits.seed)
         return dataset.select(range(limit))
 
     @property
@@ -208,17 +180,18 @@ class TextDataModule(L.LightningDataModule):
 
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.encoded:
-            raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.{role}_split.")
+            raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
         dataset = self.encoded[role]
         trainer = self.trainer
+        batching = self.batching
         sampler = BucketBatchSampler(
             sequence_lengths(dataset, self.length_column()),
-            self.batch_size if train else self.eval_batch_size,
-            max_tokens=self.max_tokens,
+            batching.batch_size if train else batching.eval_batch_size,
+            max_tokens=batching.max_tokens,
             shuffle=train,
-            bucket=self.bucketing,
-            pool_factor=self.pool_factor,
-            seed=self.seed,
+            bucket=batching.bucketing,
+            pool_factor=batching.pool_factor,
+            seed=self.splits.seed,
             num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0,
         )
@@ -226,7 +199,7 @@ class TextDataModule(L.LightningDataModule):
         loader_class, extra = (ResumableDataLoader, {"position": self._train_position}) if train else (DataLoader, {})
         return loader_class(
             ArrowBatches(dataset), batch_sampler=sampler, collate_fn=self.collator(),
-            num_workers=self.num_workers, persistent_workers=self.num_workers > 0, **extra,
+            num_workers=batching.num_workers, persistent_workers=batching.num_workers > 0, **extra,
         )
 
     def _train_position(self) -> tuple[int, int]:
@@ -248,6 +221,6 @@ class TextDataModule(L.LightningDataModule):
         A plain sequential ``BatchSampler``: Lightning rebuilds a prediction loader's batch sampler to track indices.
         """
         if TEST not in self.encoded:
-            raise DataError(f"No test split is configured for {self.source.label}; set data.init_args.test_split.")
-        return DataLoader(ArrowBatches(self.encoded[TEST]), batch_size=self.eval_batch_size, shuffle=False,
-                          collate_fn=self.collator(), num_workers=self.num_workers)
+            raise DataError(f"No test split is configured for {self.source.label}; set data.init_args.splits.test.")
+        return DataLoader(ArrowBatches(self.encoded[TEST]), batch_size=self.batching.eval_batch_size, shuffle=False,
+                          collate_fn=self.collator(), num_workers=self.batching.num_workers)

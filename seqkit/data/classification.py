@@ -12,6 +12,7 @@ from seqkit.data.base import TRAIN, TextDataModule
 from seqkit.data.checks import check_columns, check_labels, label_range
 from seqkit.data.collate import PadCollator
 from seqkit.data.encoding import Truncation, encode_column
+from seqkit.data.options import Batching, Splits
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import TokenizerConfig
 from seqkit.errors import DataError
@@ -49,7 +50,8 @@ class TextClassificationDataModule(TextDataModule):
         truncation: Which part of a long text to keep: ``head``, ``tail`` or ``head+tail``.
         label_map: Maps raw integer labels to class ids before any check, e.g. IMDB ratings 1-4, 7-10 to 0..7
             (``{1: 0, 2: 1, 3: 2, 4: 3, 7: 4, 8: 5, 9: 6, 10: 7}``); a label missing from the map is an error.
-        **kwargs: Batching and split options of :class:`~seqkit.data.base.TextDataModule`.
+        batching: Batch sizes (default 32), bucketing and loader workers.
+        splits: Split names, held-out validation, row limits and seed.
     """
 
     def __init__(
@@ -60,25 +62,11 @@ class TextClassificationDataModule(TextDataModule):
         label_names: list[str] | None = None,
         max_length: int = 512,
         truncation: Truncation = "head",
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
-        max_tokens: int | None = None,
-        bucketing: bool = True,
-        pool_factor: int = 50,
-        num_workers: int = 0,
-        train_split: str = "train",
-        val_split: str | None = "validation",
-        test_split: str | None = "test",
-        val_from_train: float | None = None,
-        max_rows: int | dict[str, int] | None = None,
-        seed: int = 0,
         label_map: dict[int, int] | None = None,
+        batching: Batching | None = None,
+        splits: Splits | None = None,
     ) -> None:
-        super().__init__(
-            source, tokenizer, batch_size=batch_size, eval_batch_size=eval_batch_size, max_tokens=max_tokens,
-            bucketing=bucketing, pool_factor=pool_factor, num_workers=num_workers, train_split=train_split,
-            val_split=val_split, test_split=test_split, val_from_train=val_from_train, max_rows=max_rows, seed=seed,
-        )
+        super().__init__(source, tokenizer, batching, splits)
         self._num_classes = num_classes
         self.label_names = list(label_names) if label_names else None
         self.max_length = max_length

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.sources import DataSource, describe_split, load_splits
 from seqkit.errors import DataError
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TRAIN, VALIDATION, TEST = "train", "validation", "test"
 ROLES = (TRAIN, VALIDATION, TEST)
 #: The ETTh1/ETTh2 borders of Informer (12 / 4 / 4 months of hours): ends of train, validation and test.
 ETT_HOUR_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)
@@ -128,12 +128,11 @@ class ForecastingDataModule(L.LightningDataModule):
             ETTh1 borders 8,640 / 11,520 / 14,400; ``null`` takes 70 / 10 / 20 % of the rows.
         calendar_features: Add hour of day, day of week, day of month and day of year (in [-0.5, 0.5]) to the
             inputs; needs ``time_column``.
-        batch_size: Training windows per batch.
-        eval_batch_size: Windows per evaluation batch; defaults to ``batch_size``.
-        max_rows: Use only this many windows of each split (an int, or ``{role: windows}``), evenly spaced, for
-            quick runs and tests. The protocol's figures need every window (the default).
-        num_workers: DataLoader worker processes.
-        seed: Seed of the training order.
+        batching: Windows per batch (default 32), loader workers. Windows all have one length: ``max_tokens``,
+            ``bucketing`` and ``pool_factor`` are refused.
+        splits: ``max_rows``: use only this many windows of each split, evenly spaced, for quick runs and tests
+            (the protocol's figures need every window, the default); ``seed``: the training order. The splits are
+            cut by ``borders``: split names and ``val_from_train`` are refused.
     """
 
     def __init__(
@@ -148,11 +147,8 @@ class ForecastingDataModule(L.LightningDataModule):
         columns: list[str] | None = None,
         borders: tuple[int, int, int] | None = ETT_HOUR_BORDERS,
         calendar_features: bool = False,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
-        max_rows: int | dict[str, int] | None = None,
-        num_workers: int = 0,
-        seed: int = 0,
+        batching: Batching | None = None,
+        splits: Splits | None = None,
     ) -> None:
         super().__init__()
         if lookback < 1 or horizon < 1:
@@ -171,11 +167,10 @@ class ForecastingDataModule(L.LightningDataModule):
         self.columns_arg = list(columns) if columns else None
         self.borders = tuple(borders) if borders is not None else None
         self.calendar_features = calendar_features
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size or batch_size
-        self.max_rows = max_rows
-        self.num_workers = num_workers
-        self.seed = seed
+        self.batching = (batching or Batching()).with_defaults(32)
+        self.splits = splits or Splits()
+        self.batching.refuse(("max_tokens", "bucketing", "pool_factor"), type(self).__name__, "windows of one length")
+        self.splits.refuse(("train", "validation", "test", "val_from_train"), type(self).__name__, "borders cut it")
         self._series: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- the series, loaded once
@@ -260,7 +255,7 @@ class ForecastingDataModule(L.LightningDataModule):
         if self.calendar_features:
             inputs = torch.cat([scaled, torch.from_numpy(calendar_features(series["times"]))], dim=1)
         starts = window_starts(*series["ranges"][role], self.lookback, self.horizon)
-        limit = self.max_rows.get(role) if isinstance(self.max_rows, dict) else self.max_rows
+        limit = self.splits.rows(role)
         if limit is not None and limit < len(starts):
             starts = starts[torch.linspace(0, len(starts) - 1, limit).round().long()]
         return WindowDataset(inputs, scaled, starts, self.lookback, self.horizon)
@@ -279,10 +274,11 @@ class ForecastingDataModule(L.LightningDataModule):
         path.write_text(json.dumps(self.series_spec, indent=2) + "\n")
 
     def _loader(self, role: str, train: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if train else None
-        return DataLoader(self.datasets[role], batch_size=self.batch_size if train else self.eval_batch_size,
+        generator = torch.Generator().manual_seed(self.splits.seed) if train else None
+        batching = self.batching
+        return DataLoader(self.datasets[role], batch_size=batching.batch_size if train else batching.eval_batch_size,
                           shuffle=train, generator=generator, collate_fn=_whole_batch,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+                          num_workers=batching.num_workers, persistent_workers=batching.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(TRAIN, train=True)

@@ -21,6 +21,7 @@ import torch
 
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.encoding import pad_ids
+from seqkit.data.options import Batching, Splits
 from seqkit.data.sentences import SentenceSplitter
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig
@@ -128,7 +129,8 @@ class HierarchicalDataModule(TextClassificationDataModule):
         num_classes: Number of classes; inferred from the training labels when ``None``.
         label_names: Names of the classes, in id order.
         label_map: Maps raw integer labels to class ids (e.g. IMDB ratings 1-4, 7-10 to 0..7).
-        **kwargs: Batching and split options of :class:`~seqkit.data.base.TextDataModule`.
+        batching: Batch sizes (default 32 documents), bucketing and loader workers.
+        splits: Split names, held-out validation, row limits and seed.
     """
 
     def __init__(
@@ -140,25 +142,11 @@ class HierarchicalDataModule(TextClassificationDataModule):
         num_classes: int | None = None,
         label_names: list[str] | None = None,
         label_map: dict[int, int] | None = None,
-        batch_size: int = 32,
-        eval_batch_size: int | None = None,
-        max_tokens: int | None = None,
-        bucketing: bool = True,
-        pool_factor: int = 50,
-        num_workers: int = 0,
-        train_split: str = "train",
-        val_split: str | None = "validation",
-        test_split: str | None = "test",
-        val_from_train: float | None = None,
-        max_rows: int | dict[str, int] | None = None,
-        seed: int = 0,
+        batching: Batching | None = None,
+        splits: Splits | None = None,
     ) -> None:
-        super().__init__(
-            source, tokenizer, num_classes=num_classes, label_names=label_names, batch_size=batch_size,
-            eval_batch_size=eval_batch_size, max_tokens=max_tokens, bucketing=bucketing, pool_factor=pool_factor,
-            num_workers=num_workers, train_split=train_split, val_split=val_split, test_split=test_split,
-            val_from_train=val_from_train, max_rows=max_rows, seed=seed, label_map=label_map,
-        )
+        super().__init__(source, tokenizer, num_classes=num_classes, label_names=label_names, label_map=label_map,
+                         batching=batching, splits=splits)
         self.splitter = splitter or self.default_splitter(max_words)
         if max_words < 1:
             raise ValueError(f"max_words must be at least 1, got {max_words}")

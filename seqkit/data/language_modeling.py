@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule
 from seqkit.data.encoding import encode_column
+from seqkit.data.options import Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import TokenizerConfig
@@ -40,7 +41,7 @@ def stream_rows(tokens: np.ndarray | torch.Tensor, rows: int, rank: int = 0, wor
     if length < 2:
         raise DataError(
             f"A stream of {tokens.numel()} tokens is too short for {total_rows} rows of at least 2 tokens; "
-            "lower data.init_args.batch_size."
+            "lower data.init_args.batching.batch_size."
         )
     layout = tokens[: length * total_rows].view(total_rows, length)
     return layout[rank * rows : (rank + 1) * rows].contiguous()
@@ -117,40 +118,32 @@ class LanguageModelingDataModule(TextDataModule):
     Args:
         source: The corpus (``text`` column, one line per row, in order).
         tokenizer: Word level (``split_punctuation: false`` for WikiText/PTB) or subword.
-        batch_size: Parallel rows ``B`` per process for training.
-        eval_batch_size: Rows for validation and test (10 in AWD-LSTM's evaluation).
         bptt: Chunk length in tokens.
         variable_bptt: AWD-LSTM's random chunk lengths during training.
         add_eos: Append ``<eos>`` to every line (the standard for WikiText and PTB word-level perplexity).
         skip_empty_lines: Drop lines that are blank (WikiText keeps them as ``<eos>``-only lines by convention).
-        **kwargs: Split, subset and seed options of :class:`~seqkit.data.base.TextDataModule`.
+        batching: ``batch_size``: parallel rows ``B`` per process for training (default 20); ``eval_batch_size``:
+            rows for validation and test (default 10, as in AWD-LSTM's evaluation); ``num_workers``. Chunks of one
+            stream have no lengths to bucket: ``max_tokens``, ``bucketing`` and ``pool_factor`` are refused.
+        splits: Split names, held-out validation, row limits (the first rows: running text stays contiguous), seed.
     """
 
     random_subsets = False  # a subset of running text must stay contiguous
+    default_batch_sizes = (20, 10)
 
     def __init__(
         self,
         source: DataSource,
         tokenizer: TokenizerConfig | None = None,
-        batch_size: int = 20,
-        eval_batch_size: int = 10,
         bptt: int = 35,
         variable_bptt: bool = False,
         add_eos: bool = True,
         skip_empty_lines: bool = False,
-        num_workers: int = 0,
-        train_split: str = "train",
-        val_split: str | None = "validation",
-        test_split: str | None = "test",
-        val_from_train: float | None = None,
-        max_rows: int | dict[str, int] | None = None,
-        seed: int = 0,
+        batching: Batching | None = None,
+        splits: Splits | None = None,
     ) -> None:
-        super().__init__(
-            source, tokenizer or TokenizerConfig(kind="word", split_punctuation=False), batch_size=batch_size,
-            eval_batch_size=eval_batch_size, num_workers=num_workers, train_split=train_split, val_split=val_split,
-            test_split=test_split, val_from_train=val_from_train, max_rows=max_rows, seed=seed,
-        )
+        super().__init__(source, tokenizer or TokenizerConfig(kind="word", split_punctuation=False), batching, splits)
+        self.batching.refuse(("max_tokens", "bucketing", "pool_factor"), type(self).__name__, "one token stream")
         self.bptt = bptt
         self.variable_bptt = variable_bptt
         self.add_eos = add_eos
@@ -191,17 +184,18 @@ class LanguageModelingDataModule(TextDataModule):
 
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.streams:
-            raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.{role}_split.")
+            raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
         trainer = self.trainer
         rows = stream_rows(
-            self.streams[role], self.batch_size if train else self.eval_batch_size,
+            self.streams[role], self.batching.batch_size if train else self.batching.eval_batch_size,
             rank=trainer.global_rank if trainer else 0, world_size=trainer.world_size if trainer else 1,
         )
-        chunks = BPTTChunks(rows.shape[1], self.bptt, variable=train and self.variable_bptt, seed=self.seed)
+        chunks = BPTTChunks(rows.shape[1], self.bptt, variable=train and self.variable_bptt,
+                             seed=self.splits.seed)
         if train:  # resumes mid-epoch from a checkpoint (seqkit.data.resumable)
             return ResumableDataLoader(StreamChunks(rows), sampler=chunks, batch_size=None,
-                                       num_workers=self.num_workers, position=self._train_position)
-        return DataLoader(StreamChunks(rows), sampler=chunks, batch_size=None, num_workers=self.num_workers)
+                                       num_workers=self.batching.num_workers, position=self._train_position)
+        return DataLoader(StreamChunks(rows), sampler=chunks, batch_size=None, num_workers=self.batching.num_workers)
 
     def val_dataloader(self) -> DataLoader | list:
         return self._loader(VALIDATION, train=False) if VALIDATION in self.streams else []

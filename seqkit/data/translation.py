@@ -10,6 +10,7 @@ from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.collate import PadCollator
 from seqkit.data.encoding import encode_column
+from seqkit.data.options import Batching, Splits
 from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer
 from seqkit.errors import DataError
@@ -40,8 +41,11 @@ class TranslationDataModule(TextDataModule):
         max_length: Longest source, and longest target (with ``<bos>``/``<eos>``), in tokens; longer ones are cut.
         test_from_train: Hold out this fraction of the training split (seeded) as the test split, for data with a
             single split; with ``val_from_train`` the validation split is then taken from the rest.
-        **kwargs: Batching and split options of :class:`~seqkit.data.base.TextDataModule`.
+        batching: Batch sizes (default 64 pairs), bucketing and loader workers.
+        splits: Split names, held-out validation, row limits and seed (also of ``test_from_train``).
     """
+
+    default_batch_sizes = (64, None)
 
     def __init__(
         self,
@@ -52,25 +56,11 @@ class TranslationDataModule(TextDataModule):
         target_tokenizer: TokenizerConfig | None = None,
         max_length: int = 100,
         test_from_train: float | None = None,
-        batch_size: int = 64,
-        eval_batch_size: int | None = None,
-        max_tokens: int | None = None,
-        bucketing: bool = True,
-        pool_factor: int = 50,
-        num_workers: int = 0,
-        train_split: str = "train",
-        val_split: str | None = "validation",
-        test_split: str | None = "test",
-        val_from_train: float | None = None,
-        max_rows: int | dict[str, int] | None = None,
-        seed: int = 0,
+        batching: Batching | None = None,
+        splits: Splits | None = None,
     ) -> None:
-        super().__init__(
-            source, tokenizer or TokenizerConfig(kind="sentencepiece_unigram", vocab_size=8000),
-            batch_size=batch_size, eval_batch_size=eval_batch_size, max_tokens=max_tokens, bucketing=bucketing,
-            pool_factor=pool_factor, num_workers=num_workers, train_split=train_split, val_split=val_split,
-            test_split=test_split, val_from_train=val_from_train, max_rows=max_rows, seed=seed,
-        )
+        super().__init__(source, tokenizer or TokenizerConfig(kind="sentencepiece_unigram", vocab_size=8000),
+                         batching, splits)
         if max_length < 3:
             raise DataError(f"max_length must leave room for <bos>, a token and <eos> (>= 3), got {max_length}.")
         self.source_lang = source_lang
@@ -113,19 +103,19 @@ class TranslationDataModule(TextDataModule):
         return dataset.add_column(ROW_COLUMN, list(range(len(dataset))))
 
     def split_roles(self) -> dict[str, str]:
-        return {TRAIN: self.split_names[TRAIN]} if self.test_from_train else super().split_roles()
+        return {TRAIN: self.splits.train} if self.test_from_train else super().split_roles()
 
     def _load_raw(self) -> dict[str, Dataset]:
         if not self.test_from_train:
             return super()._load_raw()
         # A single-split corpus: train -> (test | rest), rest -> (validation | train), both seeded.
-        name = self.split_names[TRAIN]
+        name = self.splits.train
         log_origin(self.source, [name])
         full = load_splits(self.source, [name])[name]
-        parts = full.train_test_split(test_size=self.test_from_train, seed=self.seed)
+        parts = full.train_test_split(test_size=self.test_from_train, seed=self.splits.seed)
         raw = {TRAIN: parts["train"], TEST: parts["test"]}
-        if self.val_from_train:
-            rest = raw[TRAIN].train_test_split(test_size=self.val_from_train, seed=self.seed)
+        if self.splits.val_from_train:
+            rest = raw[TRAIN].train_test_split(test_size=self.splits.val_from_train, seed=self.splits.seed)
             raw[TRAIN], raw[VALIDATION] = rest["train"], rest["test"]
         where = describe_split(self.source, name)
         return {role: self.check_split(role, self._subset(role, data), f"{where} ({role} part)")

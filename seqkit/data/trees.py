@@ -25,6 +25,7 @@ import torch
 from seqkit.data.base import TextDataModule
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.encoding import encode_column, sequence_lengths
+from seqkit.data.options import Batching, Splits
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import TokenizerConfig
 from seqkit.errors import DataError
@@ -294,33 +295,21 @@ class TreeDataModule(TextDataModule):
             ``split_punctuation: false`` (the default here).
         task: ``fine``: the five sentiment classes on every node (SST-5); ``binary``: negative (0, 1) against
             positive (3, 4), neutral nodes unlabelled and trees with a neutral root dropped (SST-2).
-        **kwargs: Batching and split options of :class:`~seqkit.data.base.TextDataModule`.
+        batching: Batch sizes (default 25 trees), bucketing and loader workers.
+        splits: Split names, held-out validation, row limits and seed.
     """
+
+    default_batch_sizes = (25, None)
 
     def __init__(
         self,
         source: DataSource,
         tokenizer: TokenizerConfig | None = None,
         task: TreeTask = "fine",
-        batch_size: int = 25,
-        eval_batch_size: int | None = None,
-        max_tokens: int | None = None,
-        bucketing: bool = True,
-        pool_factor: int = 50,
-        num_workers: int = 0,
-        train_split: str = "train",
-        val_split: str | None = "validation",
-        test_split: str | None = "test",
-        val_from_train: float | None = None,
-        max_rows: int | dict[str, int] | None = None,
-        seed: int = 0,
+        batching: Batching | None = None,
+        splits: Splits | None = None,
     ) -> None:
-        super().__init__(
-            source, tokenizer or TokenizerConfig(kind="word", split_punctuation=False), batch_size=batch_size,
-            eval_batch_size=eval_batch_size, max_tokens=max_tokens, bucketing=bucketing, pool_factor=pool_factor,
-            num_workers=num_workers, train_split=train_split, val_split=val_split, test_split=test_split,
-            val_from_train=val_from_train, max_rows=max_rows, seed=seed,
-        )
+        super().__init__(source, tokenizer or TokenizerConfig(kind="word", split_punctuation=False), batching, splits)
         if task not in ("fine", "binary"):
             raise DataError(f"task must be 'fine' or 'binary', not {task!r}.")
         self.task = task

@@ -115,7 +115,7 @@ def test_char_lm_fit_spells_the_tokenizer_vocabulary(data_root, tmp_path):
 
     run = tmp_path / "run"
     code = main(["fit", "--config", str(REPO / "recipes" / "lm" / "ptb_char_cnn.yaml"), "--run_dir", str(run),
-                 "--data.init_args.max_rows", "200", "--model.init_args.hidden_size", "16",
+                 "--data.init_args.splits.max_rows", "200", "--model.init_args.hidden_size", "16",
                  "--model.init_args.filters", "{1: 4, 2: 4}", "--trainer.max_steps", "2",
                  "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
                  "--trainer.enable_model_summary", "false"])

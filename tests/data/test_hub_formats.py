@@ -7,6 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from seqkit.data import DataSource, LanguageModelingDataModule, TokenizerConfig
+from seqkit.data.options import Batching
 
 #: Tokens (words + one <eos> per line) of WikiText-2 v1 and PTB, as published and as counted by pytorch/examples.
 WIKITEXT2 = {"validation": 217_646, "test": 245_569}
@@ -16,7 +17,7 @@ PTB = {"validation": 73_760, "test": 82_430}
 def _streams(files: dict[str, str], column: str = "text") -> dict[str, int]:
     module = LanguageModelingDataModule(
         DataSource(data_files=files, columns={"text": column}),
-        TokenizerConfig(kind="word", split_punctuation=False, vocab_size=40000), batch_size=4)
+        TokenizerConfig(kind="word", split_punctuation=False, vocab_size=40000), batching=Batching(batch_size=4))
     module.setup("fit")
     return {role: module.streams[role].numel() for role in ("validation", "test")}
 

@@ -10,6 +10,7 @@ import torch
 from seqkit.data import BucketBatchSampler, PadCollator, padding_fraction
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.encoding import sequence_lengths, truncate
+from seqkit.data.options import Splits
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import TokenizerConfig
 
@@ -19,7 +20,7 @@ def imdb_lengths(data_root) -> np.ndarray:
     """Token lengths of a 2,000-review random slice of IMDB train (word level, no truncation)."""
     module = TextClassificationDataModule(
         DataSource(name="imdb"), TokenizerConfig(kind="word", vocab_size=30000), max_length=100_000,
-        val_split=None, test_split=None, max_rows=2000,
+        splits=Splits(validation=None, test=None, max_rows=2000),
     )
     module.setup("fit")
     return sequence_lengths(module.encoded["train"])

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from seqkit.data import DataSource, ForecastingDataModule
+from seqkit.data.options import Splits
 from seqkit.errors import DataError
 from seqkit.tasks import Forecaster
 
@@ -84,7 +85,7 @@ def test_univariate_setting_and_calendar_features(series):
 
 def test_max_rows_takes_evenly_spaced_windows(series):
     source, _, _ = series
-    data = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS, max_rows=5)
+    data = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS, splits=Splits(max_rows=5))
     starts = data.windows("train").starts
     assert starts.tolist() == [0, 41, 82, 123, 164]  # of 200 - 24 - 12 + 1 = 165 windows, first and last kept
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from seqkit.data import DataSource, ForecastingDataModule
+from seqkit.data.options import Batching
 from seqkit.models.forecasting import DLinear, build_network
 from seqkit.tasks import Forecaster
 
@@ -46,7 +47,7 @@ def test_a_recurrent_forecaster_learns_a_noiseless_sine(tmp_path):
                           "s": np.sin(2 * np.pi * t / 24), "c": np.cos(2 * np.pi * t / 17)})
     frame.to_parquet(tmp_path / "series.parquet")
     data = ForecastingDataModule(DataSource(name=str(tmp_path)), lookback=48, horizon=12, target="s",
-                                 borders=(800, 1000, 1200), batch_size=32)
+                                 borders=(800, 1000, 1200), batching=Batching(batch_size=32))
     torch.manual_seed(0)
     model = Forecaster(data.num_inputs, data.num_targets, 48, 12, data.series_spec, network="rnn", cell="gru",
                        hidden_size=32, num_layers=1, dropout=0.0,

@@ -31,7 +31,8 @@ data:
     horizon: 12
     borders: [200, 300, 400]
     calendar_features: true
-    batch_size: 16
+    batching:
+      batch_size: 16
 model:
   class_path: seqkit.tasks.Forecaster
   init_args:

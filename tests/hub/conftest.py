@@ -12,8 +12,9 @@ from tests.helpers import REPO, seqkit_command, subprocess_env
 TINY = str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml")
 #: 600 training rows: 19 steps per epoch, 2 epochs; last.ckpt every 5 steps.
 RUN_ARGS = [
-    "fit", "--config", TINY, "--data.init_args.max_rows.train", "600", "--data.init_args.max_rows.validation", "100",
-    "--data.init_args.max_rows.test", "100", "--trainer.max_epochs", "2", "--checkpoint_every_n_steps", "5",
+    "fit", "--config", TINY, "--data.init_args.splits.max_rows.train", "600",
+    "--data.init_args.splits.max_rows.validation", "100", "--data.init_args.splits.max_rows.test", "100",
+    "--trainer.max_epochs", "2", "--checkpoint_every_n_steps", "5",
     "--test_after_fit", "true", "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
 ]
 

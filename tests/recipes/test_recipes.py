@@ -20,7 +20,7 @@ STAGES = {
 }
 
 SMOKE = [
-    "--data.init_args.max_rows", "200",
+    "--data.init_args.splits.max_rows", "200",
     "--trainer.max_steps", "3", "--trainer.max_epochs", "1", "--trainer.limit_val_batches", "2",
     "--trainer.num_sanity_val_steps", "0", "--trainer.enable_progress_bar", "false",
     "--trainer.enable_model_summary", "false", "--trainer.accelerator", "cpu", "--trainer.devices", "1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from seqkit.data import DataSource, HierarchicalDataModule, SentenceSplitter, TextClassificationDataModule
+from seqkit.data.options import Batching, Splits
 from seqkit.data.tokenizers import TokenizerConfig
 from seqkit.errors import DataError
 
@@ -14,8 +15,8 @@ RATINGS = {1: 0, 2: 1, 3: 2, 4: 3, 7: 4, 8: 5, 9: 6, 10: 7}
 def test_yelp_documents_become_sentences_and_two_level_batches(data_root):
     data = HierarchicalDataModule(
         DataSource("yelp_reviews"), TokenizerConfig(vocab_size=2000, lowercase=True),
-        splitter=SentenceSplitter(max_sentences=6, max_words=12), max_words=10, batch_size=8,
-        max_rows={"train": 120, "validation": 40, "test": 40},
+        splitter=SentenceSplitter(max_sentences=6, max_words=12), max_words=10,
+        batching=Batching(batch_size=8), splits=Splits(max_rows={"train": 120, "validation": 40, "test": 40}),
     )
     data.setup("fit")
     assert data.num_classes == 5
@@ -35,7 +36,7 @@ def test_yelp_documents_become_sentences_and_two_level_batches(data_root):
 def test_imdb_ratings_map_to_eight_classes_with_validation_held_out_of_train(data_root):
     data = HierarchicalDataModule(
         DataSource("imdb", columns={"label": "rating"}), TokenizerConfig(vocab_size=2000, lowercase=True),
-        label_map=RATINGS, val_split=None, val_from_train=0.2, max_rows=100,
+        label_map=RATINGS, splits=Splits(validation=None, val_from_train=0.2, max_rows=100),
     )
     assert data.num_classes == 8
     assert len(data.raw["validation"]) == 100 and len(data.raw["train"]) == 100
@@ -44,15 +45,15 @@ def test_imdb_ratings_map_to_eight_classes_with_validation_held_out_of_train(dat
 
 
 def test_flat_classifier_data_takes_the_same_label_map(data_root):
-    data = TextClassificationDataModule(DataSource("imdb", columns={"label": "rating"}), max_rows=60,
-                                        label_map=RATINGS, val_split=None, val_from_train=0.5)
+    data = TextClassificationDataModule(DataSource("imdb", columns={"label": "rating"}), label_map=RATINGS,
+                                        splits=Splits(max_rows=60, validation=None, val_from_train=0.5))
     assert data.num_classes == 8
     batch = next(iter((data.setup("fit"), data.train_dataloader())[1]))
     assert batch["labels"].max() < 8
 
 
 def test_a_label_missing_from_the_map_is_a_clear_error(data_root):
-    data = TextClassificationDataModule(DataSource("imdb", columns={"label": "rating"}), max_rows=60,
-                                        label_map={1: 0, 10: 1}, val_split=None, val_from_train=0.5)
+    data = TextClassificationDataModule(DataSource("imdb", columns={"label": "rating"}), label_map={1: 0, 10: 1},
+                                        splits=Splits(max_rows=60, validation=None, val_from_train=0.5))
     with pytest.raises(DataError, match="label_map"):
         _ = data.num_classes

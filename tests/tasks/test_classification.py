@@ -89,7 +89,7 @@ def tiny_run(data_root, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("classifier") / "run"
     code = main([
         "fit", "--config", TINY, "--run_dir", str(run), "--test_after_fit", "true",
-        "--data.init_args.max_rows", "{train: 300, validation: 64, test: 100}",
+        "--data.init_args.splits.max_rows", "{train: 300, validation: 64, test: 100}",
         "--trainer.limit_train_batches", "5", "--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
     ])

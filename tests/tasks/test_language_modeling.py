@@ -9,6 +9,7 @@ import torch
 
 from seqkit.cli import main
 from seqkit.data.language_modeling import BPTTChunks, StreamChunks, stream_rows
+from seqkit.data.options import Splits
 from seqkit.models.rnn_lm import RNNLanguageModel
 from seqkit.search import generate, sample_next
 from tests.helpers import REPO
@@ -117,7 +118,7 @@ def test_subword_streams_report_per_word_perplexity(data_root):
     from seqkit.data import DataSource, LanguageModelingDataModule, TokenizerConfig
 
     module = LanguageModelingDataModule(
-        DataSource(name="wikitext2"), TokenizerConfig(kind="bpe", vocab_size=2000), max_rows=400,
+        DataSource(name="wikitext2"), TokenizerConfig(kind="bpe", vocab_size=2000), splits=Splits(max_rows=400),
     )
     module.setup("fit")
     words = module.words["train"]

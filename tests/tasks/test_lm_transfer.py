@@ -30,7 +30,7 @@ def lm_run(data_root, tmp_path_factory) -> Path:
         "--data.init_args.source.name", "sst2",
         "--data.init_args.tokenizer.split_punctuation", "true", "--data.init_args.tokenizer.lowercase", "true",
         "--data.init_args.tokenizer.vocab_size", "5000",
-        "--data.init_args.max_rows", "{train: 2000, validation: 100, test: 100}",
+        "--data.init_args.splits.max_rows", "{train: 2000, validation: 100, test: 100}",
         "--trainer.max_steps", "5", "--trainer.limit_val_batches", "2",
     ])
     assert code == 0
@@ -93,7 +93,7 @@ def test_fine_tuning_with_gradual_unfreezing_keeps_frozen_layers_and_saves_a_sta
     code = main([
         "fit", "--config", CLASSIFIER_TINY, "--run_dir", str(run), *QUIET,
         "--data.init_args.tokenizer.path", str(lm_run / "tokenizer"),
-        "--data.init_args.max_rows", "{train: 200, validation: 64, test: 64}",
+        "--data.init_args.splits.max_rows", "{train: 200, validation: 64, test: 64}",
         "--model.init_args.pretrained_lm", str(lm_run), "--model.init_args.layer_lr_decay", "2.6",
         "--trainer.callbacks+=seqkit.callbacks.GradualUnfreezing", "--trainer.callbacks.every", "100",
         "--trainer.callbacks.interval", "step", "--trainer.max_steps", "3", "--trainer.limit_val_batches", "1",

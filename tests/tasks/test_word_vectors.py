@@ -90,7 +90,7 @@ def test_classifier_loads_vectors_from_the_recipe_and_can_freeze_them(data_root,
     code = main([
         "fit", "--config", TINY, "--run_dir", str(run),
         "--model.init_args.word_vectors", str(path), "--model.init_args.freeze_embeddings", "true",
-        "--data.init_args.max_rows", "{train: 200, validation: 32, test: 32}",
+        "--data.init_args.splits.max_rows", "{train: 200, validation: 32, test: 32}",
         "--trainer.limit_train_batches", "3", "--trainer.max_epochs", "1", "--trainer.num_sanity_val_steps", "0",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
     ])

@@ -20,7 +20,7 @@ def run(data_root, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("translation") / "run"
     code = main([
         "fit", "--config", str(TINY), "--run_dir", str(folder), "--test_after_fit", "true",
-        "--data.init_args.max_rows", '{"train": 400, "validation": 40, "test": 30}',
+        "--data.init_args.splits.max_rows", '{"train": 400, "validation": 40, "test": 30}',
         "--trainer.max_steps", "15", "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false", "--trainer.accelerator", "cpu", "--trainer.devices", "1",
     ])

@@ -5,14 +5,16 @@ from __future__ import annotations
 import pytest
 
 from seqkit.data import DataSource, TokenizerConfig, TranslationDataModule
+from seqkit.data.options import Batching, Splits
 from seqkit.errors import DataError
 
 
-def _tatoeba(**kwargs) -> TranslationDataModule:
+def _tatoeba(seed: int = 0, **kwargs) -> TranslationDataModule:
     return TranslationDataModule(
         DataSource(name="tatoeba_eng_fra"), source_lang="en", target_lang="fr",
         tokenizer=TokenizerConfig(kind="sentencepiece_bpe", vocab_size=300), test_from_train=0.1,
-        val_from_train=0.1, max_rows={"train": 300, "validation": 50, "test": 50}, batch_size=16, **kwargs,
+        batching=Batching(batch_size=16),
+        splits=Splits(val_from_train=0.1, max_rows={"train": 300, "validation": 50, "test": 50}, seed=seed), **kwargs,
     )
 
 
@@ -42,10 +44,10 @@ def test_separate_vocabularies_and_batches(data_root, tmp_path):
 def test_joint_vocabulary_and_bad_columns(data_root):
     data = TranslationDataModule(DataSource(name="multi30k"), source_lang="de", target_lang="en",
                                  tokenizer=TokenizerConfig(kind="sentencepiece_unigram", vocab_size=400),
-                                 max_rows=200, test_split="test_2016_flickr")
+                                 splits=Splits(max_rows=200, test="test_2016_flickr"))
     assert data.joint_vocabulary and data.src_tokenizer is data.tgt_tokenizer
     assert data.src_vocab_size == data.tgt_vocab_size and data.pad_id == 0
-    wrong = TranslationDataModule(DataSource(name="multi30k"), source_lang="de", target_lang="xx", max_rows=20,
-                                  test_split="test_2016_flickr")
+    wrong = TranslationDataModule(DataSource(name="multi30k"), source_lang="de", target_lang="xx",
+                                  splits=Splits(max_rows=20, test="test_2016_flickr"))
     with pytest.raises(DataError, match="Column 'xx' not found"):
         _ = wrong.raw

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from seqkit.data.options import Batching, Splits
 from seqkit.data.sources import DataSource
 from seqkit.data.trees import (
     IGNORE,
@@ -98,7 +99,8 @@ def test_datamodule_split_sizes_and_labels(data_root, task, sizes):
 
 
 def test_datamodule_batches_with_max_rows(data_root):
-    data = TreeDataModule(DataSource(name="sst_trees"), task="binary", max_rows=200, batch_size=16)
+    data = TreeDataModule(DataSource(name="sst_trees"), task="binary", batching=Batching(batch_size=16),
+                          splits=Splits(max_rows=200))
     data.setup("fit")
     assert len(data.raw["train"]) <= 200
     batch = next(iter(data.train_dataloader()))
@@ -110,6 +112,6 @@ def test_split_punctuation_tokenizer_is_refused(data_root):
     from seqkit.data.tokenizers import TokenizerConfig
 
     data = TreeDataModule(DataSource(name="sst_trees"), tokenizer=TokenizerConfig(kind="bpe", vocab_size=300),
-                          max_rows=50)
+                          splits=Splits(max_rows=50))
     with pytest.raises(DataError, match="one token"):
         data.setup("fit")
