@@ -10,7 +10,7 @@ import yaml
 from seqkit.errors import SeqkitError
 
 
-def recipe_data_module(recipe: str, overrides: dict | None = None):
+def recipe_data_module(recipe: str, overrides: dict[str, dict]):
     """Instantiate the ``data`` section of a recipe (with ``init_args`` overrides) without a model or trainer."""
     import lightning as L
     from jsonargparse import ArgumentParser
@@ -19,10 +19,8 @@ def recipe_data_module(recipe: str, overrides: dict | None = None):
         data = (yaml.safe_load(handle) or {}).get("data")
     if not data:
         raise SeqkitError(f"{recipe} has no data section.")
-    init_args = dict(data.get("init_args") or {})
-    for group, values in (overrides or {}).items():  # {"splits": {"max_rows": 100}} updates fields of one group
-        init_args[group] = {**(init_args.get(group) or {}), **values}
-    data = {**data, "init_args": init_args}
+    init_args = data.get("init_args") or {}  # an override {"splits": {"max_rows": 100}} updates one group's fields
+    data = {**data, "init_args": {**init_args, **{k: {**(init_args.get(k) or {}), **v} for k, v in overrides.items()}}}
     parser = ArgumentParser(exit_on_error=False)
     parser.add_subclass_arguments(L.LightningDataModule, "data")
     return parser.instantiate_classes(parser.parse_object({"data": data})).data

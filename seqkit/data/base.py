@@ -183,14 +183,13 @@ class TextDataModule(L.LightningDataModule):
             raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
         dataset = self.encoded[role]
         trainer = self.trainer
-        batching = self.batching
         sampler = BucketBatchSampler(
             sequence_lengths(dataset, self.length_column()),
-            batching.batch_size if train else batching.eval_batch_size,
-            max_tokens=batching.max_tokens,
+            self.batching.batch_size if train else self.batching.eval_batch_size,
+            max_tokens=self.batching.max_tokens,
             shuffle=train,
-            bucket=batching.bucketing,
-            pool_factor=batching.pool_factor,
+            bucket=self.batching.bucketing,
+            pool_factor=self.batching.pool_factor,
             seed=self.splits.seed,
             num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0,
@@ -199,7 +198,7 @@ class TextDataModule(L.LightningDataModule):
         loader_class, extra = (ResumableDataLoader, {"position": self._train_position}) if train else (DataLoader, {})
         return loader_class(
             ArrowBatches(dataset), batch_sampler=sampler, collate_fn=self.collator(),
-            num_workers=batching.num_workers, persistent_workers=batching.num_workers > 0, **extra,
+            num_workers=self.batching.num_workers, persistent_workers=self.batching.num_workers > 0, **extra,
         )
 
     def _train_position(self) -> tuple[int, int]:

@@ -170,7 +170,7 @@ class ForecastingDataModule(L.LightningDataModule):
         self.batching = (batching or Batching()).with_defaults(32)
         self.splits = splits or Splits()
         self.batching.refuse(("max_tokens", "bucketing", "pool_factor"), type(self).__name__, "windows of one length")
-        self.splits.refuse(("train", "validation", "test", "val_from_train"), type(self).__name__, "borders cut it")
+        self.splits.refuse(("train", "validation", "test", "val_from_train"), type(self).__name__, "borders cut splits")
         self._series: dict[str, Any] | None = None
 
     # ----------------------------------------------------------------- the series, loaded once

@@ -123,14 +123,14 @@ class HierarchicalDataModule(TextClassificationDataModule):
     Args:
         source: The dataset; its ``columns`` may map the roles ``text`` and ``label``.
         tokenizer: Tokenizer settings (trained on the whole training texts).
+        batching: Batch sizes (default 32 documents), bucketing and loader workers.
+        splits: Split names, held-out validation, row limits and seed.
         splitter: Sentence splitting and the limits on sentences per document and words per sentence (default:
             at most 30 sentences, cut into pieces of at most ``max_words`` words).
         max_words: Tokens kept per sentence (after the splitter cut sentences at ``splitter.max_words`` words).
         num_classes: Number of classes; inferred from the training labels when ``None``.
         label_names: Names of the classes, in id order.
         label_map: Maps raw integer labels to class ids (e.g. IMDB ratings 1-4, 7-10 to 0..7).
-        batching: Batch sizes (default 32 documents), bucketing and loader workers.
-        splits: Split names, held-out validation, row limits and seed.
     """
 
     def __init__(

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule
+from seqkit.data.base import TEST, TextDataModule
 from seqkit.data.encoding import encode_column
 from seqkit.data.options import Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader
@@ -190,21 +190,11 @@ class LanguageModelingDataModule(TextDataModule):
             self.streams[role], self.batching.batch_size if train else self.batching.eval_batch_size,
             rank=trainer.global_rank if trainer else 0, world_size=trainer.world_size if trainer else 1,
         )
-        chunks = BPTTChunks(rows.shape[1], self.bptt, variable=train and self.variable_bptt,
-                             seed=self.splits.seed)
+        chunks = BPTTChunks(rows.shape[1], self.bptt, variable=train and self.variable_bptt, seed=self.splits.seed)
         if train:  # resumes mid-epoch from a checkpoint (seqkit.data.resumable)
             return ResumableDataLoader(StreamChunks(rows), sampler=chunks, batch_size=None,
                                        num_workers=self.batching.num_workers, position=self._train_position)
         return DataLoader(StreamChunks(rows), sampler=chunks, batch_size=None, num_workers=self.batching.num_workers)
-
-    def val_dataloader(self) -> DataLoader | list:
-        return self._loader(VALIDATION, train=False) if VALIDATION in self.streams else []
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(TEST, train=False)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(TRAIN, train=True)
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader(TEST, train=False)

@@ -1,20 +1,11 @@
-"""The options every DataModule shares, as two typed groups: how batches are cut, and which rows are read.
-
-A DataModule takes them as two arguments, ``batching`` and ``splits``, which LightningCLI reads as nested groups::
-
-    data:
-      init_args:
-        batching: {batch_size: 64, max_tokens: 12000}
-        splits: {validation: null, val_from_train: 0.1}
-
-(``--data.init_args.batching.batch_size 64`` on the command line). Fields a DataModule cannot honour are refused
-with a one-line error (:meth:`Batching.refuse`), not silently ignored.
+"""The options every DataModule shares, as two typed groups that LightningCLI reads as nested arguments: ``batching``
+(how batches are cut; ``--data.init_args.batching.batch_size 64``) and ``splits`` (which rows are read; ``splits:
+{validation: null, val_from_train: 0.1}`` in a recipe). Fields a DataModule cannot honour are refused, not ignored.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
-from typing import ClassVar
 
 from seqkit.errors import DataError
 
@@ -25,25 +16,22 @@ TRAIN, VALIDATION, TEST = "train", "validation", "test"
 class _Group:
     """What both groups share: refusing the fields a DataModule has no use for."""
 
-    #: The group's argument name, for messages (``batching.max_tokens ...``).
-    name: ClassVar[str]
-
     def refuse(self, names: tuple[str, ...], owner: str, why: str) -> None:
         """Raise :class:`~seqkit.errors.DataError` if any field in ``names`` is set away from its default."""
         for item in fields(self):
             if item.name in names and getattr(self, item.name) != item.default:
-                raise DataError(f"{self.name}.{item.name} does not apply to {owner} ({why}); remove it.")
+                group = type(self).__name__.lower()  # the argument's name: batching or splits
+                raise DataError(f"{group}.{item.name} does not apply to {owner} ({why}); remove it.")
 
 
 @dataclass(frozen=True)
 class Batching(_Group):
     """How a DataModule cuts each split into batches (``data.init_args.batching``).
 
-    The two batch sizes default to ``None``, meaning "this DataModule's default" (32 texts for classification, 64
-    sentence pairs for translation, 25 trees, 20 training and 10 evaluation rows for language models), filled in by
-    :meth:`with_defaults` when the module is built. A per-module default instance (``Batching(batch_size=64)`` in
-    the translation signature) was not chosen because it is lost as soon as a recipe sets any other field of the
-    group: ``batching: {num_workers: 2}`` would then silently train translation with 32.
+    The batch sizes default to ``None``: "the DataModule's default" (its ``default_batch_sizes``: 32 texts, 64
+    sentence pairs for translation, 25 trees, 20 and 10 rows for language models), filled in by :meth:`with_defaults`.
+    Not a default instance per module (``Batching(batch_size=64)``): a recipe setting any other field of the group
+    (``batching: {num_workers: 2}``) would replace it whole and silently train translation with 32.
 
     Args:
         batch_size: Training examples per batch (per process under DDP); ``None``: the DataModule's default.
@@ -53,8 +41,6 @@ class Batching(_Group):
         pool_factor: Bucketing pool size, in batches: larger pools pad less but are less random.
         num_workers: DataLoader worker processes.
     """
-
-    name: ClassVar[str] = "batching"
 
     batch_size: int | None = None
     eval_batch_size: int | None = None
@@ -84,8 +70,6 @@ class Splits(_Group):
             ``train``/``validation``/``test``), for quick runs and tests.
         seed: Seed of held-out splits, ``max_rows`` subsets and the training batch order.
     """
-
-    name: ClassVar[str] = "splits"
 
     train: str = TRAIN
     validation: str | None = VALIDATION
