@@ -162,7 +162,7 @@ def load_splits(source: DataSource, splits: list[str], *, remote: bool = False) 
         where = source.local_folder() or "data_files"
         raise DataError(
             f"Dataset '{source.label}' has no split {missing[0]!r} (found: {', '.join(files)} in {where}). "
-            "Name an existing split in the recipe (e.g. data.init_args.val_split)."
+            "Name an existing split in the recipe (e.g. data.init_args.splits.validation)."
         )
     return {split: _load_file(files[split], split) for split in splits}
 
