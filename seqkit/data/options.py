@@ -51,14 +51,14 @@ class Batching(_Group):
 
     def with_defaults(self, batch_size: int, eval_batch_size: int | None = None) -> Batching:
         """This group with its unset batch sizes taken from a DataModule's defaults."""
-        train = self.batch_size or batch_size
-        return replace(self, batch_size=train, eval_batch_size=self.eval_batch_size or eval_batch_size or train)
+        train = batch_size if self.batch_size is None else self.batch_size
+        evaluation = (eval_batch_size or train) if self.eval_batch_size is None else self.eval_batch_size
+        return replace(self, batch_size=train, eval_batch_size=evaluation)
 
 
 @dataclass(frozen=True)
 class Splits(_Group):
-    """Which splits a DataModule reads, how many rows of each, and the seed of every random choice of rows
-    (``data.init_args.splits``).
+    """Which splits a DataModule reads, how many rows of each, and the seed of random row choices (``splits``).
 
     Args:
         train: Split name for training.
