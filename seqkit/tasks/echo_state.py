@@ -7,7 +7,6 @@ equations (manual optimisation, no optimizer, no gradients); the ridge system is
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
@@ -15,11 +14,11 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from seqkit.models.echo_state import EchoStateClassifierNet, Reservoir
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
-from seqkit.tasks.optim import configure_optimization
 
 
-class EchoStateClassifier(ClassifierSteps, L.LightningModule):
+class EchoStateClassifier(ClassifierSteps, TaskModule):
     """A :class:`~seqkit.models.echo_state.EchoStateClassifierNet` trained by ridge regression on one-hot labels.
 
     Each training epoch starts the normal equations afresh (the reservoir's features do not change between epochs,
@@ -52,10 +51,11 @@ class EchoStateClassifier(ClassifierSteps, L.LightningModule):
         label_names: list[str] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
         self.automatic_optimization = False
-        self.net = EchoStateClassifierNet(vocab_size, num_classes, pad_id, embedding_dim, reservoir_size,
-                                          spectral_radius, leak_rate, input_scaling, density, bias_scaling, alpha, seed)
+        self.net = EchoStateClassifierNet(
+            vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id, embedding_dim=embedding_dim,
+            reservoir_size=reservoir_size, spectral_radius=spectral_radius, leak_rate=leak_rate,
+            input_scaling=input_scaling, density=density, bias_scaling=bias_scaling, alpha=alpha, seed=seed)
         self.setup_metrics(num_classes)
         self._unsolved = False
 
@@ -98,7 +98,7 @@ class EchoStateClassifier(ClassifierSteps, L.LightningModule):
             self.solve()
 
 
-class EchoStateLM(L.LightningModule):
+class EchoStateLM(TaskModule):
     """Next-token echo-state model on a :class:`~seqkit.data.LanguageModelingDataModule` stream: fixed random token
     vectors drive a fixed reservoir, and a linear softmax readout ``(N -> V)`` is trained by gradient descent on the
     cross-entropy (a softmax readout gives the calibrated probabilities perplexity needs, which a ridge fit to
@@ -130,14 +130,13 @@ class EchoStateLM(L.LightningModule):
         pad_id: int = 0,
         optimizer: OptimizerCallable | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer"])
-        self.optimizer_factory = optimizer
+        super().__init__(optimizer)
         generator = torch.Generator().manual_seed(seed + 1)
         self.register_buffer("embedding", torch.randn(vocab_size, embedding_dim, generator=generator)
                              / embedding_dim**0.5)
-        self.reservoir = Reservoir(embedding_dim, reservoir_size, spectral_radius, leak_rate, input_scaling, density,
-                                   bias_scaling, seed)
+        self.reservoir = Reservoir(embedding_dim, size=reservoir_size, spectral_radius=spectral_radius,
+                                   leak_rate=leak_rate, input_scaling=input_scaling, density=density,
+                                   bias_scaling=bias_scaling, seed=seed)
         self.readout = nn.Linear(reservoir_size, vocab_size)
         self._states: dict[str, Tensor | None] = {}
         self.val_nll, self.test_nll = MeanMetric(), MeanMetric()
@@ -188,6 +187,3 @@ class EchoStateLM(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test", self.test_nll)
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory)

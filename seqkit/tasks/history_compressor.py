@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
 from seqkit.models.history_compressor import HistoryCompressor, higher_loss, lower_loss, system_bits
-from seqkit.tasks.optim import configure_optimization
+from seqkit.tasks.base import TaskModule
 
 
-class HistoryCompressorLM(L.LightningModule):
+class HistoryCompressorLM(TaskModule):
     """A :class:`~seqkit.models.history_compressor.HistoryCompressor` on a
     :class:`~seqkit.data.LanguageModelingDataModule` stream (batches ``input_ids``/``target_ids`` ``(B, T)``).
 
@@ -40,9 +39,7 @@ class HistoryCompressorLM(L.LightningModule):
 
     def __init__(self, vocab_size: int, lower_size: int = 256, higher_size: int = 256, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer"])
-        self.optimizer_factory = optimizer
+        super().__init__(optimizer)
         self.model = HistoryCompressor(vocab_size, lower_size, higher_size)
         self._states: dict[str, tuple[Tensor, Tensor] | None] = {}
         for split in ("val", "test"):
@@ -105,6 +102,3 @@ class HistoryCompressorLM(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory)

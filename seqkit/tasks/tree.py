@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import lightning as L
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
@@ -13,14 +12,14 @@ from seqkit.data.trees import IGNORE
 from seqkit.errors import DataError
 from seqkit.models.tree_lstm import TreeCell, TreeLSTM, TreeLSTMConfig
 from seqkit.nn import load_word_vectors
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
-from seqkit.tasks.optim import configure_optimization
 
 #: The tensors the network takes, in order; every :class:`~seqkit.data.trees.TreeCollator` batch holds them.
 INPUTS = ("input_ids", "children", "level_sizes")
 
 
-class TreeClassifier(ClassifierSteps, L.LightningModule):
+class TreeClassifier(ClassifierSteps, TaskModule):
     """A :class:`~seqkit.models.tree_lstm.TreeLSTM` with a classifier on every node (Tai et al. 2015).
 
     The training loss is the cross-entropy averaged over every labelled node of the batch (phrases and words as
@@ -58,12 +57,10 @@ class TreeClassifier(ClassifierSteps, L.LightningModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = lr_scheduler
-        self.network = TreeLSTM(TreeLSTMConfig(vocab_size, num_classes, embedding_dim, hidden_size, cell, dropout,
-                                               pad_id))
+        super().__init__(optimizer, lr_scheduler)
+        self.network = TreeLSTM(TreeLSTMConfig(vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id,
+                                               embedding_dim=embedding_dim, hidden_size=hidden_size, cell=cell,
+                                               dropout=dropout))
         self.word_vector_coverage: float | None = None
         self.setup_metrics(num_classes)
         self.val_node_accuracy = MulticlassAccuracy(num_classes, average="micro", ignore_index=IGNORE)
@@ -106,6 +103,3 @@ class TreeClassifier(ClassifierSteps, L.LightningModule):
         self.log("val_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
         self.log_dict(self.val_metrics, prog_bar=True)
         self.log("val_node_acc", self.val_node_accuracy)
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
