@@ -23,10 +23,11 @@ def as_config(default: Config, value: Config | Mapping[str, Any]) -> Config:
 class TaskModule(L.LightningModule):
     """A LightningModule that saves its ``__init__`` arguments as plain data and builds its optimiser from recipes.
 
-    Subclasses call ``super().__init__(optimizer, lr_scheduler)`` first. Their arguments are saved as
+    Subclasses call ``super().__init__(optimizer, lr_scheduler, **resolved)`` first. Their arguments are saved as
     hyperparameters (the factories left out; settings groups as dicts, so that checkpoints load with
-    ``weights_only=True`` and ``hparams.yaml`` stays plain YAML); ``configure_optimizers`` builds the recipe's
-    optimizer (default Adam, lr 1e-3) and scheduler, which follows ``monitor``.
+    ``weights_only=True`` and ``hparams.yaml`` stays plain YAML), ``resolved`` in place of the arguments of the same
+    names (e.g. a group given in part, completed); ``configure_optimizers`` builds the recipe's optimizer (default
+    Adam, lr 1e-3) and scheduler, which follows ``monitor``.
     """
 
     #: Metric and mode the seqkit CLI's checkpointing (and plateau schedulers) follow.
@@ -36,9 +37,10 @@ class TaskModule(L.LightningModule):
     legacy_keys: ClassVar[dict[str, str]] = {}
 
     def __init__(self, optimizer: OptimizerCallable | None = None,
-                 lr_scheduler: LRSchedulerCallable | None = None) -> None:
+                 lr_scheduler: LRSchedulerCallable | None = None, **resolved: Any) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])  # the subclasses' arguments too
+        self.hparams.update(resolved)
         for name, value in self.hparams.items():
             if is_dataclass(value) and not isinstance(value, type):
                 self.hparams[name] = asdict(value)

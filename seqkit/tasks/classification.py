@@ -77,7 +77,7 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         encoder = as_config(ClassifierConfig.encoder, encoder)  # saved whole, as a dict
         if pretrained_lm and lm_architecture is None:  # saved with the classifier, which then stands alone
             lm_architecture, _, _ = read_lm_checkpoint(pretrained_lm)
-        super().__init__(optimizer, lr_scheduler)
+        super().__init__(optimizer, lr_scheduler, encoder=encoder, lm_architecture=lm_architecture)
         if lm_architecture is not None and lm_architecture["vocab_size"] != vocab_size:
             raise CheckpointError(
                 f"The language model {pretrained_lm or ''} has {lm_architecture['vocab_size']} token ids but the "

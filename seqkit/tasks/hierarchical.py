@@ -59,8 +59,8 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
     ) -> None:
         encoder = as_config(HierarchicalConfig.encoder, encoder)
         if word_hidden_size is not None:
-            encoder, word_hidden_size = replace(encoder, hidden_size=word_hidden_size), None
-        super().__init__(optimizer, lr_scheduler)
+            encoder = replace(encoder, hidden_size=word_hidden_size)
+        super().__init__(optimizer, lr_scheduler, encoder=encoder, word_hidden_size=None)
         self.network = HierarchicalAttentionNet(HierarchicalConfig(
             vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id, encoder=encoder,
             sentence_hidden_size=sentence_hidden_size, word_attention_size=word_attention_size,

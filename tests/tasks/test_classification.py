@@ -44,7 +44,7 @@ def test_each_pooling_gives_logits_and_learns(pooling):
     ids, lengths = _padded([[5, 6, 7, 8], [9, 10], [11, 12, 13]])
     labels = torch.tensor([0, 1, 2])
     assert model(ids, lengths).shape == (3, 3)
-    assert (model.attention is not None) == (pooling == "attention")
+    assert (model.network.attention is not None) == (pooling == "attention")
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     model.train()
     first = F.cross_entropy(model(ids, lengths), labels).item()

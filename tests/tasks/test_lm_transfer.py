@@ -103,7 +103,7 @@ def test_fine_tuning_with_gradual_unfreezing_keeps_frozen_layers_and_saves_a_sta
     assert saved["hyper_parameters"]["lm_architecture"]["vocab_size"] == saved["hyper_parameters"]["vocab_size"]
     # Only the head trained in these 3 steps (the next group unfreezes at step 100): the encoder is the LM's.
     for name, value in _lm_weights(lm_run).items():
-        assert torch.equal(saved["state_dict"][f"encoder.lm.{name}"], value), name
+        assert torch.equal(saved["state_dict"][f"network.encoder.lm.{name}"], value), name
 
     # The classifier checkpoint stands alone: it loads without the language model's files.
     (lm_run / "checkpoints").rename(lm_run / "moved")
