@@ -8,6 +8,7 @@ from typing import Any, ClassVar, TypeVar
 
 import lightning as L
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor
 
 from seqkit.tasks.optim import configure_optimization
 
@@ -21,7 +22,7 @@ def as_config(default: Config, value: Config | Mapping[str, Any]) -> Config:
 
 
 class TaskModule(L.LightningModule):
-    """A LightningModule that saves its ``__init__`` arguments as plain data and builds its optimiser from recipes.
+    """A LightningModule holding a ``network``: saves its arguments as plain data, builds the recipe's optimiser.
 
     Subclasses call ``super().__init__(optimizer, lr_scheduler, **resolved)`` first. Their arguments are saved as
     hyperparameters (the factories left out; settings groups as dicts, so that checkpoints load with
@@ -48,6 +49,10 @@ class TaskModule(L.LightningModule):
         self.scheduler_factory = lr_scheduler
         if self.legacy_keys:
             self.register_load_state_dict_pre_hook(self._rename_legacy_keys)
+
+    def forward(self, *inputs: Tensor) -> Any:
+        """The network's outputs (see its ``forward`` for the inputs' and outputs' shapes)."""
+        return self.network(*inputs)
 
     def _rename_legacy_keys(self, module, state_dict: dict, prefix: str, *args) -> None:
         for key in [key for key in state_dict if key.startswith(prefix)]:

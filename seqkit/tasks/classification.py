@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
-from torch import Tensor, nn
+from torch import nn
 
 from seqkit.data.tokenizers import load_tokenizer
 from seqkit.errors import CheckpointError, DataError
@@ -151,13 +151,6 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         self.word_vector_coverage = load_word_vectors(path, tokenizer, self.network.encoder.embedding)
         rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found in {path}")
         return self.word_vector_coverage
-
-    def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
-        """Class logits ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""
-        return self.network(input_ids, input_lengths)
-
-    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        return batch["input_ids"], batch["input_lengths"]
 
     def configure_optimizers(self):
         groups = None

@@ -4,7 +4,6 @@ CNN-then-BiLSTM text classifier."""
 from __future__ import annotations
 
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor
 
 from seqkit.errors import DataError
 from seqkit.models.cnn_rnn import CharCNNWordEncoder, CNNBiLSTMClassifierNet
@@ -108,10 +107,3 @@ class CNNRNNClassifier(ClassifierSteps, TaskModule):
             vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim, channels=channels,
             widths=tuple(widths or (3, 5)), hidden_size=hidden_size, dropout=dropout, pad_id=pad_id)
         self.setup_metrics(num_classes)
-
-    def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
-        """Class logits ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""
-        return self.network(input_ids, input_lengths)
-
-    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        return batch["input_ids"], batch["input_lengths"]

@@ -13,9 +13,12 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
-from seqkit.models.echo_state import EchoStateClassifierNet, Reservoir
-from seqkit.tasks.base import TaskModule
+from seqkit.models.echo_state import EchoStateClassifierNet, ReservoirConfig
+from seqkit.tasks.base import TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
+
+CLASSIFIER_RESERVOIR = ReservoirConfig()
+LM_RESERVOIR = ReservoirConfig(reservoir_size=1000, input_scaling=1.0, density=0.05)
 
 
 class EchoStateClassifier(ClassifierSteps, TaskModule):
@@ -28,60 +31,38 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
 
     Args:
         vocab_size, num_classes, pad_id, label_names: From the DataModule (the seqkit CLI links them).
-        embedding_dim, reservoir_size, spectral_radius, leak_rate, input_scaling, density, bias_scaling, alpha,
-            seed: See :class:`~seqkit.models.echo_state.EchoStateClassifierNet`.
+        reservoir, alpha: See :class:`~seqkit.models.echo_state.EchoStateClassifierNet`.
     """
 
     monitor = ("val_acc", "max")
+    legacy_keys = {"net.": "network."}  # checkpoints written when it was ``net``
 
-    def __init__(
-        self,
-        vocab_size: int,
-        num_classes: int,
-        pad_id: int = 0,
-        embedding_dim: int = 64,
-        reservoir_size: int = 500,
-        spectral_radius: float = 0.9,
-        leak_rate: float = 0.5,
-        input_scaling: float = 0.5,
-        density: float = 0.1,
-        bias_scaling: float = 0.1,
-        alpha: float = 1.0,
-        seed: int = 0,
-        label_names: list[str] | None = None,
-    ) -> None:
-        super().__init__()
+    def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0,
+                 reservoir: ReservoirConfig = CLASSIFIER_RESERVOIR, alpha: float = 1.0,
+                 label_names: list[str] | None = None) -> None:
+        reservoir = as_config(CLASSIFIER_RESERVOIR, reservoir)
+        super().__init__(reservoir=reservoir)
         self.automatic_optimization = False
-        self.net = EchoStateClassifierNet(
-            vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id, embedding_dim=embedding_dim,
-            reservoir_size=reservoir_size, spectral_radius=spectral_radius, leak_rate=leak_rate,
-            input_scaling=input_scaling, density=density, bias_scaling=bias_scaling, alpha=alpha, seed=seed)
+        self.network = EchoStateClassifierNet(vocab_size, num_classes, reservoir=reservoir, pad_id=pad_id, alpha=alpha)
         self.setup_metrics(num_classes)
         self._unsolved = False
-
-    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        return batch["input_ids"], batch["input_lengths"]
-
-    def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
-        """Class scores ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""
-        return self.net(input_ids, input_lengths)
 
     def configure_optimizers(self) -> None:
         return None  # the readout is solved, not stepped
 
     def on_train_epoch_start(self) -> None:
-        self.net.readout.reset()
+        self.network.readout.reset()
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         with torch.no_grad():
-            features = self.net.features(*self.model_inputs(batch))
-            self.net.readout.accumulate_classes(features, batch["labels"])
+            features = self.network.features(*self.model_inputs(batch))
+            self.network.readout.accumulate_classes(features, batch["labels"])
         self._unsolved = True
-        self.log("rows_accumulated", self.net.readout.count.float(), prog_bar=True, reduce_fx="max")
+        self.log("rows_accumulated", self.network.readout.count.float(), prog_bar=True, reduce_fx="max")
 
     def solve(self) -> None:
         """Solve the readout from the normal equations accumulated so far (summed over processes)."""
-        readout = self.net.readout
+        readout = self.network.readout
         if self.trainer.world_size > 1:
             for name in ("gram", "cross", "count"):
                 setattr(readout, name, self.trainer.strategy.reduce(getattr(readout, name), reduce_op="sum"))
@@ -108,36 +89,20 @@ class EchoStateLM(TaskModule):
 
     Args:
         vocab_size: From the DataModule.
-        embedding_dim, reservoir_size, spectral_radius, leak_rate, input_scaling, density, bias_scaling, seed: See
-            :class:`~seqkit.models.echo_state.Reservoir` (the token vectors have unit-variance entries / sqrt(dim)).
+        reservoir: Token vectors and reservoir, see :class:`~seqkit.models.echo_state.ReservoirConfig`.
         pad_id: From the DataModule (unused: streams have no padding).
         optimizer: Optimizer factory for the readout; default Adam, lr 1e-3.
     """
 
     monitor = ("val_loss", "min")
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embedding_dim: int = 64,
-        reservoir_size: int = 1000,
-        spectral_radius: float = 0.9,
-        leak_rate: float = 0.5,
-        input_scaling: float = 1.0,
-        density: float = 0.05,
-        bias_scaling: float = 0.1,
-        seed: int = 0,
-        pad_id: int = 0,
-        optimizer: OptimizerCallable | None = None,
-    ) -> None:
-        super().__init__(optimizer)
-        generator = torch.Generator().manual_seed(seed + 1)
-        self.register_buffer("embedding", torch.randn(vocab_size, embedding_dim, generator=generator)
-                             / embedding_dim**0.5)
-        self.reservoir = Reservoir(embedding_dim, size=reservoir_size, spectral_radius=spectral_radius,
-                                   leak_rate=leak_rate, input_scaling=input_scaling, density=density,
-                                   bias_scaling=bias_scaling, seed=seed)
-        self.readout = nn.Linear(reservoir_size, vocab_size)
+    def __init__(self, vocab_size: int, reservoir: ReservoirConfig = LM_RESERVOIR, pad_id: int = 0,
+                 optimizer: OptimizerCallable | None = None) -> None:
+        reservoir = as_config(LM_RESERVOIR, reservoir)
+        super().__init__(optimizer, reservoir=reservoir)
+        embedding, self.reservoir = reservoir.build(vocab_size)
+        self.register_buffer("embedding", embedding)
+        self.readout = nn.Linear(reservoir.reservoir_size, vocab_size)
         self._states: dict[str, Tensor | None] = {}
         self.val_nll, self.test_nll = MeanMetric(), MeanMetric()
 

@@ -84,10 +84,6 @@ class Forecaster(TaskModule):
         self.val_mse, self.val_mae = MeanSquaredError(), MeanAbsoluteError()
         self.test_mse, self.test_mae = MeanSquaredError(), MeanAbsoluteError()
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Standardised window ``(B, L, C_in)`` -> standardised forecast ``(B, H, C_out)``."""
-        return self.network(x)
-
     def to_original_units(self, forecast: Tensor) -> Tensor:
         """Standardised ``(..., C_out)`` -> original units (float64), inverting the train standardisation."""
         return forecast.double() * self.target_std + self.target_mean

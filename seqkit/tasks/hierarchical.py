@@ -68,12 +68,6 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
         ))
         self.setup_metrics(num_classes)
 
-    def forward(
-        self, sentence_ids: Tensor, sentence_lengths: Tensor, document_index: Tensor, document_mask: Tensor
-    ) -> Tensor:
-        """Class logits ``(B, C)`` (tensors only, see :meth:`HierarchicalAttentionNet.encode` for the shapes)."""
-        return self.network(sentence_ids, sentence_lengths, document_index, document_mask)
-
     @torch.no_grad()
     def attention_weights(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Predictions and attention weights of a batch, regrouped per document.
