@@ -63,3 +63,26 @@ class TaskModule(L.LightningModule):
 
     def configure_optimizers(self):
         return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
+
+
+class CarriedStates:
+    """Mixed into a task that reads a token stream in chunks: ``_states`` (a dict the task creates) holds each
+    split's recurrent state, carried from one chunk to the next and dropped when the split's epoch starts."""
+
+    _states: dict[str, Any]
+
+    def carried(self, split: str, ids: Tensor) -> Any:
+        """The state carried in ``split`` (its batch on the second last axis), or None where it does not fit the
+        batch ``ids`` ``(B, T)`` (the first chunk, or a last, smaller batch)."""
+        state = self._states.get(split)
+        first = state[0] if isinstance(state, tuple) else state
+        return state if first is not None and first.shape[-2] == ids.shape[0] else None
+
+    def on_train_epoch_start(self) -> None:
+        self._states["train"] = None
+
+    def on_validation_epoch_start(self) -> None:
+        self._states["val"] = None
+
+    def on_test_epoch_start(self) -> None:
+        self._states["test"] = None

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
 from seqkit.models.echo_state import EchoStateClassifierNet, ReservoirConfig
-from seqkit.tasks.base import TaskModule, as_config
+from seqkit.tasks.base import CarriedStates, TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 CLASSIFIER_RESERVOIR = ReservoirConfig()
@@ -79,7 +79,7 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
             self.solve()
 
 
-class EchoStateLM(TaskModule):
+class EchoStateLM(CarriedStates, TaskModule):
     """Next-token echo-state model on a :class:`~seqkit.data.LanguageModelingDataModule` stream: fixed random token
     vectors drive a fixed reservoir, and a linear softmax readout ``(N -> V)`` is trained by gradient descent on the
     cross-entropy (a softmax readout gives the calibrated probabilities perplexity needs, which a ridge fit to
@@ -106,10 +106,6 @@ class EchoStateLM(TaskModule):
         self._states: dict[str, Tensor | None] = {}
         self.val_nll, self.test_nll = MeanMetric(), MeanMetric()
 
-    def _carry(self, stage: str, ids: Tensor) -> Tensor | None:
-        state = self._states.get(stage)
-        return state if state is not None and state.shape[0] == ids.shape[0] else None
-
     def forward(self, ids: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Next-token logits ``(B, T, V)`` for ids ``(B, T)`` and the final reservoir state ``(B, N)``."""
         with torch.no_grad():  # nothing before the readout is trained
@@ -118,17 +114,8 @@ class EchoStateLM(TaskModule):
 
     def _nll(self, stage: str, batch: dict[str, Tensor]) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, self._states[stage] = self(ids, self._carry(stage, ids))
+        logits, self._states[stage] = self(ids, self.carried(stage, ids))
         return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-
-    def on_train_epoch_start(self) -> None:
-        self._states["train"] = None
-
-    def on_validation_epoch_start(self) -> None:
-        self._states["val"] = None
-
-    def on_test_epoch_start(self) -> None:
-        self._states["test"] = None
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss = self._nll("train", batch)

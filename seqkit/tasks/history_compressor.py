@@ -15,10 +15,10 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 
 from seqkit.models.history_compressor import HistoryCompressor, higher_loss, lower_loss, system_bits
-from seqkit.tasks.base import TaskModule
+from seqkit.tasks.base import CarriedStates, TaskModule
 
 
-class HistoryCompressorLM(TaskModule):
+class HistoryCompressorLM(CarriedStates, TaskModule):
     """A :class:`~seqkit.models.history_compressor.HistoryCompressor` on a
     :class:`~seqkit.data.LanguageModelingDataModule` stream (batches ``input_ids``/``target_ids`` ``(B, T)``).
 
@@ -46,22 +46,9 @@ class HistoryCompressorLM(TaskModule):
             for name in ("bits", "lower_bits", "passed"):
                 setattr(self, f"{split}_{name}", MeanMetric())
 
-    def _carry(self, stage: str, ids: Tensor):
-        state = self._states.get(stage)
-        return state if state is not None and state[0].shape[1] == ids.shape[0] else None
-
-    def on_train_epoch_start(self) -> None:
-        self._states["train"] = None
-
-    def on_validation_epoch_start(self) -> None:
-        self._states["val"] = None
-
-    def on_test_epoch_start(self) -> None:
-        self._states["test"] = None
-
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self._carry("train", ids))
+        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self.carried("train", ids))
         self._states["train"] = (state[0].detach(), state[1].detach())
         low = lower_loss(logits, targets)
         # The higher net learns from the surprises; its input is the lower net's state, not its gradient path.
@@ -73,7 +60,7 @@ class HistoryCompressorLM(TaskModule):
 
     def _evaluate(self, split: str, batch: dict[str, Tensor]) -> None:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self._carry(split, ids))
+        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self.carried(split, ids))
         self._states[split] = state
         bits = system_bits(logits, self.model.higher(targets, passed, hidden), targets)
         lower = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none") / math.log(2)
