@@ -10,6 +10,7 @@ import lightning as L
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
+from seqkit.errors import DataError
 from seqkit.tasks.optim import configure_optimization
 
 Config = TypeVar("Config")
@@ -49,6 +50,14 @@ class TaskModule(L.LightningModule):
         self.scheduler_factory = lr_scheduler
         if self.legacy_keys:
             self.register_load_state_dict_pre_hook(self._rename_legacy_keys)
+
+    def data_tokenizer(self, needed_for: str) -> Any:
+        """The DataModule's tokenizer, which ``needed_for`` (an option) needs when training starts."""
+        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
+        if tokenizer is None:
+            raise DataError(f"{needed_for} needs a DataModule with a tokenizer; without one, load the weights yourself "
+                            "before training.")
+        return tokenizer
 
     def forward(self, *inputs: Tensor) -> Any:
         """The network's outputs (see its ``forward`` for the inputs' and outputs' shapes)."""

@@ -7,7 +7,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
 from seqkit.data.tokenizers import load_tokenizer
-from seqkit.errors import CheckpointError, DataError
+from seqkit.errors import CheckpointError
 from seqkit.models.classifier import ClassifierConfig, Pooling, SequenceClassifierNet
 from seqkit.models.lm_encoder import LanguageModelEncoder, read_lm_checkpoint
 from seqkit.nn import EncoderConfig, load_word_vectors
@@ -102,19 +102,12 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         if stage != "fit" or self.trainer.ckpt_path is not None:
             return
         if self.hparams.get("pretrained_lm") and self.loaded_lm_weights is None:
-            self.load_language_model(self.hparams.pretrained_lm, self._data_tokenizer("pretrained_lm"))
+            self.load_language_model(self.hparams.pretrained_lm, self.data_tokenizer("pretrained_lm"))
         if not self.hparams.word_vectors or self.word_vector_coverage is not None:
             return
-        self.load_word_vectors(self._data_tokenizer("word_vectors"))
+        self.load_word_vectors(self.data_tokenizer("word_vectors"))
         for logger in self.trainer.loggers:  # self.log is not allowed in setup; the loggers write on rank zero
             logger.log_metrics({"word_vector_coverage": self.word_vector_coverage}, step=0)
-
-    def _data_tokenizer(self, option: str):
-        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-        if tokenizer is None:
-            raise DataError(f"{option} needs a DataModule with a tokenizer; without one, load the weights yourself "
-                            "(load_language_model / load_word_vectors) before training.")
-        return tokenizer
 
     def load_language_model(self, path: str, tokenizer=None) -> list[str]:
         """Copy a trained language model's embeddings and recurrent layers into the encoder.

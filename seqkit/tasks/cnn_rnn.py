@@ -78,12 +78,10 @@ class CNNRNNClassifier(ClassifierSteps, TaskModule):
     ``label_names`` come from the DataModule.
 
     Args:
-        vocab_size, num_classes, pad_id: From the data.
+        vocab_size, num_classes, pad_id, label_names: From the data.
         embedding_dim, channels, widths, hidden_size, dropout: See
             :class:`~seqkit.models.cnn_rnn.CNNBiLSTMClassifierNet`.
-        label_names: Class names in id order (from the data).
-        optimizer: Optimizer factory; default Adam, lr 1e-3.
-        lr_scheduler: Optional learning-rate scheduler factory.
+        optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
     monitor = ("val_acc", "max")

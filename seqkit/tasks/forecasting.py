@@ -39,8 +39,7 @@ class Forecaster(TaskModule):
         attention: Decoder attends over the encoder outputs (``seq2seq``).
         kernel_size: Moving-average window of the trend (``linear``).
         individual: One linear map per channel (``linear``).
-        optimizer: Optimizer factory; default Adam, lr 1e-3.
-        lr_scheduler: Optional learning-rate scheduler factory (stepped every epoch).
+        optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler (stepped every epoch).
     """
 
     monitor = ("val_mse", "min")

@@ -23,18 +23,14 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
     and ``label_names`` come from the DataModule when run through the seqkit CLI.
 
     Args:
-        vocab_size: Number of token ids.
-        num_classes: Number of classes ``C``.
-        pad_id: Padding id.
+        vocab_size, num_classes, pad_id, label_names: From the data.
         encoder: The word level's :class:`~seqkit.nn.EncoderConfig` (``cell: gru`` as in the paper); its
             ``cell``, ``num_layers`` and ``dropout`` apply to the sentence level too.
         sentence_hidden_size, word_attention_size, sentence_attention_size, word_buckets: See
             :class:`~seqkit.models.hierarchical.HierarchicalConfig`.
         word_hidden_size: The former name of ``encoder.hidden_size`` (folders written before the ``encoder``
             group); replaces it when given.
-        label_names: Class names in id order (from the data).
-        optimizer: Optimizer factory; default Adam, lr 1e-3.
-        lr_scheduler: Optional learning-rate scheduler factory.
+        optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
     monitor = ("val_acc", "max")

@@ -9,7 +9,6 @@ from torch import Tensor
 from torchmetrics.classification import MulticlassAccuracy
 
 from seqkit.data.trees import IGNORE
-from seqkit.errors import DataError
 from seqkit.models.tree_lstm import TreeCell, TreeLSTM, TreeLSTMConfig
 from seqkit.nn import load_word_vectors
 from seqkit.tasks.base import TaskModule
@@ -28,17 +27,10 @@ class TreeClassifier(ClassifierSteps, TaskModule):
     labelled nodes. ``vocab_size``, ``num_classes``, ``pad_id`` and ``label_names`` come from the DataModule.
 
     Args:
-        vocab_size: Number of token ids.
-        num_classes: Number of classes ``C``.
-        pad_id: Padding id.
-        embedding_dim: Word vector size.
-        hidden_size: Tree-LSTM state size.
-        cell: ``constituency`` (binary N-ary Tree-LSTM) or ``child_sum``.
-        dropout: Dropout on word vectors and before the classifier.
+        vocab_size, num_classes, pad_id, label_names: From the data.
+        embedding_dim, hidden_size, cell, dropout: See :class:`~seqkit.models.tree_lstm.TreeLSTMConfig`.
         word_vectors: A GloVe / word2vec text file whose vectors initialise the embeddings when training starts.
-        label_names: Class names in id order (from the data).
-        optimizer: Optimizer factory; default Adam, lr 1e-3.
-        lr_scheduler: Optional learning-rate scheduler factory.
+        optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
     monitor = ("val_acc", "max")
@@ -69,11 +61,8 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         if stage != "fit" or self.trainer.ckpt_path is not None or not self.hparams.word_vectors:
             return
         if self.word_vector_coverage is None:
-            tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-            if tokenizer is None:
-                raise DataError("word_vectors needs a DataModule with a tokenizer.")
-            self.word_vector_coverage = load_word_vectors(self.hparams.word_vectors, tokenizer,
-                                                          self.network.embedding)
+            self.word_vector_coverage = load_word_vectors(self.hparams.word_vectors,
+                                                          self.data_tokenizer("word_vectors"), self.network.embedding)
             rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found")
 
     def forward(self, input_ids: Tensor, children: Tensor, level_sizes: Tensor, roots: Tensor) -> Tensor:
