@@ -29,7 +29,7 @@ def test_echo_state_property_two_starts_converge():
 
 def test_lengths_hold_the_state_past_the_end():
     reservoir = Reservoir(2, 20)
-    inputs = torch.randn(2, 7, 2)
+    inputs = torch.randn(2, 7, 2, generator=torch.Generator().manual_seed(0))  # not the global stream: order-free
     states = reservoir(inputs, torch.tensor([7, 3]))
     assert torch.equal(states[1, 3:], states[1, 2:3].expand(4, -1))
     assert torch.allclose(states[1, :3], reservoir(inputs[1:, :3])[0])
