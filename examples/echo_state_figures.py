@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     predictor = load(args.run, task=EchoStateClassifier)
     module, tokenizer = predictor.module, predictor.tokenizer
-    net = module.net
+    net = module.network
     figure = Figure(figsize=(12, 7.5), layout="constrained")
     FigureCanvasAgg(figure)
     grid = figure.subplots(2, 2)

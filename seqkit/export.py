@@ -125,11 +125,11 @@ class _Classifier(nn.Module):
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
         self.module = module
-        self.encoder = LengthAwareEncoder(module.encoder)
+        self.encoder = LengthAwareEncoder(module.network.encoder)
 
     def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
         outputs, final = self.encoder(input_ids, input_lengths)
-        return self.module.head(self.module.pool(outputs, final, input_lengths))
+        return self.module.network.head(self.module.network.pool(outputs, final, input_lengths))
 
 
 class _TranslatorEncoder(nn.Module):
@@ -264,7 +264,7 @@ def _random_ids(vocab_size: int, batch: int, length: int, generator: torch.Gener
 def export_classifier(module: nn.Module, path: str | Path, tolerance: float = 1e-4) -> ExportReport:
     """Export a :class:`~seqkit.tasks.SequenceClassifier` and check it on random batches of several shapes."""
     wrapper = _Classifier(module.eval()).eval()
-    vocab = module.encoder.embedding.num_embeddings
+    vocab = module.network.encoder.embedding.num_embeddings
     generator = torch.Generator().manual_seed(0)
     inputs, outputs = ["input_ids", "input_lengths"], ["logits"]
     example = (_random_ids(vocab, 3, 7, generator), torch.tensor([7, 4, 1]))

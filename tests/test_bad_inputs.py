@@ -92,9 +92,9 @@ def test_a_config_typo_is_the_one_line_that_matters(place, runs):
 @pytest.mark.parametrize(("option", "words"), [
     (["--model.init_args.optimizer.init_args.lr", "-0.01"], ["lr", "greater than 0"]),
     (["--data.init_args.batching.batch_size", "0"], ["batch_size", "at least 1"]),
-    (["--model.init_args.dropout", "1.5"], ["dropout", "[0, 1)"]),
-    (["--model.init_args.hidden_size", "0"], ["hidden_size", "at least 1"]),
-    (["--model.init_args.hidden_size", "abc"], ["hidden_size", "int"]),
+    (["--model.init_args.encoder.dropout", "1.5"], ["dropout", "[0, 1)"]),
+    (["--model.init_args.encoder.hidden_size", "0"], ["hidden_size", "at least 1"]),
+    (["--model.init_args.encoder.hidden_size", "abc"], ["hidden_size", "int"]),
 ])
 def test_bad_hyperparameters_fail_before_any_data_work(runs, capsys, monkeypatch, tmp_path, option, words):
     """The same CLI in this process (one Lightning import for all cases instead of one each)."""
@@ -176,7 +176,8 @@ def test_a_resume_that_changes_the_model_touches_nothing(run, runs, capsys):
     from seqkit.cli import main
 
     before = snapshot(run)
-    assert main([*FIT, "--run_dir", str(run), "--ckpt_path", "last", "--model.init_args.hidden_size", "64"]) == 2
+    change = ["--model.init_args.encoder.hidden_size", "64"]
+    assert main([*FIT, "--run_dir", str(run), "--ckpt_path", "last", *change]) == 2
     assert "hidden_size=64, but the run was trained with 32" in capsys.readouterr().err
     assert snapshot(run) == before
 

@@ -118,7 +118,7 @@ def test_published_files_are_all_readable_by_others_and_labels_travel(tokenizer,
     from seqkit.pretrained import SeqkitModel
     from seqkit.tasks import SequenceClassifier
 
-    module = SequenceClassifier(tokenizer.vocab_size, 2, embedding_dim=8, hidden_size=8,
+    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8},
                                 label_names=["negative", "positive"])
     old = os.umask(0o022)
     try:
@@ -137,7 +137,7 @@ def test_classify_from_python_refuses_non_strings_in_one_line(tokenizer):
     from seqkit.pretrained import SeqkitModel
     from seqkit.tasks import SequenceClassifier
 
-    module = SequenceClassifier(tokenizer.vocab_size, 2, embedding_dim=8, hidden_size=8)
+    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
     with pytest.raises(DataError, match="Text 1 is NoneType, not a string"):
         ClassifierPredictor(SeqkitModel(module, {"tokenizer": tokenizer})).classify(["ok", None])
 
@@ -147,7 +147,7 @@ def test_hierarchical_probabilities_are_rounded_like_the_classifiers(tokenizer):
     from seqkit.pretrained import SeqkitModel
     from seqkit.tasks.hierarchical import HierarchicalClassifier
 
-    module = HierarchicalClassifier(tokenizer.vocab_size, 3, embedding_dim=8, word_hidden_size=8,
+    module = HierarchicalClassifier(tokenizer.vocab_size, 3, encoder={"embedding_dim": 8, "hidden_size": 8},
                                     sentence_hidden_size=8, word_attention_size=8, sentence_attention_size=8,
                                     label_names=["1 star", "2 stars", "3 stars"])
     (explanation,) = HierarchicalPredictor(SeqkitModel(module, {"tokenizer": tokenizer})).explain(["a good film."])
@@ -193,7 +193,7 @@ def test_a_python_classifier_takes_the_data_modules_label_names():
 
     from seqkit.tasks import SequenceClassifier
 
-    module = SequenceClassifier(50, 2, embedding_dim=8, hidden_size=8)
+    module = SequenceClassifier(50, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
     module._trainer = SimpleNamespace(datamodule=SimpleNamespace(label_names=["negative", "positive"]))
     module.on_fit_start()
     assert module.hparams["label_names"] == ["negative", "positive"]  # saved with every checkpoint from here on

@@ -80,9 +80,10 @@ def main(argv: list[str]) -> int:
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-4)
     words = pc.sum(pc.list_flatten(table.column("sentence_lengths"))).as_py() or 0
 
-    hp = module.hparams
+    hp, words_encoder = module.hparams, module.network.config.encoder
     print(f"seqkit bench reviews: {args.config}")
-    print(f"  model: {hp['cell']} HAN {hp['embedding_dim']}/{hp['word_hidden_size']}/{hp['sentence_hidden_size']}, "
+    print(f"  model: {words_encoder.cell} HAN {words_encoder.embedding_dim}/{words_encoder.hidden_size}/"
+          f"{hp['sentence_hidden_size']}, "
           f"vocab {hp['vocab_size']}; {count} {role} documents ({int(sentence_counts.sum())} sentences, {words} "
           f"tokens), batches of {batch_size} bucketed by sentence count; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")

@@ -7,6 +7,8 @@ batch, so memory stays at ``(F + 1)^2 + (F + 1) O`` numbers however much data is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 
@@ -155,6 +157,31 @@ class RidgeReadout(nn.Module):
         return self.linear(features)
 
 
+@dataclass(frozen=True)
+class ReservoirConfig:
+    """The fixed part of an echo-state network as one settings group (``model.init_args.reservoir.leak_rate``):
+    random token vectors of size ``embedding_dim`` (unit-variance entries / sqrt(dim)) driving a :class:`Reservoir`
+    of ``reservoir_size`` units; the other fields as there (``seed`` seeds the token vectors too)."""
+
+    embedding_dim: int = 64
+    reservoir_size: int = 500
+    spectral_radius: float = 0.9
+    leak_rate: float = 0.5
+    input_scaling: float = 0.5
+    density: float = 0.1
+    bias_scaling: float = 0.1
+    seed: int = 0
+
+    def build(self, vocab_size: int, pad_id: int | None = None) -> tuple[Tensor, Reservoir]:
+        """Token vectors ``(V, I)`` (zero at ``pad_id``) and the reservoir."""
+        generator = torch.Generator().manual_seed(self.seed + 1)
+        vectors = torch.randn(vocab_size, self.embedding_dim, generator=generator) / self.embedding_dim**0.5
+        if pad_id is not None:
+            vectors[pad_id] = 0.0
+        return vectors, Reservoir(self.embedding_dim, self.reservoir_size, self.spectral_radius, self.leak_rate,
+                                  self.input_scaling, self.density, self.bias_scaling, self.seed)
+
+
 class EchoStateClassifierNet(nn.Module):
     """Token ids -> fixed random embeddings -> reservoir -> [mean state, last state] -> ridge readout.
 
@@ -164,37 +191,17 @@ class EchoStateClassifierNet(nn.Module):
     Args:
         vocab_size: Token ids.
         num_classes: Classes ``C``.
+        reservoir: Token vectors and reservoir (``N`` units; the readout sees ``2 N`` features).
         pad_id: Padding id (its embedding is zero).
-        embedding_dim: Size ``I`` of the random token vectors (unit-variance entries).
-        reservoir_size: Reservoir units ``N``; the readout sees ``2 N`` features.
-        spectral_radius, leak_rate, input_scaling, density, bias_scaling: See :class:`Reservoir`.
         alpha: Ridge penalty of the readout.
-        seed: Seed of the embeddings and reservoir.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        num_classes: int,
-        pad_id: int = 0,
-        embedding_dim: int = 64,
-        reservoir_size: int = 500,
-        spectral_radius: float = 0.9,
-        leak_rate: float = 0.5,
-        input_scaling: float = 0.5,
-        density: float = 0.1,
-        bias_scaling: float = 0.1,
-        alpha: float = 1.0,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, vocab_size: int, num_classes: int, reservoir: ReservoirConfig = ReservoirConfig(),
+                 pad_id: int = 0, alpha: float = 1.0) -> None:
         super().__init__()
-        generator = torch.Generator().manual_seed(seed + 1)
-        embedding = torch.randn(vocab_size, embedding_dim, generator=generator) / embedding_dim**0.5
-        embedding[pad_id] = 0.0
+        embedding, self.reservoir = reservoir.build(vocab_size, pad_id)
         self.register_buffer("embedding", embedding)
-        self.reservoir = Reservoir(embedding_dim, reservoir_size, spectral_radius, leak_rate, input_scaling, density,
-                                   bias_scaling, seed)
-        self.readout = RidgeReadout(2 * reservoir_size, num_classes, alpha)
+        self.readout = RidgeReadout(2 * reservoir.reservoir_size, num_classes, alpha)
 
     def features(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
         """Readout features ``(B, 2N)`` for token ids ``(B, T)`` with lengths ``(B,)``."""

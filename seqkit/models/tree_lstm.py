@@ -15,7 +15,7 @@ recursion, with the same weights.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -150,9 +150,6 @@ class TreeLSTM(nn.Module):
     def forward(self, input_ids: Tensor, children: Tensor, level_sizes: Tensor | list[int]) -> Tensor:
         """Class logits of every node ``(N, C)`` (see :meth:`encode` for the inputs)."""
         return self.classifier(self.dropout(self.encode(input_ids, children, level_sizes)))
-
-    def architecture(self) -> dict:
-        return asdict(self.config)
 
 
 def recursive_forward(model: TreeLSTM, input_ids: Tensor, children: Tensor) -> Tensor:

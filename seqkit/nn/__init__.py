@@ -19,11 +19,12 @@ from seqkit.nn.gradients import HiddenGradientTracker, gradient_norms_through_ti
 from seqkit.nn.lengths import length_mask, reverse_padded, run_fused_by_length
 from seqkit.nn.parallel_scan import MinGRU, MinLSTM
 from seqkit.nn.pretrained import load_word_vectors, read_vectors
-from seqkit.nn.recurrent import RecurrentEncoder, detach_state, ensure_flat_weights
+from seqkit.nn.recurrent import EncoderConfig, RecurrentEncoder, detach_state, ensure_flat_weights
 from seqkit.nn.tying import TiedOutput, are_tied, tie_weights
 
 __all__ = [
     # recurrent encoder (fused kernels) and variable lengths
+    "EncoderConfig",
     "RecurrentEncoder",
     "detach_state",
     "ensure_flat_weights",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -44,6 +45,19 @@ def ensure_flat_weights(rnn: nn.RNNBase) -> None:
     storage = weights[0].untyped_storage().data_ptr()
     if any(w is None or w.untyped_storage().data_ptr() != storage for w in weights):
         rnn.flatten_parameters()
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The :class:`RecurrentEncoder` settings a task takes as one group (``model.init_args.encoder.hidden_size``
+    in a recipe); ``RecurrentEncoder(vocab_size, pad_id=..., **asdict(config))`` builds it. Fields as there."""
+
+    embedding_dim: int = 128
+    hidden_size: int = 128
+    num_layers: int = 1
+    cell: CellType = "lstm"
+    bidirectional: bool = True
+    dropout: float = 0.2
 
 
 class RecurrentEncoder(nn.Module):

@@ -1,32 +1,27 @@
-"""Sequence classification: recurrent encoder, pooling, linear head."""
+"""Sequence classification: a :class:`~seqkit.models.classifier.SequenceClassifierNet` trained with cross-entropy."""
 
 from __future__ import annotations
 
-import re
-from typing import Literal
-
-import lightning as L
-import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
-from torch import Tensor, nn
+from torch import nn
 
-from seqkit.errors import CheckpointError, DataError
+from seqkit.data.tokenizers import load_tokenizer
+from seqkit.errors import CheckpointError
+from seqkit.models.classifier import ClassifierConfig, Pooling, SequenceClassifierNet
 from seqkit.models.lm_encoder import LanguageModelEncoder, read_lm_checkpoint
-from seqkit.nn import AttentionPooling, RecurrentEncoder, load_word_vectors
+from seqkit.nn import EncoderConfig, load_word_vectors
 from seqkit.nn.pretrained import VocabularyLike
-from seqkit.nn.recurrent import CellType, State
+from seqkit.tasks.base import TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
 from seqkit.tasks.optim import configure_optimization
 
-Pooling = Literal["last", "mean", "max", "attention", "concat"]
 
-
-class SequenceClassifier(ClassifierSteps, L.LightningModule):
+class SequenceClassifier(ClassifierSteps, TaskModule):
     """Embeddings -> (bi)LSTM/GRU/RNN -> pooling -> linear classifier.
 
     With ``pretrained_lm`` the embeddings and recurrent layers are a trained seqkit language model's (ULMFiT,
-    Howard and Ruder 2018): its architecture replaces ``embedding_dim`` ... ``bidirectional``, its weights are
+    Howard and Ruder 2018): its architecture replaces ``encoder`` (but for its ``dropout``), its weights are
     loaded when training starts, and ``layer_lr_decay`` with the :class:`~seqkit.callbacks.GradualUnfreezing`
     callback fine-tunes it layer by layer.
 
@@ -37,16 +32,10 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
         vocab_size: Number of token ids.
         num_classes: Number of classes ``C``.
         pad_id: Padding id.
-        embedding_dim: Embedding size.
-        hidden_size: Recurrent hidden size per direction.
-        num_layers: Stacked recurrent layers.
-        cell: ``lstm``, ``gru``, ``rnn``, ``mingru`` or ``minlstm``.
-        bidirectional: Bidirectional encoder.
-        dropout: Dropout on embeddings, between layers and before the head.
-        pooling: How the sequence becomes one vector: the final states (``last``), the ``mean`` or ``max`` of
-            the outputs over real tokens, a learned ``attention`` average of them (Yang et al. 2016), or
-            ``concat``: last, max and mean side by side (ULMFiT's concat pooling).
-        attention_size: Width of the attention pooling's hidden layer (``pooling: attention`` only).
+        encoder: :class:`~seqkit.nn.EncoderConfig`: ``embedding_dim``, ``hidden_size`` (per direction),
+            ``num_layers``, ``cell``, ``bidirectional`` and ``dropout`` (on embeddings, between layers and before
+            the head); a dict is read as one.
+        pooling, attention_size: See :class:`~seqkit.models.classifier.ClassifierConfig`.
         word_vectors: A GloVe / word2vec text file (``.gz`` allowed) whose vectors initialise the embeddings of the
             tokenizer's tokens when training starts (``embedding_dim`` must match); the vocabulary coverage is
             logged as ``word_vector_coverage``.
@@ -64,20 +53,16 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
         lr_scheduler: Optional learning-rate scheduler factory.
     """
 
-    #: Metric and mode the seqkit CLI's checkpointing follows.
     monitor = ("val_acc", "max")
+    #: Checkpoints written before the network moved into ``network``.
+    legacy_keys = {name: f"network.{name}" for name in ("encoder.", "attention.", "head.")}
 
     def __init__(
         self,
         vocab_size: int,
         num_classes: int,
         pad_id: int = 0,
-        embedding_dim: int = 128,
-        hidden_size: int = 128,
-        num_layers: int = 1,
-        cell: CellType = "lstm",
-        bidirectional: bool = True,
-        dropout: float = 0.2,
+        encoder: EncoderConfig = ClassifierConfig.encoder,
         pooling: Pooling = "mean",
         attention_size: int = 64,
         word_vectors: str | None = None,
@@ -89,35 +74,26 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = lr_scheduler
-        self.pooling = pooling
-        if pretrained_lm and lm_architecture is None:
+        encoder = as_config(ClassifierConfig.encoder, encoder)  # saved whole, as a dict
+        if pretrained_lm and lm_architecture is None:  # saved with the classifier, which then stands alone
             lm_architecture, _, _ = read_lm_checkpoint(pretrained_lm)
-            self.hparams["lm_architecture"] = lm_architecture  # the classifier's checkpoint then stands alone
-        if lm_architecture is not None:
-            if lm_architecture["vocab_size"] != vocab_size:
-                raise CheckpointError(
-                    f"The language model {pretrained_lm or ''} has {lm_architecture['vocab_size']} token ids but the "
-                    f"data's tokenizer has {vocab_size}: it was trained with a different tokenizer. Set "
-                    "data.init_args.tokenizer.path to the language model run's tokenizer/ folder."
-                )
-            self.encoder: RecurrentEncoder | LanguageModelEncoder = LanguageModelEncoder(lm_architecture)
-        else:
-            self.encoder = RecurrentEncoder(
-                vocab_size, embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout, pad_id
+        super().__init__(optimizer, lr_scheduler, encoder=encoder, lm_architecture=lm_architecture)
+        if lm_architecture is not None and lm_architecture["vocab_size"] != vocab_size:
+            raise CheckpointError(
+                f"The language model {pretrained_lm or ''} has {lm_architecture['vocab_size']} token ids but the "
+                f"data's tokenizer has {vocab_size}: it was trained with a different tokenizer. Set "
+                "data.init_args.tokenizer.path to the language model run's tokenizer/ folder."
             )
+        self.network = SequenceClassifierNet(ClassifierConfig(
+            vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id, encoder=encoder,
+            pooling=pooling, attention_size=attention_size, lm_architecture=lm_architecture,
+        ))
         #: Names of the language model weights copied in (set once ``pretrained_lm`` is loaded).
         self.loaded_lm_weights: list[str] | None = None
         if freeze_embeddings:  # the optimizer skips parameters that never get a gradient
-            self.encoder.embedding.weight.requires_grad_(False)
+            self.network.encoder.embedding.weight.requires_grad_(False)
         #: Share of the vocabulary that got a pretrained vector (set once ``word_vectors`` are loaded).
         self.word_vector_coverage: float | None = None
-        self.attention = AttentionPooling(self.encoder.output_size, attention_size) if pooling == "attention" else None
-        pooled_size = self.encoder.output_size * (3 if pooling == "concat" else 1)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(pooled_size, num_classes))
         self.setup_metrics(num_classes)
 
     def setup(self, stage: str) -> None:
@@ -126,19 +102,12 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
         if stage != "fit" or self.trainer.ckpt_path is not None:
             return
         if self.hparams.get("pretrained_lm") and self.loaded_lm_weights is None:
-            self.load_language_model(self.hparams.pretrained_lm, self._data_tokenizer("pretrained_lm"))
+            self.load_language_model(self.hparams.pretrained_lm, self.data_tokenizer("pretrained_lm"))
         if not self.hparams.word_vectors or self.word_vector_coverage is not None:
             return
-        self.load_word_vectors(self._data_tokenizer("word_vectors"))
+        self.load_word_vectors(self.data_tokenizer("word_vectors"))
         for logger in self.trainer.loggers:  # self.log is not allowed in setup; the loggers write on rank zero
             logger.log_metrics({"word_vector_coverage": self.word_vector_coverage}, step=0)
-
-    def _data_tokenizer(self, option: str):
-        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-        if tokenizer is None:
-            raise DataError(f"{option} needs a DataModule with a tokenizer; without one, load the weights yourself "
-                            "(load_language_model / load_word_vectors) before training.")
-        return tokenizer
 
     def load_language_model(self, path: str, tokenizer=None) -> list[str]:
         """Copy a trained language model's embeddings and recurrent layers into the encoder.
@@ -146,9 +115,7 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
         ``tokenizer`` (the data's) must be the one the language model was trained with; a different one raises
         :class:`~seqkit.errors.CheckpointError` before anything is copied. Returns the names of the weights loaded.
         """
-        from seqkit.data.tokenizers import load_tokenizer
-
-        if not isinstance(self.encoder, LanguageModelEncoder):
+        if not isinstance(self.network.encoder, LanguageModelEncoder):
             raise CheckpointError("load_language_model needs a classifier built with pretrained_lm / lm_architecture.")
         architecture, state, run_dir = read_lm_checkpoint(path)
         if tokenizer is not None and (run_dir / "tokenizer").is_dir():
@@ -158,25 +125,15 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
                     f"The language model in {run_dir} was trained with a different tokenizer than this data's "
                     f"(same ids must mean the same tokens). Set data.init_args.tokenizer.path: {run_dir / 'tokenizer'}"
                 )
-        self.loaded_lm_weights = self.encoder.load_encoder_state(state)
+        self.loaded_lm_weights = self.network.encoder.load_encoder_state(state)
         rank_zero_info(f"Language model: loaded {len(self.loaded_lm_weights)} tensors from {run_dir}")
         return self.loaded_lm_weights
 
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Trainable parameters in groups from the bottom (embeddings) up: each recurrent layer, then the head
         (with pooling). The unit of discriminative learning rates and gradual unfreezing."""
-        groups: list[list[nn.Parameter]] = []
-        if not self.hparams.freeze_embeddings:
-            groups.append(list(self.encoder.embedding.parameters()))
-        if isinstance(self.encoder, LanguageModelEncoder):
-            groups += [list(layer.parameters()) for layer in self.encoder.layers]
-        else:  # one fused multi-layer RNN: its weights end in _l0, _l1... (and _reverse for the backward direction)
-            rnn = self.encoder.rnn
-            for index in range(rnn.num_layers):
-                layer = re.compile(rf"_l{index}(_reverse)?(\.|$)")  # weight drop: weight_hh_l0.original
-                groups.append([p for name, p in rnn.named_parameters() if layer.search(name)])
-        top = [p for module in (self.attention, self.head) if module is not None for p in module.parameters()]
-        return [*groups, top]
+        groups = self.network.layer_groups()
+        return groups[1:] if self.hparams.freeze_embeddings else groups
 
     def load_word_vectors(self, tokenizer: VocabularyLike, path: str | None = None) -> float:
         """Copy vectors from ``path`` (default: the ``word_vectors`` setting) into the embeddings; returns and
@@ -184,34 +141,9 @@ class SequenceClassifier(ClassifierSteps, L.LightningModule):
         path = path or self.hparams.word_vectors
         if not path:
             raise ValueError("no word vector file: pass path or set word_vectors")
-        self.word_vector_coverage = load_word_vectors(path, tokenizer, self.encoder.embedding)
+        self.word_vector_coverage = load_word_vectors(path, tokenizer, self.network.encoder.embedding)
         rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found in {path}")
         return self.word_vector_coverage
-
-    def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
-        """Class logits ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""
-        outputs, final = self.encoder(input_ids, input_lengths)  # outputs (B, T, D*H), zero past each length
-        return self.head(self.pool(outputs, final, input_lengths))
-
-    def pool(self, outputs: Tensor, final: State, lengths: Tensor, pooling: str | None = None) -> Tensor:
-        """One vector ``(B, D*H)`` per sequence (``(B, 3*D*H)`` for ``concat``) from the encoder's ``outputs``
-        ``(B, T, D*H)`` and final state."""
-        pooling = pooling or self.pooling
-        if pooling == "last":
-            return self.encoder.last_hidden(final)
-        if pooling == "concat":
-            return torch.cat([self.pool(outputs, final, lengths, kind) for kind in ("last", "max", "mean")], -1)
-        mask = torch.arange(outputs.shape[1], device=outputs.device) < lengths.to(outputs.device)[:, None]  # (B, T)
-        if pooling == "mean":
-            return outputs.sum(1) / lengths.clamp(min=1).to(outputs)[:, None]  # padded outputs are already zero
-        if pooling == "max":
-            pooled = outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
-            return pooled.masked_fill(~mask.any(1, keepdim=True), 0.0)  # an empty text: zeros, not -inf
-        pooled, _ = self.attention(outputs, mask)
-        return pooled
-
-    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        return batch["input_ids"], batch["input_lengths"]
 
     def configure_optimizers(self):
         groups = None

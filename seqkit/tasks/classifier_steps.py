@@ -38,8 +38,8 @@ class ClassifierSteps:
             self.hparams["label_names"] = list(names)
 
     def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, ...]:
-        """The batch tensors ``forward`` takes, in order."""
-        raise NotImplementedError
+        """The batch tensors ``forward`` takes, in order (default: token ids ``(B, T)`` and lengths ``(B,)``)."""
+        return batch["input_ids"], batch["input_lengths"]
 
     def setup_metrics(self, num_classes: int) -> None:
         metrics = MetricCollection({

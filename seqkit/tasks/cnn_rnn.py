@@ -3,16 +3,14 @@ CNN-then-BiLSTM text classifier."""
 
 from __future__ import annotations
 
-import lightning as L
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from torch import Tensor
 
 from seqkit.errors import DataError
 from seqkit.models.cnn_rnn import CharCNNWordEncoder, CNNBiLSTMClassifierNet
 from seqkit.nn.recurrent import CellType
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
 from seqkit.tasks.language_modeling import LanguageModel
-from seqkit.tasks.optim import configure_optimization
 
 
 class CharCNNLanguageModel(LanguageModel):
@@ -72,7 +70,7 @@ class CharCNNLanguageModel(LanguageModel):
         self.model.embedding.set_vocabulary([tokenizer.id_to_token(i) for i in range(self.hparams.vocab_size)])
 
 
-class CNNRNNClassifier(ClassifierSteps, L.LightningModule):
+class CNNRNNClassifier(ClassifierSteps, TaskModule):
     """Text classification with :class:`~seqkit.models.cnn_rnn.CNNBiLSTMClassifierNet`: convolutions over word
     embeddings, a bidirectional LSTM over the convolved sequence, max pooling, a linear head.
 
@@ -80,12 +78,10 @@ class CNNRNNClassifier(ClassifierSteps, L.LightningModule):
     ``label_names`` come from the DataModule.
 
     Args:
-        vocab_size, num_classes, pad_id: From the data.
+        vocab_size, num_classes, pad_id, label_names: From the data.
         embedding_dim, channels, widths, hidden_size, dropout: See
             :class:`~seqkit.models.cnn_rnn.CNNBiLSTMClassifierNet`.
-        label_names: Class names in id order (from the data).
-        optimizer: Optimizer factory; default Adam, lr 1e-3.
-        lr_scheduler: Optional learning-rate scheduler factory.
+        optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
     monitor = ("val_acc", "max")
@@ -104,20 +100,8 @@ class CNNRNNClassifier(ClassifierSteps, L.LightningModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = lr_scheduler
-        self.network = CNNBiLSTMClassifierNet(vocab_size, num_classes, embedding_dim, channels,
-                                              tuple(widths or (3, 5)), hidden_size, dropout, pad_id)
+        super().__init__(optimizer, lr_scheduler)
+        self.network = CNNBiLSTMClassifierNet(
+            vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim, channels=channels,
+            widths=tuple(widths or (3, 5)), hidden_size=hidden_size, dropout=dropout, pad_id=pad_id)
         self.setup_metrics(num_classes)
-
-    def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
-        """Class logits ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""
-        return self.network(input_ids, input_lengths)
-
-    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        return batch["input_ids"], batch["input_lengths"]
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)

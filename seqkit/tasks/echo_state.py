@@ -7,19 +7,21 @@ equations (manual optimisation, no optimizer, no gradients); the ridge system is
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
-from seqkit.models.echo_state import EchoStateClassifierNet, Reservoir
+from seqkit.models.echo_state import EchoStateClassifierNet, ReservoirConfig
+from seqkit.tasks.base import CarriedStates, TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
-from seqkit.tasks.optim import configure_optimization
+
+CLASSIFIER_RESERVOIR = ReservoirConfig()
+LM_RESERVOIR = ReservoirConfig(reservoir_size=1000, input_scaling=1.0, density=0.05)
 
 
-class EchoStateClassifier(ClassifierSteps, L.LightningModule):
+class EchoStateClassifier(ClassifierSteps, TaskModule):
     """A :class:`~seqkit.models.echo_state.EchoStateClassifierNet` trained by ridge regression on one-hot labels.
 
     Each training epoch starts the normal equations afresh (the reservoir's features do not change between epochs,
@@ -29,59 +31,38 @@ class EchoStateClassifier(ClassifierSteps, L.LightningModule):
 
     Args:
         vocab_size, num_classes, pad_id, label_names: From the DataModule (the seqkit CLI links them).
-        embedding_dim, reservoir_size, spectral_radius, leak_rate, input_scaling, density, bias_scaling, alpha,
-            seed: See :class:`~seqkit.models.echo_state.EchoStateClassifierNet`.
+        reservoir, alpha: See :class:`~seqkit.models.echo_state.EchoStateClassifierNet`.
     """
 
     monitor = ("val_acc", "max")
+    legacy_keys = {"net.": "network."}  # checkpoints written when it was ``net``
 
-    def __init__(
-        self,
-        vocab_size: int,
-        num_classes: int,
-        pad_id: int = 0,
-        embedding_dim: int = 64,
-        reservoir_size: int = 500,
-        spectral_radius: float = 0.9,
-        leak_rate: float = 0.5,
-        input_scaling: float = 0.5,
-        density: float = 0.1,
-        bias_scaling: float = 0.1,
-        alpha: float = 1.0,
-        seed: int = 0,
-        label_names: list[str] | None = None,
-    ) -> None:
-        super().__init__()
-        self.save_hyperparameters()
+    def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0,
+                 reservoir: ReservoirConfig = CLASSIFIER_RESERVOIR, alpha: float = 1.0,
+                 label_names: list[str] | None = None) -> None:
+        reservoir = as_config(CLASSIFIER_RESERVOIR, reservoir)
+        super().__init__(reservoir=reservoir)
         self.automatic_optimization = False
-        self.net = EchoStateClassifierNet(vocab_size, num_classes, pad_id, embedding_dim, reservoir_size,
-                                          spectral_radius, leak_rate, input_scaling, density, bias_scaling, alpha, seed)
+        self.network = EchoStateClassifierNet(vocab_size, num_classes, reservoir=reservoir, pad_id=pad_id, alpha=alpha)
         self.setup_metrics(num_classes)
         self._unsolved = False
-
-    def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        return batch["input_ids"], batch["input_lengths"]
-
-    def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
-        """Class scores ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""
-        return self.net(input_ids, input_lengths)
 
     def configure_optimizers(self) -> None:
         return None  # the readout is solved, not stepped
 
     def on_train_epoch_start(self) -> None:
-        self.net.readout.reset()
+        self.network.readout.reset()
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         with torch.no_grad():
-            features = self.net.features(*self.model_inputs(batch))
-            self.net.readout.accumulate_classes(features, batch["labels"])
+            features = self.network.features(*self.model_inputs(batch))
+            self.network.readout.accumulate_classes(features, batch["labels"])
         self._unsolved = True
-        self.log("rows_accumulated", self.net.readout.count.float(), prog_bar=True, reduce_fx="max")
+        self.log("rows_accumulated", self.network.readout.count.float(), prog_bar=True, reduce_fx="max")
 
     def solve(self) -> None:
         """Solve the readout from the normal equations accumulated so far (summed over processes)."""
-        readout = self.net.readout
+        readout = self.network.readout
         if self.trainer.world_size > 1:
             for name in ("gram", "cross", "count"):
                 setattr(readout, name, self.trainer.strategy.reduce(getattr(readout, name), reduce_op="sum"))
@@ -98,7 +79,7 @@ class EchoStateClassifier(ClassifierSteps, L.LightningModule):
             self.solve()
 
 
-class EchoStateLM(L.LightningModule):
+class EchoStateLM(CarriedStates, TaskModule):
     """Next-token echo-state model on a :class:`~seqkit.data.LanguageModelingDataModule` stream: fixed random token
     vectors drive a fixed reservoir, and a linear softmax readout ``(N -> V)`` is trained by gradient descent on the
     cross-entropy (a softmax readout gives the calibrated probabilities perplexity needs, which a ridge fit to
@@ -108,43 +89,22 @@ class EchoStateLM(L.LightningModule):
 
     Args:
         vocab_size: From the DataModule.
-        embedding_dim, reservoir_size, spectral_radius, leak_rate, input_scaling, density, bias_scaling, seed: See
-            :class:`~seqkit.models.echo_state.Reservoir` (the token vectors have unit-variance entries / sqrt(dim)).
+        reservoir: Token vectors and reservoir, see :class:`~seqkit.models.echo_state.ReservoirConfig`.
         pad_id: From the DataModule (unused: streams have no padding).
         optimizer: Optimizer factory for the readout; default Adam, lr 1e-3.
     """
 
     monitor = ("val_loss", "min")
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embedding_dim: int = 64,
-        reservoir_size: int = 1000,
-        spectral_radius: float = 0.9,
-        leak_rate: float = 0.5,
-        input_scaling: float = 1.0,
-        density: float = 0.05,
-        bias_scaling: float = 0.1,
-        seed: int = 0,
-        pad_id: int = 0,
-        optimizer: OptimizerCallable | None = None,
-    ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer"])
-        self.optimizer_factory = optimizer
-        generator = torch.Generator().manual_seed(seed + 1)
-        self.register_buffer("embedding", torch.randn(vocab_size, embedding_dim, generator=generator)
-                             / embedding_dim**0.5)
-        self.reservoir = Reservoir(embedding_dim, reservoir_size, spectral_radius, leak_rate, input_scaling, density,
-                                   bias_scaling, seed)
-        self.readout = nn.Linear(reservoir_size, vocab_size)
+    def __init__(self, vocab_size: int, reservoir: ReservoirConfig = LM_RESERVOIR, pad_id: int = 0,
+                 optimizer: OptimizerCallable | None = None) -> None:
+        reservoir = as_config(LM_RESERVOIR, reservoir)
+        super().__init__(optimizer, reservoir=reservoir)
+        embedding, self.reservoir = reservoir.build(vocab_size)
+        self.register_buffer("embedding", embedding)
+        self.readout = nn.Linear(reservoir.reservoir_size, vocab_size)
         self._states: dict[str, Tensor | None] = {}
         self.val_nll, self.test_nll = MeanMetric(), MeanMetric()
-
-    def _carry(self, stage: str, ids: Tensor) -> Tensor | None:
-        state = self._states.get(stage)
-        return state if state is not None and state.shape[0] == ids.shape[0] else None
 
     def forward(self, ids: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Next-token logits ``(B, T, V)`` for ids ``(B, T)`` and the final reservoir state ``(B, N)``."""
@@ -154,17 +114,8 @@ class EchoStateLM(L.LightningModule):
 
     def _nll(self, stage: str, batch: dict[str, Tensor]) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, self._states[stage] = self(ids, self._carry(stage, ids))
+        logits, self._states[stage] = self(ids, self.carried(stage, ids))
         return F.cross_entropy(logits.flatten(0, 1), targets.flatten())
-
-    def on_train_epoch_start(self) -> None:
-        self._states["train"] = None
-
-    def on_validation_epoch_start(self) -> None:
-        self._states["val"] = None
-
-    def on_test_epoch_start(self) -> None:
-        self._states["test"] = None
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         loss = self._nll("train", batch)
@@ -188,6 +139,3 @@ class EchoStateLM(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test", self.test_nll)
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory)

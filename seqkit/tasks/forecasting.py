@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
@@ -12,10 +11,10 @@ from torchmetrics import MeanAbsoluteError, MeanSquaredError
 
 from seqkit.models.forecasting import DecoderMode, Network, build_network
 from seqkit.nn.recurrent import CellType
-from seqkit.tasks.optim import configure_optimization
+from seqkit.tasks.base import TaskModule
 
 
-class Forecaster(L.LightningModule):
+class Forecaster(TaskModule):
     """Look-back window ``(B, L, C_in)`` -> forecast ``(B, H, C_out)``, trained with MSE on standardised values.
 
     ``val_mse``/``val_mae`` and ``test_mse``/``test_mae`` are averaged over every value of every window of the
@@ -40,8 +39,7 @@ class Forecaster(L.LightningModule):
         attention: Decoder attends over the encoder outputs (``seq2seq``).
         kernel_size: Moving-average window of the trend (``linear``).
         individual: One linear map per channel (``linear``).
-        optimizer: Optimizer factory; default Adam, lr 1e-3.
-        lr_scheduler: Optional learning-rate scheduler factory (stepped every epoch).
+        optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler (stepped every epoch).
     """
 
     monitor = ("val_mse", "min")
@@ -65,10 +63,7 @@ class Forecaster(L.LightningModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = lr_scheduler
+        super().__init__(optimizer, lr_scheduler)
         self.network = build_network(
             network, num_inputs, num_targets, lookback, horizon, hidden_size=hidden_size, num_layers=num_layers,
             cell=cell, dropout=dropout, decoder=decoder, attention=attention, kernel_size=kernel_size,
@@ -87,10 +82,6 @@ class Forecaster(L.LightningModule):
         self.loss = nn.MSELoss()
         self.val_mse, self.val_mae = MeanSquaredError(), MeanAbsoluteError()
         self.test_mse, self.test_mae = MeanSquaredError(), MeanAbsoluteError()
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Standardised window ``(B, L, C_in)`` -> standardised forecast ``(B, H, C_out)``."""
-        return self.network(x)
 
     def to_original_units(self, forecast: Tensor) -> Tensor:
         """Standardised ``(..., C_out)`` -> original units (float64), inverting the train standardisation."""
@@ -119,6 +110,3 @@ class Forecaster(L.LightningModule):
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
         """``{"start": (B,) first input row of each window, "forecast": (B, H, C_out) in original units}``."""
         return {"start": batch["start"].cpu(), "forecast": self.to_original_units(self(batch["x"])).cpu()}
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import math
 
-import lightning as L
 import torch
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
 from seqkit.models.history_compressor import HistoryCompressor, higher_loss, lower_loss, system_bits
-from seqkit.tasks.optim import configure_optimization
+from seqkit.tasks.base import CarriedStates, TaskModule
 
 
-class HistoryCompressorLM(L.LightningModule):
+class HistoryCompressorLM(CarriedStates, TaskModule):
     """A :class:`~seqkit.models.history_compressor.HistoryCompressor` on a
     :class:`~seqkit.data.LanguageModelingDataModule` stream (batches ``input_ids``/``target_ids`` ``(B, T)``).
 
@@ -40,31 +39,16 @@ class HistoryCompressorLM(L.LightningModule):
 
     def __init__(self, vocab_size: int, lower_size: int = 256, higher_size: int = 256, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer"])
-        self.optimizer_factory = optimizer
+        super().__init__(optimizer)
         self.model = HistoryCompressor(vocab_size, lower_size, higher_size)
         self._states: dict[str, tuple[Tensor, Tensor] | None] = {}
         for split in ("val", "test"):
             for name in ("bits", "lower_bits", "passed"):
                 setattr(self, f"{split}_{name}", MeanMetric())
 
-    def _carry(self, stage: str, ids: Tensor):
-        state = self._states.get(stage)
-        return state if state is not None and state[0].shape[1] == ids.shape[0] else None
-
-    def on_train_epoch_start(self) -> None:
-        self._states["train"] = None
-
-    def on_validation_epoch_start(self) -> None:
-        self._states["val"] = None
-
-    def on_test_epoch_start(self) -> None:
-        self._states["test"] = None
-
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self._carry("train", ids))
+        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self.carried("train", ids))
         self._states["train"] = (state[0].detach(), state[1].detach())
         low = lower_loss(logits, targets)
         # The higher net learns from the surprises; its input is the lower net's state, not its gradient path.
@@ -76,7 +60,7 @@ class HistoryCompressorLM(L.LightningModule):
 
     def _evaluate(self, split: str, batch: dict[str, Tensor]) -> None:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self._carry(split, ids))
+        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self.carried(split, ids))
         self._states[split] = state
         bits = system_bits(logits, self.model.higher(targets, passed, hidden), targets)
         lower = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none") / math.log(2)
@@ -105,6 +89,3 @@ class HistoryCompressorLM(L.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import lightning as L
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
@@ -10,17 +9,16 @@ from torch import Tensor
 from torchmetrics.classification import MulticlassAccuracy
 
 from seqkit.data.trees import IGNORE
-from seqkit.errors import DataError
 from seqkit.models.tree_lstm import TreeCell, TreeLSTM, TreeLSTMConfig
 from seqkit.nn import load_word_vectors
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
-from seqkit.tasks.optim import configure_optimization
 
 #: The tensors the network takes, in order; every :class:`~seqkit.data.trees.TreeCollator` batch holds them.
 INPUTS = ("input_ids", "children", "level_sizes")
 
 
-class TreeClassifier(ClassifierSteps, L.LightningModule):
+class TreeClassifier(ClassifierSteps, TaskModule):
     """A :class:`~seqkit.models.tree_lstm.TreeLSTM` with a classifier on every node (Tai et al. 2015).
 
     The training loss is the cross-entropy averaged over every labelled node of the batch (phrases and words as
@@ -29,17 +27,10 @@ class TreeClassifier(ClassifierSteps, L.LightningModule):
     labelled nodes. ``vocab_size``, ``num_classes``, ``pad_id`` and ``label_names`` come from the DataModule.
 
     Args:
-        vocab_size: Number of token ids.
-        num_classes: Number of classes ``C``.
-        pad_id: Padding id.
-        embedding_dim: Word vector size.
-        hidden_size: Tree-LSTM state size.
-        cell: ``constituency`` (binary N-ary Tree-LSTM) or ``child_sum``.
-        dropout: Dropout on word vectors and before the classifier.
+        vocab_size, num_classes, pad_id, label_names: From the data.
+        embedding_dim, hidden_size, cell, dropout: See :class:`~seqkit.models.tree_lstm.TreeLSTMConfig`.
         word_vectors: A GloVe / word2vec text file whose vectors initialise the embeddings when training starts.
-        label_names: Class names in id order (from the data).
-        optimizer: Optimizer factory; default Adam, lr 1e-3.
-        lr_scheduler: Optional learning-rate scheduler factory.
+        optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
     monitor = ("val_acc", "max")
@@ -58,12 +49,10 @@ class TreeClassifier(ClassifierSteps, L.LightningModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = lr_scheduler
-        self.network = TreeLSTM(TreeLSTMConfig(vocab_size, num_classes, embedding_dim, hidden_size, cell, dropout,
-                                               pad_id))
+        super().__init__(optimizer, lr_scheduler)
+        self.network = TreeLSTM(TreeLSTMConfig(vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id,
+                                               embedding_dim=embedding_dim, hidden_size=hidden_size, cell=cell,
+                                               dropout=dropout))
         self.word_vector_coverage: float | None = None
         self.setup_metrics(num_classes)
         self.val_node_accuracy = MulticlassAccuracy(num_classes, average="micro", ignore_index=IGNORE)
@@ -72,11 +61,8 @@ class TreeClassifier(ClassifierSteps, L.LightningModule):
         if stage != "fit" or self.trainer.ckpt_path is not None or not self.hparams.word_vectors:
             return
         if self.word_vector_coverage is None:
-            tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-            if tokenizer is None:
-                raise DataError("word_vectors needs a DataModule with a tokenizer.")
-            self.word_vector_coverage = load_word_vectors(self.hparams.word_vectors, tokenizer,
-                                                          self.network.embedding)
+            self.word_vector_coverage = load_word_vectors(self.hparams.word_vectors,
+                                                          self.data_tokenizer("word_vectors"), self.network.embedding)
             rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found")
 
     def forward(self, input_ids: Tensor, children: Tensor, level_sizes: Tensor, roots: Tensor) -> Tensor:
@@ -106,6 +92,3 @@ class TreeClassifier(ClassifierSteps, L.LightningModule):
         self.log("val_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
         self.log_dict(self.val_metrics, prog_bar=True)
         self.log("val_node_acc", self.val_node_accuracy)
-
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)

@@ -31,9 +31,11 @@ def tokenizer():
 def _modules(vocab_size: int) -> list:
     torch.manual_seed(0)
     return [
-        SequenceClassifier(vocab_size, 3, embedding_dim=8, hidden_size=8, num_layers=2, pooling="attention",
+        SequenceClassifier(vocab_size, 3, encoder={"embedding_dim": 8, "hidden_size": 8, "num_layers": 2},
+                           pooling="attention",
                            label_names=["neg", "mid", "pos"]),
-        SequenceClassifier(vocab_size, 2, embedding_dim=8, hidden_size=8, cell="gru", pooling="last"),
+        SequenceClassifier(vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8, "cell": "gru"},
+                           pooling="last"),
         LanguageModel(vocab_size, embedding_dim=8, hidden_size=12, num_layers=2, weight_drop=0.2, tie_weights=True),
         LanguageModel(vocab_size, embedding_dim=8, hidden_size=12, num_layers=1, cell="gru", tie_weights=False),
     ]
@@ -142,7 +144,7 @@ def test_translator_and_review_models_round_trip_with_their_predictors(tokenizer
     original = TranslatorPredictor(SeqkitModel(translator, tokenizers))
     assert loaded.translate(TEXTS) == original.translate(TEXTS)
 
-    reviews = HierarchicalClassifier(vocab, 2, embedding_dim=8, word_hidden_size=8, sentence_hidden_size=8,
+    reviews = HierarchicalClassifier(vocab, 2, encoder={"embedding_dim": 8, "hidden_size": 8}, sentence_hidden_size=8,
                                      word_attention_size=8, sentence_attention_size=8).eval()
     SeqkitModel(reviews, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "han")
     loaded = load(tmp_path / "han")
@@ -181,7 +183,7 @@ def test_translate_and_explain_commands_take_a_published_folder(tokenizer, tmp_p
     assert main(["translate", "--checkpoint", str(tmp_path / "mt"), "--input", str(source), "--quiet"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
 
-    reviews = HierarchicalClassifier(vocab, 2, embedding_dim=8, word_hidden_size=8, sentence_hidden_size=8,
+    reviews = HierarchicalClassifier(vocab, 2, encoder={"embedding_dim": 8, "hidden_size": 8}, sentence_hidden_size=8,
                                      word_attention_size=8, sentence_attention_size=8)
     SeqkitModel(reviews, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "han")
     html = tmp_path / "out.html"

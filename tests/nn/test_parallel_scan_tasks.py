@@ -11,20 +11,20 @@ from tests.recipes.test_recipes import SMOKE
 
 #: Each task once, the two cells alternating (both cells are checked against the recurrence in test_parallel_scan).
 TASKS = {
-    "sentiment/sst2_tiny.yaml": ("mingru", ["--model.init_args.bidirectional", "true"]),
-    "lm/tiny.yaml": ("minlstm", ["--model.init_args.weight_drop", "0"]),
-    "translation/tiny.yaml": ("minlstm", []),
-    "reviews/tiny.yaml": ("mingru", []),
+    "sentiment/sst2_tiny.yaml": ("encoder.cell", "mingru", ["--model.init_args.encoder.bidirectional", "true"]),
+    "lm/tiny.yaml": ("cell", "minlstm", ["--model.init_args.weight_drop", "0"]),
+    "translation/tiny.yaml": ("cell", "minlstm", []),
+    "reviews/tiny.yaml": ("encoder.cell", "mingru", []),
 }
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(TASKS))
 def test_every_task_trains_and_evaluates_with_a_parallel_scan_cell(recipe, data_root, tmp_path):
-    cell, extra = TASKS[recipe]
+    option, cell, extra = TASKS[recipe]
     run = tmp_path / "run"
     args = ["fit", "--config", str(REPO / "recipes" / recipe), "--run_dir", str(run), *SMOKE,
-            "--model.init_args.cell", cell, "--test_after_fit", "true", *extra]
+            f"--model.init_args.{option}", cell, "--test_after_fit", "true", *extra]
     assert main(args) == 0
     state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     assert any(".layers.0.weight" in key for key in state)  # the scan layer's input projection was trained

@@ -33,8 +33,8 @@ def table(docs: list[list[list[int]]], labels: list[int] | None = None) -> pa.Ta
 @pytest.fixture(params=["gru", "lstm"])
 def model(request) -> HierarchicalClassifier:
     torch.manual_seed(0)
-    return HierarchicalClassifier(50, 3, PAD, embedding_dim=8, word_hidden_size=6, sentence_hidden_size=5,
-                                  cell=request.param, word_attention_size=7, sentence_attention_size=4).eval()
+    return HierarchicalClassifier(50, 3, PAD, {"embedding_dim": 8, "hidden_size": 6, "cell": request.param},
+                                  sentence_hidden_size=5, word_attention_size=7, sentence_attention_size=4).eval()
 
 
 def test_collator_packs_every_sentence_once_and_regroups_them():
@@ -86,8 +86,8 @@ def test_forward_is_tensor_only_and_trains(model):
     logits = model(*(batch[name] for name in INPUTS))
     assert logits.shape == (6, 3)
     torch.nn.functional.cross_entropy(logits, batch["labels"]).backward()
-    assert model.encoder.embedding.weight.grad is not None
-    assert model.sentence_encoder.weight_hh_l0.grad.abs().sum() > 0
+    assert model.network.encoder.embedding.weight.grad is not None
+    assert model.network.sentence_encoder.weight_hh_l0.grad.abs().sum() > 0
 
 
 def test_empty_documents_do_not_break_the_batch(model):

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from seqkit.cli import main
 from seqkit.inference import load
+from seqkit.nn import EncoderConfig
 from seqkit.tasks import SequenceClassifier
 from tests.helpers import REPO
 
@@ -22,8 +23,9 @@ PAD = 0
 
 def _classifier(pooling: str, cell: str = "lstm", bidirectional: bool = True) -> SequenceClassifier:
     torch.manual_seed(0)
-    return SequenceClassifier(vocab_size=40, num_classes=3, pad_id=PAD, embedding_dim=12, hidden_size=10,
-                              num_layers=2, cell=cell, bidirectional=bidirectional, dropout=0.3, pooling=pooling,
+    encoder = EncoderConfig(embedding_dim=12, hidden_size=10, num_layers=2, cell=cell, bidirectional=bidirectional,
+                            dropout=0.3)
+    return SequenceClassifier(vocab_size=40, num_classes=3, pad_id=PAD, encoder=encoder, pooling=pooling,
                               attention_size=8)
 
 
@@ -42,7 +44,7 @@ def test_each_pooling_gives_logits_and_learns(pooling):
     ids, lengths = _padded([[5, 6, 7, 8], [9, 10], [11, 12, 13]])
     labels = torch.tensor([0, 1, 2])
     assert model(ids, lengths).shape == (3, 3)
-    assert (model.attention is not None) == (pooling == "attention")
+    assert (model.network.attention is not None) == (pooling == "attention")
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     model.train()
     first = F.cross_entropy(model(ids, lengths), labels).item()
@@ -76,9 +78,9 @@ def test_max_pooling_of_an_empty_text_is_finite():
 def test_attention_pooling_ignores_padding():
     model = _classifier("attention").eval()
     ids, lengths = _padded([[5, 6, 7], [8]], extra=2)
-    outputs, _ = model.encoder(ids, lengths)
+    outputs, _ = model.network.encoder(ids, lengths)
     mask = torch.arange(ids.shape[1]) < lengths[:, None]
-    _, weights = model.attention(outputs, mask)
+    _, weights = model.network.attention(outputs, mask)
     assert torch.all(weights[~mask] == 0)
     torch.testing.assert_close(weights.sum(1), torch.ones(2))
 

@@ -53,13 +53,13 @@ def test_classifier_loads_exactly_the_language_models_encoder(lm_run):
     loaded = model.load_language_model(str(lm_run), tokenizer)
     expected = _lm_weights(lm_run)
     assert sorted(loaded) == sorted(expected)  # embedding and both layers (with weight drop's parametrization)
-    own = model.encoder.lm.state_dict()
+    own = model.network.encoder.lm.state_dict()
     for name, value in expected.items():
         assert torch.equal(own[name], value), name
-    assert model.encoder.lm.decoder is None  # the next-token layer is not carried along
+    assert model.network.encoder.lm.decoder is None  # the next-token layer is not carried along
     model.eval()
     logits = model(torch.tensor([[5, 6, 7], [8, 9, 0]]), torch.tensor([3, 2]))
-    assert logits.shape == (2, 2) and model.head[1].in_features == 3 * 64  # concat: last, max, mean
+    assert logits.shape == (2, 2) and model.network.head[1].in_features == 3 * 64  # concat: last, max, mean
 
 
 def test_a_different_tokenizer_is_refused_with_a_clear_message(lm_run):
@@ -74,10 +74,10 @@ def test_a_different_tokenizer_is_refused_with_a_clear_message(lm_run):
     other = train_tokenizer(TokenizerConfig(kind="word", vocab_size=lm_vocab), [[" ".join(words)]])
     assert other.vocab_size == lm_vocab
     model = SequenceClassifier(vocab_size=lm_vocab, num_classes=2, pretrained_lm=str(lm_run))
-    before = model.encoder.lm.embedding.weight.clone()
+    before = model.network.encoder.lm.embedding.weight.clone()
     with pytest.raises(CheckpointError, match="different tokenizer"):
         model.load_language_model(str(lm_run), other)
-    assert torch.equal(model.encoder.lm.embedding.weight, before) and model.loaded_lm_weights is None
+    assert torch.equal(model.network.encoder.lm.embedding.weight, before) and model.loaded_lm_weights is None
 
 
 def test_not_a_language_model_checkpoint(tmp_path):
@@ -103,7 +103,7 @@ def test_fine_tuning_with_gradual_unfreezing_keeps_frozen_layers_and_saves_a_sta
     assert saved["hyper_parameters"]["lm_architecture"]["vocab_size"] == saved["hyper_parameters"]["vocab_size"]
     # Only the head trained in these 3 steps (the next group unfreezes at step 100): the encoder is the LM's.
     for name, value in _lm_weights(lm_run).items():
-        assert torch.equal(saved["state_dict"][f"encoder.lm.{name}"], value), name
+        assert torch.equal(saved["state_dict"][f"network.encoder.lm.{name}"], value), name
 
     # The classifier checkpoint stands alone: it loads without the language model's files.
     (lm_run / "checkpoints").rename(lm_run / "moved")
@@ -111,11 +111,12 @@ def test_fine_tuning_with_gradual_unfreezing_keeps_frozen_layers_and_saves_a_sta
         module = load(run, task=SequenceClassifier).module
     finally:
         (lm_run / "moved").rename(lm_run / "checkpoints")
-    assert module.loaded_lm_weights is None and module.encoder.output_size == 64
+    assert module.loaded_lm_weights is None and module.network.encoder.output_size == 64
 
 
 def test_layer_groups_cover_every_parameter_once_and_get_decayed_rates():
-    model = SequenceClassifier(vocab_size=30, num_classes=3, embedding_dim=8, hidden_size=6, num_layers=2,
+    model = SequenceClassifier(vocab_size=30, num_classes=3,
+                               encoder={"embedding_dim": 8, "hidden_size": 6, "num_layers": 2},
                                pooling="attention", layer_lr_decay=2.0,
                                optimizer=lambda params: torch.optim.AdamW(params, lr=0.4))
     groups = model.layer_groups()
@@ -128,7 +129,8 @@ def test_layer_groups_cover_every_parameter_once_and_get_decayed_rates():
 
 
 def test_gradual_unfreezing_opens_one_group_at_a_time():
-    model = SequenceClassifier(vocab_size=30, num_classes=2, embedding_dim=8, hidden_size=6, num_layers=2)
+    model = SequenceClassifier(vocab_size=30, num_classes=2,
+                               encoder={"embedding_dim": 8, "hidden_size": 6, "num_layers": 2})
     callback = GradualUnfreezing(every=2, interval="step")
 
     class Trainer:  # the two counters the callback reads

@@ -100,6 +100,6 @@ def test_classifier_loads_vectors_from_the_recipe_and_can_freeze_them(data_root,
     tokenizer = load_tokenizer(run / "tokenizer")
     assert coverage == [pytest.approx(8 / (tokenizer.vocab_size - 4))]
     state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
-    embedding = state["encoder.embedding.weight"]
+    embedding = state["network.encoder.embedding.weight"]
     movie = tokenizer.encode("movie")[0]
     assert embedding[movie].tolist() == pytest.approx(_vector(1, dim=32))  # loaded, and frozen through training
