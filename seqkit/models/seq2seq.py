@@ -106,8 +106,8 @@ class AttentionalSeq2Seq(nn.Module):
         )
         self.attention: Attention = SCORERS[c.attention](self.hidden_size, memory_size,
                                                          c.attention_size or self.hidden_size)
-        self.states = c.decoder_layers * (2 if c.cell == "lstm" else 1)  # decoder state rows: h (and c) per layer
-        self.bridge = nn.Linear(memory_size, self.states * self.hidden_size) if c.bridge else None
+        self.state_rows = c.decoder_layers * (2 if c.cell == "lstm" else 1)  # decoder state rows: h (and c) per layer
+        self.bridge = nn.Linear(memory_size, self.state_rows * self.hidden_size) if c.bridge else None
         self.combine = nn.Linear(self.hidden_size + memory_size, self.hidden_size, bias=False)
         self.output = (TiedOutput(self.hidden_size, self.tgt_embedding) if c.tie_embeddings
                        else nn.Linear(self.hidden_size, c.tgt_vocab_size))
@@ -131,10 +131,10 @@ class AttentionalSeq2Seq(nn.Module):
         batch = src_ids.shape[0]
         if self.bridge is not None:
             summary = self.encoder.last_hidden(final)  # (B, 2H): forward and backward final states
-            hidden = torch.tanh(self.bridge(summary)).view(batch, self.states, self.hidden_size).transpose(0, 1)
+            hidden = torch.tanh(self.bridge(summary)).view(batch, self.state_rows, self.hidden_size).transpose(0, 1)
             hidden = hidden.contiguous()
         else:
-            hidden = memory.new_zeros(self.states, batch, self.hidden_size)
+            hidden = memory.new_zeros(self.state_rows, batch, self.hidden_size)
         feed = memory.new_zeros(batch, self.hidden_size)
         return memory, self.attention.keys(memory), mask, hidden, feed
 
