@@ -9,8 +9,6 @@ perplexities.
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ThroughputMonitor
@@ -69,8 +67,12 @@ class LanguageModel(L.LightningModule):
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
-        network = {f.name: self.hparams[f.name] for f in fields(RNNLMConfig)}  # the saved arguments
-        self.model = RNNLanguageModel(RNNLMConfig(**network))
+        self.model = RNNLanguageModel(RNNLMConfig(
+            vocab_size=vocab_size, embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=num_layers,
+            cell=cell, dropout=dropout, dropout_input=dropout_input, dropout_hidden=dropout_hidden,
+            dropout_embedding=dropout_embedding, weight_drop=weight_drop, tie_weights=tie_weights,
+            adaptive_softmax_cutoffs=adaptive_softmax_cutoffs, pad_id=pad_id,
+        ))
         self.ar_alpha = ar_alpha
         self.tar_beta = tar_beta
         self.scale_lr_by_length = scale_lr_by_length

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import fields
 from pathlib import Path
 
 import lightning as L
@@ -81,8 +80,13 @@ class Seq2SeqTranslator(L.LightningModule):
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "vocab_size"])
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
-        network = {f.name: self.hparams[f.name] for f in fields(Seq2SeqConfig)}  # the saved arguments
-        self.model = AttentionalSeq2Seq(Seq2SeqConfig(**network))
+        self.model = AttentionalSeq2Seq(Seq2SeqConfig(
+            src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, pad_id=pad_id, embedding_dim=embedding_dim,
+            hidden_size=hidden_size, decoder_hidden_size=decoder_hidden_size, encoder_layers=encoder_layers,
+            decoder_layers=decoder_layers, cell=cell, attention=attention, attention_size=attention_size,
+            input_feeding=input_feeding, bridge=bridge, tie_embeddings=tie_embeddings,
+            share_embeddings=share_embeddings, dropout=dropout,
+        ))
         self.val_nll = MeanMetric()
         self.val_bleu = SacreBLEUScore(tokenize="13a")
         self.test_bleu = SacreBLEUScore(tokenize="13a")
