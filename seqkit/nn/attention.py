@@ -141,11 +141,10 @@ class ConcatAttention(AdditiveAttention):
 
 def _split_concat_layer(module: ConcatAttention, state_dict: dict, prefix: str, *args) -> None:
     """Load weights saved when :class:`ConcatAttention` held one ``layer`` ``(A, Q + K)`` over ``[q; k]``."""
-    weight = state_dict.pop(prefix + "layer.weight", None)
-    if weight is not None:
-        query_size = module.query_layer.in_features
-        state_dict[prefix + "query_layer.weight"] = weight[:, :query_size]
-        state_dict[prefix + "key_layer.weight"] = weight[:, query_size:]
+    w = state_dict.pop(prefix + "layer.weight", None)
+    if w is not None:
+        q = module.query_layer.in_features  # W [q; k] = W[:, :Q] q + W[:, Q:] k
+        state_dict[prefix + "query_layer.weight"], state_dict[prefix + "key_layer.weight"] = w[:, :q], w[:, q:]
 
 
 class AttentionPooling(nn.Module):

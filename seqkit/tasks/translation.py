@@ -85,8 +85,7 @@ class Seq2SeqTranslator(L.LightningModule):
             hidden_size=hidden_size, decoder_hidden_size=decoder_hidden_size, encoder_layers=encoder_layers,
             decoder_layers=decoder_layers, cell=cell, attention=attention, attention_size=attention_size,
             input_feeding=input_feeding, bridge=bridge, tie_embeddings=tie_embeddings,
-            share_embeddings=share_embeddings, dropout=dropout,
-        ))
+            share_embeddings=share_embeddings, dropout=dropout))
         self.val_nll = MeanMetric()
         self.val_bleu = SacreBLEUScore(tokenize="13a")
         self.test_bleu = SacreBLEUScore(tokenize="13a")
