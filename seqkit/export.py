@@ -182,7 +182,7 @@ class _LanguageModel(nn.Module):
             for name in list(getattr(layer, "parametrizations", {}) or {}):
                 parametrize.remove_parametrizations(layer, name, leave_parametrized=True)
         self.model = model
-        self.lstm = model.cell == "lstm"
+        self.lstm = model.config.cell == "lstm"
 
     def state_names(self, prefix: str = "") -> list[str]:
         names = []

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from seqkit.errors import DataError
-from seqkit.models.rnn_lm import RNNLanguageModel, State
+from seqkit.models.rnn_lm import LMState, RNNLanguageModel
 
 
 # ------------------------------------------------------------------------------------------------ language models
@@ -67,7 +67,7 @@ def sample_next(
     return torch.multinomial(probabilities, 1, generator=generator).squeeze(-1)
 
 
-def _stack_states(states: list[State]) -> State:
+def _stack_states(states: list[LMState]) -> LMState:
     layers = []
     for per_layer in zip(*states, strict=True):
         if isinstance(per_layer[0], tuple):
@@ -77,12 +77,12 @@ def _stack_states(states: list[State]) -> State:
     return layers
 
 
-def _take(state: State, index: Tensor) -> State:
+def _take(state: LMState, index: Tensor) -> LMState:
     return [tuple(t[:, index] for t in s) if isinstance(s, tuple) else s[:, index] for s in state]
 
 
 @torch.no_grad()
-def prime(model: RNNLanguageModel, prompts: Sequence[Sequence[int]]) -> tuple[State, Tensor]:
+def prime(model: RNNLanguageModel, prompts: Sequence[Sequence[int]]) -> tuple[LMState, Tensor]:
     """Run the prompts through the model, batching prompts of equal length together.
 
     Returns:

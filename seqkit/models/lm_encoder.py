@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit.errors import CheckpointError
-from seqkit.models.rnn_lm import RNNLanguageModel
+from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 
 #: Arguments of :class:`RNNLanguageModel` that define the encoder (the rest of a LanguageModel's settings are
 #: about training it).
@@ -67,7 +67,7 @@ class LanguageModelEncoder(nn.Module):
 
     def __init__(self, architecture: dict[str, Any]) -> None:
         super().__init__()
-        self.lm = RNNLanguageModel(**architecture)
+        self.lm = RNNLanguageModel(RNNLMConfig(**architecture))
         self.lm.decoder = None  # the classifier needs no next-token output layer
         self.lm.adaptive = None
 

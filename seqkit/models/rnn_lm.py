@@ -8,6 +8,8 @@ matrix (Press and Wolf 2017; Inan et al. 2017), as in AWD-LSTM (Merity et al. 20
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -19,17 +21,18 @@ from seqkit.nn.recurrent import FUSED_LAYERS, CellType, detach_state, ensure_fla
 from seqkit.nn.recurrent import State as LayerState
 from seqkit.nn.tying import tie_weights as tie
 
-#: One state per layer (the layers may differ in size, so they are not stacked).
-State = list[LayerState]
+#: A language model's state: one state per layer (the layers may differ in size, so they are not stacked).
+LMState = list[LayerState]
 
 
-def detach_layer_states(state: State | None) -> State | None:
+def detach_layer_states(state: LMState | None) -> LMState | None:
     """Cut the graph behind a carried per-layer state (truncated BPTT)."""
     return None if state is None else [detach_state(s) for s in state]
 
 
-class RNNLanguageModel(nn.Module):
-    """Token ids ``(B, T)`` -> next-token logits ``(B, T, V)``, carrying a recurrent state.
+@dataclass
+class RNNLMConfig:
+    """Architecture of an :class:`RNNLanguageModel`.
 
     Args:
         vocab_size: Vocabulary size ``V``.
@@ -48,48 +51,55 @@ class RNNLanguageModel(nn.Module):
         pad_id: Padding id (its embedding is zero).
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        embedding_dim: int = 400,
-        hidden_size: int = 1150,
-        num_layers: int = 3,
-        cell: CellType = "lstm",
-        dropout: float = 0.4,
-        dropout_input: float = 0.65,
-        dropout_hidden: float = 0.3,
-        dropout_embedding: float = 0.1,
-        weight_drop: float = 0.5,
-        tie_weights: bool = True,
-        adaptive_softmax_cutoffs: list[int] | None = None,
-        pad_id: int | None = None,
-    ) -> None:
+    vocab_size: int
+    embedding_dim: int = 400
+    hidden_size: int = 1150
+    num_layers: int = 3
+    cell: CellType = "lstm"
+    dropout: float = 0.4
+    dropout_input: float = 0.65
+    dropout_hidden: float = 0.3
+    dropout_embedding: float = 0.1
+    weight_drop: float = 0.5
+    tie_weights: bool = True
+    adaptive_softmax_cutoffs: list[int] | None = None
+    pad_id: int | None = None
+
+
+class RNNLanguageModel(nn.Module):
+    """Token ids ``(B, T)`` -> next-token logits ``(B, T, V)``, carrying a recurrent state; built from an
+    :class:`RNNLMConfig`."""
+
+    def __init__(self, config: RNNLMConfig) -> None:
         super().__init__()
-        self.cell = cell
-        self.embedding = DropoutEmbedding(vocab_size, embedding_dim, padding_idx=pad_id, dropout=dropout_embedding)
-        self.input_dropout = LockedDropout(dropout_input)
-        self.hidden_dropout = LockedDropout(dropout_hidden)
-        self.output_dropout = LockedDropout(dropout)
+        c = config
+        self.config = config
+        self.embedding = DropoutEmbedding(c.vocab_size, c.embedding_dim, padding_idx=c.pad_id,
+                                          dropout=c.dropout_embedding)
+        self.input_dropout = LockedDropout(c.dropout_input)
+        self.hidden_dropout = LockedDropout(c.dropout_hidden)
+        self.output_dropout = LockedDropout(c.dropout)
         # Cutoffs at or past the vocabulary size mean nothing (a small corpus, a test slice): keep the rest.
-        adaptive_softmax_cutoffs = [c for c in adaptive_softmax_cutoffs or [] if c < vocab_size]
-        tie_weights = tie_weights and not adaptive_softmax_cutoffs
-        sizes = [embedding_dim] + [hidden_size] * (num_layers - 1) + [embedding_dim if tie_weights else hidden_size]
+        cutoffs = [cutoff for cutoff in c.adaptive_softmax_cutoffs or [] if cutoff < c.vocab_size]
+        tie_weights = c.tie_weights and not cutoffs
+        last = c.embedding_dim if tie_weights else c.hidden_size
+        sizes = [c.embedding_dim] + [c.hidden_size] * (c.num_layers - 1) + [last]
         self.layers = nn.ModuleList(
-            FUSED_LAYERS[cell](sizes[i], sizes[i + 1], batch_first=True) for i in range(num_layers)
+            FUSED_LAYERS[c.cell](sizes[i], sizes[i + 1], batch_first=True) for i in range(c.num_layers)
         )
-        if weight_drop > 0:
-            if cell in ("mingru", "minlstm"):
-                raise ValueError(f"weight_drop drops hidden-to-hidden weights, which {cell} does not have: "
+        if c.weight_drop > 0:
+            if c.cell in ("mingru", "minlstm"):
+                raise ValueError(f"weight_drop drops hidden-to-hidden weights, which {c.cell} does not have: "
                                  "set model.init_args.weight_drop 0 (dropout still applies).")
             for layer in self.layers:
-                apply_weight_drop(layer, weight_drop)
+                apply_weight_drop(layer, c.weight_drop)
         self.output_size = sizes[-1]
-        if adaptive_softmax_cutoffs:
-            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(self.output_size, vocab_size, adaptive_softmax_cutoffs)
+        if cutoffs:
+            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(self.output_size, c.vocab_size, cutoffs)
             self.decoder = None
         else:
             self.adaptive = None
-            self.decoder = nn.Linear(self.output_size, vocab_size)
+            self.decoder = nn.Linear(self.output_size, c.vocab_size)
             if tie_weights:
                 tie(self.decoder, self.embedding)
         self._init_weights()
@@ -102,7 +112,7 @@ class RNNLanguageModel(nn.Module):
             with torch.no_grad():
                 self.embedding.weight[self.embedding.padding_idx].zero_()
 
-    def forward(self, ids: Tensor, state: State | None = None) -> tuple[Tensor, State, Tensor]:
+    def forward(self, ids: Tensor, state: LMState | None = None) -> tuple[Tensor, LMState, Tensor]:
         """Run the recurrent stack.
 
         Args:
@@ -114,7 +124,7 @@ class RNNLanguageModel(nn.Module):
             state, and ``raw`` ``(B, T, E_out)``: the last layer's output before dropout (for AR/TAR).
         """
         hidden = self.input_dropout(self.embedding(ids))
-        new_state: State = []
+        new_state: LMState = []
         with parametrize.cached():  # one weight-drop mask per forward, shared by every time step
             for index, layer in enumerate(self.layers):
                 ensure_flat_weights(layer)  # one cuDNN weight buffer after DDP or loading (no-op on CPU)

@@ -16,29 +16,30 @@ also be traced for export.
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqkit.nn import (
-    AdditiveAttention,
-    ConcatAttention,
-    DotAttention,
-    GeneralAttention,
-    RecurrentEncoder,
-    TiedOutput,
-    masked_softmax,
-)
+from seqkit.nn import RecurrentEncoder, TiedOutput
+from seqkit.nn.attention import AdditiveAttention, Attention, ConcatAttention, DotAttention, GeneralAttention
 from seqkit.nn.recurrent import FUSED_LAYERS, CellType
 
 AttentionType = Literal["bahdanau", "dot", "general", "concat"]
 
+#: ``attention`` name -> scorer for queries of size ``Q``, keys of size ``K`` and hidden width ``A``.
+SCORERS = {
+    "bahdanau": lambda q, k, a: AdditiveAttention(q, k, a),
+    "dot": lambda q, k, a: DotAttention(),
+    "general": lambda q, k, a: GeneralAttention(q, k),
+    "concat": lambda q, k, a: ConcatAttention(q, k, a),
+}
 
-class AttentionalSeq2Seq(nn.Module):
-    """Bidirectional RNN encoder and attentional RNN decoder.
+
+@dataclass
+class Seq2SeqConfig:
+    """Architecture of an :class:`AttentionalSeq2Seq`.
 
     Args:
         src_vocab_size: Source ids.
@@ -59,63 +60,57 @@ class AttentionalSeq2Seq(nn.Module):
         dropout: On embeddings, between layers and on the attentional vector.
     """
 
-    def __init__(
-        self,
-        src_vocab_size: int,
-        tgt_vocab_size: int,
-        pad_id: int = 0,
-        embedding_dim: int = 256,
-        hidden_size: int = 256,
-        decoder_hidden_size: int | None = None,
-        encoder_layers: int = 1,
-        decoder_layers: int = 1,
-        cell: CellType = "gru",
-        attention: AttentionType = "bahdanau",
-        attention_size: int | None = None,
-        input_feeding: bool = True,
-        bridge: bool = True,
-        tie_embeddings: bool = True,
-        share_embeddings: bool = False,
-        dropout: float = 0.3,
-    ) -> None:
+    src_vocab_size: int
+    tgt_vocab_size: int
+    pad_id: int = 0
+    embedding_dim: int = 256
+    hidden_size: int = 256
+    decoder_hidden_size: int | None = None
+    encoder_layers: int = 1
+    decoder_layers: int = 1
+    cell: CellType = "gru"
+    attention: AttentionType = "bahdanau"
+    attention_size: int | None = None
+    input_feeding: bool = True
+    bridge: bool = True
+    tie_embeddings: bool = True
+    share_embeddings: bool = False
+    dropout: float = 0.3
+
+
+class AttentionalSeq2Seq(nn.Module):
+    """Bidirectional RNN encoder and attentional RNN decoder, built from a :class:`Seq2SeqConfig`."""
+
+    def __init__(self, config: Seq2SeqConfig) -> None:
         super().__init__()
-        if share_embeddings and src_vocab_size != tgt_vocab_size:
-            raise ValueError(f"share_embeddings needs one joint vocabulary, got source {src_vocab_size} and target "
-                             f"{tgt_vocab_size} ids; use a joint tokenizer or set share_embeddings false")
-        self.encoder = RecurrentEncoder(src_vocab_size, embedding_dim, hidden_size, encoder_layers, cell,
-                                        bidirectional=True, dropout=dropout, pad_id=pad_id)
+        c = config
+        if c.share_embeddings and c.src_vocab_size != c.tgt_vocab_size:
+            raise ValueError(f"share_embeddings needs one joint vocabulary, got source {c.src_vocab_size} and "
+                             f"target {c.tgt_vocab_size} ids; use a joint tokenizer or set share_embeddings false")
+        if c.attention not in SCORERS:
+            raise ValueError(f"attention must be bahdanau, dot, general or concat, got {c.attention!r}")
+        self.config = config
+        self.encoder = RecurrentEncoder(c.src_vocab_size, c.embedding_dim, c.hidden_size, c.encoder_layers, c.cell,
+                                        bidirectional=True, dropout=c.dropout, pad_id=c.pad_id)
         memory_size = self.encoder.output_size
-        self.hidden_size = decoder_hidden_size or memory_size
-        self.cell = cell
-        self.decoder_layers = decoder_layers
-        self.input_feeding = input_feeding
-        self.attention_type = attention
-        self.tgt_embedding = (self.encoder.embedding if share_embeddings
-                              else nn.Embedding(tgt_vocab_size, embedding_dim, padding_idx=pad_id))
-        self.dropout = nn.Dropout(dropout)
-        self.rnn = FUSED_LAYERS[cell](
-            embedding_dim + (self.hidden_size if input_feeding else 0), self.hidden_size, decoder_layers,
-            batch_first=True, dropout=dropout if decoder_layers > 1 else 0.0,
+        self.hidden_size = c.decoder_hidden_size or memory_size
+        if c.attention == "dot" and self.hidden_size != memory_size:
+            raise ValueError(f"dot attention needs decoder_hidden_size == 2 * hidden_size ({memory_size}), got "
+                             f"{self.hidden_size}; use 'general' attention for different sizes")
+        self.tgt_embedding = (self.encoder.embedding if c.share_embeddings
+                              else nn.Embedding(c.tgt_vocab_size, c.embedding_dim, padding_idx=c.pad_id))
+        self.dropout = nn.Dropout(c.dropout)
+        self.rnn = FUSED_LAYERS[c.cell](
+            c.embedding_dim + (self.hidden_size if c.input_feeding else 0), self.hidden_size, c.decoder_layers,
+            batch_first=True, dropout=c.dropout if c.decoder_layers > 1 else 0.0,
         )
-        width = attention_size or self.hidden_size
-        if attention == "bahdanau":
-            self.attention = AdditiveAttention(self.hidden_size, memory_size, width)
-        elif attention == "dot":
-            if self.hidden_size != memory_size:
-                raise ValueError(f"dot attention needs decoder_hidden_size == 2 * hidden_size ({memory_size}), got "
-                                 f"{self.hidden_size}; use 'general' attention for different sizes")
-            self.attention = DotAttention()
-        elif attention == "general":
-            self.attention = GeneralAttention(self.hidden_size, memory_size)
-        elif attention == "concat":
-            self.attention = ConcatAttention(self.hidden_size, memory_size, width)
-        else:
-            raise ValueError(f"attention must be bahdanau, dot, general or concat, got {attention!r}")
-        states = decoder_layers * (2 if cell == "lstm" else 1)
-        self.bridge = nn.Linear(memory_size, states * self.hidden_size) if bridge else None
+        self.attention: Attention = SCORERS[c.attention](self.hidden_size, memory_size,
+                                                         c.attention_size or self.hidden_size)
+        self.state_rows = c.decoder_layers * (2 if c.cell == "lstm" else 1)  # decoder state rows: h (and c) per layer
+        self.bridge = nn.Linear(memory_size, self.state_rows * self.hidden_size) if c.bridge else None
         self.combine = nn.Linear(self.hidden_size + memory_size, self.hidden_size, bias=False)
-        self.output = (TiedOutput(self.hidden_size, self.tgt_embedding) if tie_embeddings
-                       else nn.Linear(self.hidden_size, tgt_vocab_size))
+        self.output = (TiedOutput(self.hidden_size, self.tgt_embedding) if c.tie_embeddings
+                       else nn.Linear(self.hidden_size, c.tgt_vocab_size))
 
     # ----------------------------------------------------------------- encoder
     def encode(self, src_ids: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
@@ -134,55 +129,28 @@ class AttentionalSeq2Seq(nn.Module):
         memory, final = self.encoder(src_ids, src_lengths)
         mask = torch.arange(src_ids.shape[1], device=src_ids.device) < src_lengths.to(src_ids.device)[:, None]
         batch = src_ids.shape[0]
-        states = self.decoder_layers * (2 if self.cell == "lstm" else 1)
         if self.bridge is not None:
             summary = self.encoder.last_hidden(final)  # (B, 2H): forward and backward final states
-            hidden = torch.tanh(self.bridge(summary)).view(batch, states, self.hidden_size).transpose(0, 1)
+            hidden = torch.tanh(self.bridge(summary)).view(batch, self.state_rows, self.hidden_size).transpose(0, 1)
             hidden = hidden.contiguous()
         else:
-            hidden = memory.new_zeros(states, batch, self.hidden_size)
+            hidden = memory.new_zeros(self.state_rows, batch, self.hidden_size)
         feed = memory.new_zeros(batch, self.hidden_size)
-        return memory, self._project_keys(memory), mask, hidden, feed
-
-    def _project_keys(self, memory: Tensor) -> Tensor:
-        """The query-independent half of each scorer, applied once: ``(B, S, 2H) -> (B, S, K)``."""
-        attention = self.attention
-        if isinstance(attention, AdditiveAttention | GeneralAttention):
-            return attention.key_layer(memory)
-        if isinstance(attention, ConcatAttention):  # W [q; k] = W_q q + W_k k
-            return F.linear(memory, attention.layer.weight[:, self.hidden_size :])
-        return memory
-
-    def _scores(self, query: Tensor, keys: Tensor) -> Tensor:
-        """Raw attention scores ``(B, S)`` of ``query`` ``(B, Hd)`` against projected ``keys`` ``(B, S, K)``.
-
-        The same values as the scorer modules' ``score`` (tested), with the key projection hoisted out.
-        """
-        attention = self.attention
-        if isinstance(attention, AdditiveAttention):
-            return attention.energy(torch.tanh(attention.query_layer(query).unsqueeze(1) + keys)).squeeze(-1)
-        if isinstance(attention, ConcatAttention):
-            projected = F.linear(query, attention.layer.weight[:, : self.hidden_size])
-            return attention.energy(torch.tanh(projected.unsqueeze(1) + keys)).squeeze(-1)
-        scores = torch.bmm(keys, query.unsqueeze(-1)).squeeze(-1)  # dot and general
-        if isinstance(attention, DotAttention) and attention.scaled:
-            scores = scores / math.sqrt(keys.shape[-1])
-        return scores
+        return memory, self.attention.keys(memory), mask, hidden, feed
 
     # ----------------------------------------------------------------- decoder
     def _step(self, embedded: Tensor, hidden: Tensor, feed: Tensor, memory: Tensor, keys: Tensor,
               mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """One decoder step from an embedded input ``(B, E)``: new ``hidden``, ``feed`` ``(B, Hd)``, weights."""
-        inputs = torch.cat([embedded, feed], -1) if self.input_feeding else embedded
-        if self.cell == "lstm":
+        inputs = torch.cat([embedded, feed], -1) if self.config.input_feeding else embedded
+        if self.config.cell == "lstm":
             h, c = hidden.chunk(2, dim=0)
             output, (h, c) = self.rnn(inputs.unsqueeze(1), (h.contiguous(), c.contiguous()))
             hidden = torch.cat([h, c], 0)
         else:
             output, hidden = self.rnn(inputs.unsqueeze(1), hidden)
         query = output.squeeze(1)  # (B, Hd): the top layer
-        weights = masked_softmax(self._scores(query, keys), mask)  # (B, S)
-        context = torch.bmm(weights.unsqueeze(1), memory).squeeze(1)  # (B, 2H)
+        context, weights = self.attention.attend(query, keys, memory, mask)  # (B, 2H), (B, S)
         feed = self.dropout(torch.tanh(self.combine(torch.cat([query, context], -1))))
         return hidden, feed, weights
 

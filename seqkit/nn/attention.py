@@ -4,7 +4,8 @@ Every scorer takes ``query`` ``(B, Q)`` (one query per sequence, e.g. a decoder 
 decoder steps at once, as in Luong attention), ``keys`` ``(B, S, K)``, optional ``values`` ``(B, S, V)`` (default:
 the keys) and ``mask`` ``(B, S)``, ``True`` at real positions. It returns ``(context, weights)``: ``(B, V)`` and
 ``(B, S)``, or ``(B, T_q, V)`` and ``(B, T_q, S)``. Padded positions get a weight of exactly zero, and a row
-with no real position gets all-zero weights and a zero context instead of NaN.
+with no real position gets all-zero weights and a zero context instead of NaN. A decoder that attends over one
+memory at every step projects it once with :meth:`Attention.keys` and calls :meth:`Attention.attend` per step.
 """
 
 from __future__ import annotations
@@ -28,50 +29,62 @@ def masked_softmax(scores: Tensor, mask: Tensor | None, dim: int = -1) -> Tensor
     return weights.masked_fill(~mask, 0.0)
 
 
-class _Attention(nn.Module):
-    """Shared forward: subclasses compute raw scores ``(B, T_q, S)`` in :meth:`score`."""
+class Attention(nn.Module):
+    """A scorer in two halves: :meth:`keys` projects the memory once per source, :meth:`score` scores queries
+    against those projected keys. A decoder calls :meth:`keys` after encoding and :meth:`attend` at every step, so
+    the query-independent work is not repeated per step; :meth:`forward` does both at once."""
+
+    def keys(self, memory: Tensor) -> Tensor:
+        """The query-independent half of the scorer: ``memory`` ``(B, S, K)`` -> projected keys ``(B, S, K')``."""
+        return memory
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        """Raw scores ``(B, T_q, S)`` for ``query`` ``(B, T_q, Q)`` and ``keys`` ``(B, S, K)``."""
+        """Raw scores ``(B, T_q, S)`` of ``query`` ``(B, T_q, Q)`` against projected ``keys`` ``(B, S, K')``."""
         raise NotImplementedError
 
-    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None,
-                mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``query`` ``(B, Q)`` or ``(B, T_q, Q)``, ``keys`` ``(B, S, K)``, ``values`` ``(B, S, V)``, ``mask``
+    def attend(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``query`` ``(B, Q)`` or ``(B, T_q, Q)``, ``keys`` from :meth:`keys`, ``values`` ``(B, S, V)``, ``mask``
         ``(B, S)`` -> ``context`` ``(B, V)`` / ``(B, T_q, V)`` and ``weights`` ``(B, S)`` / ``(B, T_q, S)``."""
         single = query.dim() == 2
         if single:
             query = query.unsqueeze(1)
-        values = keys if values is None else values
         weights = masked_softmax(self.score(query, keys), None if mask is None else mask[:, None, :])
         context = torch.bmm(weights, values)
         if single:
             return context.squeeze(1), weights.squeeze(1)
         return context, weights
 
+    def forward(self, query: Tensor, keys: Tensor, values: Tensor | None = None,
+                mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """As :meth:`attend`, with raw ``keys`` ``(B, S, K)`` (projected here) and ``values`` defaulting to them."""
+        return self.attend(query, self.keys(keys), keys if values is None else values, mask)
 
-class AdditiveAttention(_Attention):
+
+class AdditiveAttention(Attention):
     """Bahdanau, Cho and Bengio (2015): ``score(q, k) = v^T tanh(W_q q + W_k k)``.
 
     Args:
         query_size: ``Q``.
         key_size: ``K``.
         attention_size: Width ``A`` of the hidden layer.
+        key_bias: Give ``W_k`` a bias (Bahdanau's ``b``; Luong's concat form has none).
     """
 
-    def __init__(self, query_size: int, key_size: int, attention_size: int) -> None:
+    def __init__(self, query_size: int, key_size: int, attention_size: int, key_bias: bool = True) -> None:
         super().__init__()
         self.query_layer = nn.Linear(query_size, attention_size, bias=False)
-        self.key_layer = nn.Linear(key_size, attention_size, bias=True)
+        self.key_layer = nn.Linear(key_size, attention_size, bias=key_bias)
         self.energy = nn.Linear(attention_size, 1, bias=False)
+
+    def keys(self, memory: Tensor) -> Tensor:
+        return self.key_layer(memory)  # (B, S, A)
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
         # (B, T_q, 1, A) + (B, 1, S, A) -> (B, T_q, S)
-        hidden = torch.tanh(self.query_layer(query).unsqueeze(2) + self.key_layer(keys).unsqueeze(1))
-        return self.energy(hidden).squeeze(-1)
+        return self.energy(torch.tanh(self.query_layer(query).unsqueeze(2) + keys.unsqueeze(1))).squeeze(-1)
 
 
-class DotAttention(_Attention):
+class DotAttention(Attention):
     """Luong, Pham and Manning (2015), "dot": ``score(q, k) = q . k`` (``Q == K``).
 
     Args:
@@ -90,8 +103,8 @@ class DotAttention(_Attention):
         return f"scaled={self.scaled}"
 
 
-class GeneralAttention(_Attention):
-    """Luong "general": ``score(q, k) = q^T W k``.
+class GeneralAttention(DotAttention):
+    """Luong "general": ``score(q, k) = q^T W k``, the dot product of ``q`` with the projected keys ``W k``.
 
     Args:
         query_size: ``Q``.
@@ -102,12 +115,13 @@ class GeneralAttention(_Attention):
         super().__init__()
         self.key_layer = nn.Linear(key_size, query_size, bias=False)
 
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        return torch.bmm(query, self.key_layer(keys).transpose(1, 2))
+    def keys(self, memory: Tensor) -> Tensor:
+        return self.key_layer(memory)  # (B, S, Q)
 
 
-class ConcatAttention(_Attention):
-    """Luong "concat": ``score(q, k) = v^T tanh(W [q; k])``, one layer over the concatenation.
+class ConcatAttention(AdditiveAttention):
+    """Luong "concat": ``score(q, k) = v^T tanh(W [q; k])``, which is ``v^T tanh(W_q q + W_k k)``: additive
+    attention without a key bias.
 
     Args:
         query_size: ``Q``.
@@ -116,16 +130,21 @@ class ConcatAttention(_Attention):
     """
 
     def __init__(self, query_size: int, key_size: int, attention_size: int) -> None:
-        super().__init__()
-        self.layer = nn.Linear(query_size + key_size, attention_size, bias=False)
-        self.energy = nn.Linear(attention_size, 1, bias=False)
+        with torch.random.fork_rng(devices=[]):  # these draws are replaced below: keep them off the seeded stream
+            super().__init__(query_size, key_size, attention_size, key_bias=False)
+        self.register_load_state_dict_pre_hook(_split_concat_layer)
+        # Draw W as one layer over [q; k], then v, and split W: a seed gives the weights it gave that layout.
+        joint = nn.Linear(query_size + key_size, attention_size, bias=False).weight
+        energy = nn.Linear(attention_size, 1, bias=False).weight
+        self.load_state_dict({"layer.weight": joint, "energy.weight": energy})
 
-    def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        steps, length = query.shape[1], keys.shape[1]
-        pairs = torch.cat(
-            [query.unsqueeze(2).expand(-1, -1, length, -1), keys.unsqueeze(1).expand(-1, steps, -1, -1)], dim=-1
-        )  # (B, T_q, S, Q + K)
-        return self.energy(torch.tanh(self.layer(pairs))).squeeze(-1)
+
+def _split_concat_layer(module: ConcatAttention, state_dict: dict, prefix: str, *args) -> None:
+    """Load weights saved when :class:`ConcatAttention` held one ``layer`` ``(A, Q + K)`` over ``[q; k]``."""
+    w = state_dict.pop(prefix + "layer.weight", None)
+    if w is not None:
+        q = module.query_layer.in_features  # W [q; k] = W[:, :Q] q + W[:, Q:] k
+        state_dict[prefix + "query_layer.weight"], state_dict[prefix + "key_layer.weight"] = w[:, :q], w[:, q:]
 
 
 class AttentionPooling(nn.Module):

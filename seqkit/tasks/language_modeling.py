@@ -16,7 +16,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from seqkit.models.rnn_lm import CellType, RNNLanguageModel, State, detach_layer_states
+from seqkit.models.rnn_lm import CellType, LMState, RNNLanguageModel, RNNLMConfig, detach_layer_states
 from seqkit.tasks.optim import configure_optimization
 
 
@@ -30,7 +30,7 @@ class LanguageModel(L.LightningModule):
         vocab_size: Vocabulary size (from the data).
         pad_id: Padding id (from the data).
         embedding_dim, hidden_size, num_layers, cell, dropout, dropout_input, dropout_hidden, dropout_embedding,
-        weight_drop, tie_weights, adaptive_softmax_cutoffs: See :class:`~seqkit.models.RNNLanguageModel`.
+        weight_drop, tie_weights, adaptive_softmax_cutoffs: The network (:class:`~seqkit.models.rnn_lm.RNNLMConfig`).
         ar_alpha: Activation regularisation (AWD-LSTM): ``alpha * mean(output^2)`` on the dropped last-layer output.
         tar_beta: Temporal activation regularisation: ``beta * mean((h_t - h_{t-1})^2)`` on the raw output.
         scale_lr_by_length: Scale each step's learning rate by ``chunk length / bptt`` (AWD-LSTM, with variable BPTT),
@@ -67,25 +67,27 @@ class LanguageModel(L.LightningModule):
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
-        self.model = RNNLanguageModel(
-            vocab_size, embedding_dim, hidden_size, num_layers, cell, dropout, dropout_input, dropout_hidden,
-            dropout_embedding, weight_drop, tie_weights, adaptive_softmax_cutoffs, pad_id,
-        )
+        self.model = RNNLanguageModel(RNNLMConfig(
+            vocab_size=vocab_size, embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=num_layers,
+            cell=cell, dropout=dropout, dropout_input=dropout_input, dropout_hidden=dropout_hidden,
+            dropout_embedding=dropout_embedding, weight_drop=weight_drop, tie_weights=tie_weights,
+            adaptive_softmax_cutoffs=adaptive_softmax_cutoffs, pad_id=pad_id,
+        ))
         self.ar_alpha = ar_alpha
         self.tar_beta = tar_beta
         self.scale_lr_by_length = scale_lr_by_length
         self._unscaled_lrs: list[float] | None = None
         self.val_nll = MeanMetric()
         self.test_nll = MeanMetric()
-        self._states: dict[str, State | None] = {}
+        self._states: dict[str, LMState | None] = {}
 
-    def forward(self, ids: Tensor, state: State | None = None) -> tuple[Tensor, State]:
+    def forward(self, ids: Tensor, state: LMState | None = None) -> tuple[Tensor, LMState]:
         """Logits ``(B, T, V)`` for ids ``(B, T)`` and the state after them."""
         output, state, _ = self.model(ids, state)
         return self.model.logits(output), state
 
     # ------------------------------------------------------------------ state carrying
-    def _carry(self, stage: str, ids: Tensor) -> State | None:
+    def _carry(self, stage: str, ids: Tensor) -> LMState | None:
         state = self._states.get(stage)
         if state is not None:
             first = state[0][0] if isinstance(state[0], tuple) else state[0]

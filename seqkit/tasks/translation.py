@@ -13,7 +13,7 @@ from torchmetrics import MeanMetric
 from torchmetrics.text import CHRFScore, SacreBLEUScore
 
 from seqkit.errors import DataError
-from seqkit.models.seq2seq import AttentionalSeq2Seq, AttentionType
+from seqkit.models.seq2seq import AttentionalSeq2Seq, AttentionType, Seq2SeqConfig
 from seqkit.nn.recurrent import CellType
 from seqkit.search import search_batch
 from seqkit.tasks.optim import configure_optimization
@@ -33,7 +33,7 @@ class Seq2SeqTranslator(L.LightningModule):
         bos_id, eos_id: Target start and end ids (seqkit tokenizers: 2 and 3).
         embedding_dim, hidden_size, decoder_hidden_size, encoder_layers, decoder_layers, cell, attention,
         attention_size, input_feeding, bridge, tie_embeddings, share_embeddings, dropout: The network
-            (:class:`~seqkit.models.seq2seq.AttentionalSeq2Seq`).
+            (:class:`~seqkit.models.seq2seq.Seq2SeqConfig`).
         label_smoothing: Share of the target probability spread over the vocabulary (Szegedy et al. 2016).
         teacher_forcing: Probability of feeding the true previous token in training (below 1: scheduled sampling).
         beam_size: Beam of the test set and of ``seqkit translate`` (1: greedy).
@@ -80,11 +80,12 @@ class Seq2SeqTranslator(L.LightningModule):
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "vocab_size"])
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
-        self.model = AttentionalSeq2Seq(
-            src_vocab_size, tgt_vocab_size, pad_id, embedding_dim, hidden_size, decoder_hidden_size, encoder_layers,
-            decoder_layers, cell, attention, attention_size, input_feeding, bridge, tie_embeddings, share_embeddings,
-            dropout,
-        )
+        self.model = AttentionalSeq2Seq(Seq2SeqConfig(
+            src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, pad_id=pad_id, embedding_dim=embedding_dim,
+            hidden_size=hidden_size, decoder_hidden_size=decoder_hidden_size, encoder_layers=encoder_layers,
+            decoder_layers=decoder_layers, cell=cell, attention=attention, attention_size=attention_size,
+            input_feeding=input_feeding, bridge=bridge, tie_embeddings=tie_embeddings,
+            share_embeddings=share_embeddings, dropout=dropout))
         self.val_nll = MeanMetric()
         self.val_bleu = SacreBLEUScore(tokenize="13a")
         self.test_bleu = SacreBLEUScore(tokenize="13a")

@@ -90,22 +90,39 @@ def test_all_padding_row_is_zero_not_nan(attention):
 def test_scoring_formulas():
     torch.manual_seed(2)
     q, k = torch.randn(2, 3), torch.randn(2, 4, 3)
-    assert_close(DotAttention().score(q[:, None], k)[:, 0], torch.einsum("bd,bsd->bs", q, k))
-    assert_close(DotAttention(True).score(q[:, None], k)[:, 0], torch.einsum("bd,bsd->bs", q, k) / math.sqrt(3))
+
+    def scores(scorer):  # the public two halves: project the keys once, then score the query against them
+        return scorer.score(q[:, None], scorer.keys(k))[:, 0]
+
+    assert_close(scores(DotAttention()), torch.einsum("bd,bsd->bs", q, k))
+    assert_close(scores(DotAttention(True)), torch.einsum("bd,bsd->bs", q, k) / math.sqrt(3))
     general = GeneralAttention(3, 3)
-    assert_close(general.score(q[:, None], k)[:, 0], torch.einsum("bd,de,bse->bs", q, general.key_layer.weight, k))
+    assert_close(scores(general), torch.einsum("bd,de,bse->bs", q, general.key_layer.weight, k))
     additive = AdditiveAttention(3, 3, 5)
     expected = torch.stack([
         torch.stack([additive.energy(torch.tanh(additive.query_layer(q[b]) + additive.key_layer(k[b, s]))).squeeze()
                      for s in range(4)]) for b in range(2)
     ])
-    assert_close(additive.score(q[:, None], k)[:, 0], expected)
+    assert_close(scores(additive), expected)
     concat = ConcatAttention(3, 3, 5)
+    w = torch.cat([concat.query_layer.weight, concat.key_layer.weight], dim=1)  # W of v^T tanh(W [q; k])
     expected = torch.stack([
-        torch.stack([concat.energy(torch.tanh(concat.layer(torch.cat([q[b], k[b, s]])))).squeeze() for s in range(4)])
+        torch.stack([concat.energy(torch.tanh(w @ torch.cat([q[b], k[b, s]]))).squeeze() for s in range(4)])
         for b in range(2)
     ])
-    assert_close(concat.score(q[:, None], k)[:, 0], expected)
+    assert_close(scores(concat), expected)
+
+
+def test_concat_attention_loads_its_former_single_layer():
+    torch.manual_seed(3)
+    w, v = torch.randn(5, 3 + 4), torch.randn(1, 5)
+    concat = ConcatAttention(3, 4, 5)
+    concat.load_state_dict({"layer.weight": w, "energy.weight": v})  # the layout before the split: strict load
+    q, k = torch.randn(2, 3), torch.randn(2, 6, 4)
+    expected = torch.stack([
+        torch.stack([v @ torch.tanh(w @ torch.cat([q[b], k[b, s]])) for s in range(6)]).squeeze(-1) for b in range(2)
+    ])
+    assert_close(concat.score(q[:, None], concat.keys(k))[:, 0], expected)
 
 
 def test_masked_softmax_without_mask_is_softmax():

@@ -39,7 +39,7 @@ def test_every_task_trains_and_evaluates_with_a_parallel_scan_cell(recipe, data_
 
 
 def test_weight_drop_on_a_scan_cell_says_what_to_do():
-    from seqkit.models.rnn_lm import RNNLanguageModel
+    from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 
     with pytest.raises(ValueError, match="set model.init_args.weight_drop 0"):
-        RNNLanguageModel(100, cell="mingru", weight_drop=0.5)
+        RNNLanguageModel(RNNLMConfig(100, cell="mingru", weight_drop=0.5))

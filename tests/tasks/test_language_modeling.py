@@ -10,7 +10,7 @@ import torch
 from seqkit.cli import main
 from seqkit.data.language_modeling import BPTTChunks, StreamChunks, stream_rows
 from seqkit.data.options import Splits
-from seqkit.models.rnn_lm import RNNLanguageModel
+from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 from seqkit.search import generate, sample_next
 from tests.helpers import REPO
 
@@ -21,7 +21,7 @@ def _model(cell: str, **kwargs) -> RNNLanguageModel:
     torch.manual_seed(0)
     settings = {"embedding_dim": 16, "hidden_size": 24, "num_layers": 2, "cell": cell, "dropout": 0.3,
                 "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_embedding": 0.1, "weight_drop": 0.3}
-    return RNNLanguageModel(50, **{**settings, **kwargs})
+    return RNNLanguageModel(RNNLMConfig(50, **{**settings, **kwargs}))
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -97,8 +97,9 @@ def test_tiny_recipe_perplexity_falls(data_root, tmp_path):
 
 
 def test_adaptive_softmax_option_gives_normalised_log_probabilities():
-    model = RNNLanguageModel(50, embedding_dim=8, hidden_size=8, num_layers=1, adaptive_softmax_cutoffs=[10, 30],
-                             weight_drop=0.0).eval()
+    config = RNNLMConfig(50, embedding_dim=8, hidden_size=8, num_layers=1, adaptive_softmax_cutoffs=[10, 30],
+                         weight_drop=0.0)
+    model = RNNLanguageModel(config).eval()
     output, _, _ = model(torch.randint(0, 50, (2, 5)))
     log_probs = model.logits(output)
     assert log_probs.shape == (2, 5, 50)

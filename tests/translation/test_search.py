@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seqkit.models.seq2seq import AttentionalSeq2Seq
+from seqkit.models.seq2seq import AttentionalSeq2Seq, Seq2SeqConfig
 from seqkit.search import beam_search, greedy_search
 from tests.translation.test_reversal import BOS, EOS, FIRST, PAD, SYMBOLS, reversal_batch
 
@@ -15,9 +15,10 @@ def _partly_trained(cell: str, attention: str) -> AttentionalSeq2Seq:
     """A reversal model after a few steps: confident enough to end hypotheses at different lengths."""
     torch.manual_seed(1)
     generator = torch.Generator().manual_seed(1)
-    model = AttentionalSeq2Seq(FIRST + SYMBOLS, FIRST + SYMBOLS, PAD, embedding_dim=16, hidden_size=32,
-                               decoder_hidden_size=64 if attention == "dot" else 32, cell=cell,
-                               attention=attention, dropout=0.0)
+    config = Seq2SeqConfig(FIRST + SYMBOLS, FIRST + SYMBOLS, PAD, embedding_dim=16, hidden_size=32,
+                           decoder_hidden_size=64 if attention == "dot" else 32, cell=cell, attention=attention,
+                           dropout=0.0)
+    model = AttentionalSeq2Seq(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(40):
         src, lengths, tgt = reversal_batch(generator, 32)
@@ -46,12 +47,21 @@ def sources():
     return src, lengths
 
 
-def test_projected_scores_equal_the_attention_modules(model, sources):
+def test_weights_saved_before_concat_attention_split_its_layer_still_load(model, sources):
+    """Concat attention once held one ``layer`` over ``[q; k]``; such state dicts load into the split projections."""
+    state = model.state_dict()
+    if model.config.attention == "concat":
+        state["attention.layer.weight"] = torch.cat(
+            [state.pop("attention.query_layer.weight"), state.pop("attention.key_layer.weight")], dim=1
+        )
+    fresh = AttentionalSeq2Seq(model.config).double().eval()
+    fresh.load_state_dict(state)  # strict: every key matched
     src, lengths = sources
-    memory, keys, mask, _, _ = model.encode(src, lengths)
-    query = torch.randn(src.shape[0], model.hidden_size, dtype=memory.dtype)
-    expected = model.attention.score(query.unsqueeze(1), memory).squeeze(1)
-    torch.testing.assert_close(model._scores(query, keys), expected)
+    memory, keys, mask, hidden, feed = model.encode(src, lengths)
+    expected = model.decode_step(src[:, 0], hidden, feed, memory, keys, mask)
+    torch.testing.assert_close(fresh.attention.keys(memory), keys, rtol=0, atol=0)
+    for got, want in zip(fresh.decode_step(src[:, 0], hidden, feed, memory, keys, mask), expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
 
 
 def test_beam_of_one_is_greedy(model, sources):
