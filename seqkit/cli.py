@@ -21,16 +21,26 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 #: Other commands: name -> ("module:attribute" of a typed function or a dict of them, one-line description).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "bench": ("seqkit.bench:BENCHMARKS", "speed benchmarks (seqkit bench --help lists them)"),
-    "data": ("seqkit.commands.data:COMMANDS", "show where a recipe's data comes from; pull it from the Hub for offline use"),
-    "classify": ("seqkit.commands.classify:classify", "label texts or a .jsonl/.txt file with a trained classifier"),
-    "explain": ("seqkit.commands.explain:explain", "a review model's attention, or a tree model's sentiment of every phrase"),
-    "generate": ("seqkit.commands.generate:generate", "continue a prompt with a trained language model"),
-    "grad-plot": ("seqkit.diagnostics.gradient_through_time:grad_plot", "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
-    "translate": ("seqkit.commands.translate:translate", "translate lines of text with a trained translation model"),
-    "publish": ("seqkit.commands.publish:publish", "upload a trained run to the HuggingFace Hub (or --dry_run a folder)"),
-    "export": ("seqkit.commands.export:COMMANDS", "export a trained model: seqkit export onnx --checkpoint RUN OUT.onnx"),
-    "recipes": ("seqkit.commands.recipes:recipes", "list the shipped recipes (seqkit fit --config sentiment/sst2 runs one)"),
+    "bench": ("seqkit.bench:BENCHMARKS",
+              "speed benchmarks (seqkit bench --help lists them)"),
+    "data": ("seqkit.commands.data:COMMANDS",
+             "show where a recipe's data comes from; pull it from the Hub for offline use"),
+    "classify": ("seqkit.commands.classify:classify",
+                 "label texts or a .jsonl/.txt file with a trained classifier"),
+    "explain": ("seqkit.commands.explain:explain",
+                "a review model's attention, or a tree model's sentiment of every phrase"),
+    "generate": ("seqkit.commands.generate:generate",
+                 "continue a prompt with a trained language model"),
+    "grad-plot": ("seqkit.diagnostics.gradient_through_time:grad_plot",
+                  "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
+    "translate": ("seqkit.commands.translate:translate",
+                  "translate lines of text with a trained translation model"),
+    "publish": ("seqkit.commands.publish:publish",
+                "upload a trained run to the HuggingFace Hub (or --dry_run a folder)"),
+    "export": ("seqkit.commands.export:COMMANDS",
+               "export a trained model: seqkit export onnx --checkpoint RUN OUT.onnx"),
+    "recipes": ("seqkit.commands.recipes:recipes",
+                "list the shipped recipes (seqkit fit --config sentiment/sst2 runs one)"),
 }
 
 HELP = """\

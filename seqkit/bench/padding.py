@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-
 import numpy as np
 import yaml
 from jsonargparse.typing import PositiveInt

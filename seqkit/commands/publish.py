@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 def hub_token() -> str:
     """The user's Hub token (``HF_TOKEN`` or ``hf auth login``), once the Hub is known to be reachable.
 

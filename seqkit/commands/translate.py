@@ -14,6 +14,7 @@ from typing import TextIO
 
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
+
 def readable_pieces(pieces: list[str]) -> list[str]:
     """Subword pieces for axis labels: a piece that starts a word (sentencepiece's ``▁``) shows the word part alone,
     a piece that continues a word gets a leading ``·`` (``▁unbelie`` ``vable`` -> ``unbelie`` ``·vable``)."""
