@@ -146,7 +146,11 @@ def run_typed(target: Callable[..., Any] | dict[str, Callable[..., Any]], argv: 
     except ArgumentError as error:
         from seqkit.runner import _first_problem  # on the error path only: it imports Lightning
 
-        raise ConfigError(_first_problem(str(error), prog.removeprefix("seqkit "))) from None
+        problem = _first_problem(str(error), prog.removeprefix("seqkit "))
+        key, colon, rest = problem.partition(": ")  # "batch_size: Not of type..." names the option as typed
+        if colon and key.replace(".", "_").isidentifier():
+            problem = f"--{key.rsplit('.', 1)[-1]}: {rest}"
+        raise ConfigError(problem) from None
     if isinstance(target, dict):
         target, config = target[config.subcommand], config[config.subcommand]
     values = {key: value for key, value in config.as_dict().items() if key not in ("config", "__path__")}

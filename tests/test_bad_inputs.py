@@ -233,7 +233,7 @@ def test_non_utf8_input_names_the_line(place, run, runs, tmp_path, command):
 
 
 @pytest.mark.parametrize(("option", "word"), [
-    (["--_new_tokens", "-5"], "--_new_tokens"), (["--top_p", "2"], "--top_p"),
+    (["--max_new_tokens", "-5"], "--max_new_tokens"), (["--top_p", "2"], "--top_p"),
     (["--temperature", "-1"], "--temperature"), (["--top_k", "0"], "--top_k"),
 ])
 def test_generate_refuses_bad_sampling_settings(place, run, runs, option, word):

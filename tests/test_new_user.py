@@ -43,7 +43,7 @@ def test_a_short_language_model_run_is_quiet_named_by_recipe_and_says_which_chec
     (run,) = (runs / "lm" / "tiny").iterdir()  # runs/<task>/<recipe>/<time>: lm/tiny and translation/tiny differ
     assert "No best checkpoint: validation never ran" in printed and str(run / "checkpoints" / "last.ckpt") in printed
 
-    generated = _seqkit(["generate", "--checkpoint", str(run), "--_new_tokens", "2", "--seed", "0"], tmp_path, **env)
+    generated = _seqkit(["generate", "--checkpoint", str(run), "--max_new_tokens", "2", "--seed", "0"], tmp_path, **env)
     assert generated.returncode == 0, generated.stderr
     assert "has no checkpoints/best.ckpt (validation never ran" in generated.stderr
     assert "using checkpoints/last.ckpt" in generated.stderr
