@@ -12,7 +12,6 @@ command runs, so ``seqkit --help`` answers at once.
 from __future__ import annotations
 
 import importlib
-import inspect
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -108,6 +107,8 @@ POSITIONAL_LIST = "texts"
 def _function_parser(function: Callable[..., Any], prog: str) -> Any:
     """A jsonargparse parser for ``function``: one option per parameter (positional where it has no default),
     ``--config`` and ``--print_config``, help from the docstring."""
+    import inspect  # here, not at the top: it costs more than the whole of `seqkit --help`
+
     from jsonargparse import ActionConfigFile, ArgumentParser
 
     summary = (inspect.getdoc(function) or "").split("\nArgs:")[0].strip()
@@ -129,6 +130,8 @@ def run_typed(target: Callable[..., Any] | dict[str, Callable[..., Any]], argv: 
 
     A bad option or value raises :class:`~seqkit.errors.ConfigError` with one line naming it, before any work.
     """
+    import inspect
+
     from jsonargparse import ArgumentError, ArgumentParser
 
     from seqkit.errors import ConfigError
