@@ -1,30 +1,45 @@
 """The ``seqkit`` command line.
 
 ``seqkit fit|validate|test|predict`` are LightningCLI subcommands (``--config``, ``--print_config``, dotted
-overrides, every ``--trainer.*`` option). Other commands (``seqkit bench ...``) are dispatched to their modules.
-Heavy libraries are imported only once a command needs them, so ``seqkit --help`` answers at once.
+overrides, every ``--trainer.*`` option). Every other command is a typed function run through jsonargparse, as
+LightningCLI's own options are: its ``--help`` comes from the signature and the docstring's ``Args:``, it takes
+``--config FILE`` and ``--print_config``, options are spelled with underscores (``--batch_size``), and
+jsonargparse's types (``PositiveInt``, ``Literal[...]``) check values before any work. A command with subcommands
+(``seqkit bench lm``) is a dict of such functions. Heavy libraries, jsonargparse included, are imported only once a
+command runs, so ``seqkit --help`` answers at once.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
-#: Other commands: name -> (module with a ``main(argv)`` function, one-line description).
+#: Other commands: name -> ("module:attribute" of a typed function or a dict of them, one-line description).
 COMMANDS: dict[str, tuple[str, str]] = {
-    "bench": ("seqkit.bench", "speed benchmarks (seqkit bench --help lists them)"),
-    "data": ("seqkit.commands.data", "show where a recipe's data comes from; pull it from the Hub for offline use"),
-    "classify": ("seqkit.commands.classify", "label texts or a .jsonl/.txt file with a trained classifier"),
-    "explain": ("seqkit.commands.explain", "a review model's attention, or a tree model's sentiment of every phrase"),
-    "generate": ("seqkit.commands.generate", "continue a prompt with a trained language model"),
-    "grad-plot": ("seqkit.diagnostics.gradient_through_time", "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
-    "translate": ("seqkit.commands.translate", "translate lines of text with a trained translation model"),
-    "publish": ("seqkit.commands.publish", "upload a trained run to the HuggingFace Hub (or --dry-run a folder)"),
-    "export": ("seqkit.commands.export", "export a trained model: seqkit export onnx --checkpoint RUN OUT.onnx"),
-    "recipes": ("seqkit.commands.recipes", "list the shipped recipes (seqkit fit --config sentiment/sst2 runs one)"),
+    "bench": ("seqkit.bench:BENCHMARKS",
+              "speed benchmarks (seqkit bench --help lists them)"),
+    "data": ("seqkit.commands.data:COMMANDS",
+             "show where a recipe's data comes from; pull it from the Hub for offline use"),
+    "classify": ("seqkit.commands.classify:classify",
+                 "label texts or a .jsonl/.txt file with a trained classifier"),
+    "explain": ("seqkit.commands.explain:explain",
+                "a review model's attention, or a tree model's sentiment of every phrase"),
+    "generate": ("seqkit.commands.generate:generate",
+                 "continue a prompt with a trained language model"),
+    "grad-plot": ("seqkit.diagnostics.gradient_through_time:grad_plot",
+                  "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
+    "translate": ("seqkit.commands.translate:translate",
+                  "translate lines of text with a trained translation model"),
+    "publish": ("seqkit.commands.publish:publish",
+                "upload a trained run to the HuggingFace Hub (or --dry_run a folder)"),
+    "export": ("seqkit.commands.export:COMMANDS",
+               "export a trained model: seqkit export onnx --checkpoint RUN OUT.onnx"),
+    "recipes": ("seqkit.commands.recipes:recipes",
+                "list the shipped recipes (seqkit fit --config sentiment/sst2 runs one)"),
 }
 
 HELP = """\
@@ -75,13 +90,74 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_lightning_cli(args)
             return 0
         if args[0] in COMMANDS:
-            module = importlib.import_module(COMMANDS[args[0]][0])
-            return int(module.main(args[1:]) or 0)
+            module, attribute = COMMANDS[args[0]][0].split(":")
+            target = getattr(importlib.import_module(module), attribute)
+            return run_typed(target, args[1:], f"seqkit {args[0]}")
     except SeqkitError as error:
         print(f"seqkit: error: {error}", file=sys.stderr)
         return 2
     print(f"seqkit: unknown command {args[0]!r}; run `seqkit --help` for the list.", file=sys.stderr)
     return 2
+
+
+#: A parameter of this name (``list[str]``) is read from the positional arguments: ``seqkit classify "a" "b"``.
+POSITIONAL_LIST = "texts"
+
+
+def _function_parser(function: Callable[..., Any], prog: str) -> Any:
+    """A jsonargparse parser for ``function``: one option per parameter (positional where it has no default),
+    ``--config`` and ``--print_config``, help from the docstring."""
+    import inspect  # here, not at the top: it costs more than the whole of `seqkit --help`
+
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    summary = (inspect.getdoc(function) or "").split("\nArgs:")[0].strip()
+    parser = ArgumentParser(prog=prog, description=summary, exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile, help="read the options from a YAML/JSON file")
+    parameters = inspect.signature(function).parameters
+    skip = {POSITIONAL_LIST} & set(parameters)
+    parser.add_function_arguments(function, as_positional=True, skip=skip)
+    if skip:
+        parser.add_argument(POSITIONAL_LIST, nargs="*", default=[], help="texts to work on (or use --input)")
+    for action in parser._actions:  # a switch that is off by default is on when given alone: --dry_run
+        if action.dest in parameters and parameters[action.dest].default is False:
+            action.nargs, action.const = "?", True
+    return parser
+
+
+def run_typed(target: Callable[..., Any] | dict[str, Callable[..., Any]], argv: list[str], prog: str) -> int:
+    """Parse ``argv`` for ``target`` (a typed function, or a dict of them as subcommands) and call it.
+
+    A bad option or value raises :class:`~seqkit.errors.ConfigError` with one line naming it, before any work.
+    """
+    import inspect
+
+    from jsonargparse import ArgumentError, ArgumentParser
+
+    from seqkit.errors import ConfigError
+
+    if isinstance(target, dict):
+        parser = ArgumentParser(prog=prog, exit_on_error=False)
+        commands = parser.add_subcommands(required=True)
+        for name, function in target.items():
+            commands.add_subcommand(name, _function_parser(function, f"{prog} {name}"),
+                                    help=(inspect.getdoc(function) or "").splitlines()[0])
+    else:
+        parser = _function_parser(target, prog)
+    try:
+        config = parser.parse_args(argv)
+    except ArgumentError as error:
+        from seqkit.runner import _first_problem  # on the error path only: it imports Lightning
+
+        problem = _first_problem(str(error), prog.removeprefix("seqkit "))
+        key, colon, rest = problem.partition(": ")  # "batch_size: Not of type..." names the option as typed
+        if colon and key.replace(".", "_").isidentifier():
+            problem = f"--{key.rsplit('.', 1)[-1]}: {rest}"
+        raise ConfigError(problem) from None
+    if isinstance(target, dict):
+        target, config = target[config.subcommand], config[config.subcommand]
+    values = {key: value for key, value in config.as_dict().items() if key not in ("config", "__path__")}
+    return int(target(**values) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -218,7 +218,7 @@ def test_a_failing_classify_leaves_an_existing_output_untouched(place, run, runs
     source.write_text('{"text": "fine"}\n{"body": "no text"}\n')
     output.write_text("earlier results\n")
     done = seqkit(["classify", "--checkpoint", str(run), "--input", str(source), "--output", str(output)], place, runs)
-    assert_one_line(done, "Line 2", "--text-field")
+    assert_one_line(done, "Line 2", "--text_field")
     assert output.read_text() == "earlier results\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]  # no temporary file left
 
@@ -234,8 +234,8 @@ def test_non_utf8_input_names_the_line(place, run, runs, tmp_path, command):
 
 
 @pytest.mark.parametrize(("option", "word"), [
-    (["--max-new-tokens", "-5"], "--max-new-tokens"), (["--top-p", "2"], "--top-p"),
-    (["--temperature", "-1"], "--temperature"), (["--top-k", "0"], "--top-k"),
+    (["--max_new_tokens", "-5"], "--max_new_tokens"), (["--top_p", "2"], "--top_p"),
+    (["--temperature", "-1"], "--temperature"), (["--top_k", "0"], "--top_k"),
 ])
 def test_generate_refuses_bad_sampling_settings(place, run, runs, option, word):
     assert_one_line(seqkit(["generate", "--checkpoint", str(run), *option], place, runs), word)
@@ -250,7 +250,7 @@ def test_a_mistyped_local_checkpoint_is_not_sent_to_the_hub(place, run, runs):
 @pytest.fixture(scope="module")
 def published(place, run) -> Path:
     out = place / "published"
-    done = seqkit(["publish", str(run), "--repo-id", "someone/tiny", "--dry-run", "--out", str(out)], place,
+    done = seqkit(["publish", str(run), "--repo_id", "someone/tiny", "--dry_run", "--out", str(out)], place,
                   place / "runs")
     assert done.returncode == 0, done.stderr.decode()
     return out
@@ -269,7 +269,7 @@ def test_publish_never_deletes_outside_its_folder(place, run, runs, published, t
     config["files"][str(victim) if name == "ABSOLUTE" else name] = "0" * 64
     (folder / "config.json").write_text(json.dumps(config))
     before = snapshot(folder)
-    done = seqkit(["publish", str(run), "--repo-id", "x/y", "--dry-run", "--out", str(folder)], place, runs)
+    done = seqkit(["publish", str(run), "--repo_id", "x/y", "--dry_run", "--out", str(folder)], place, runs)
     assert_one_line(done, "not a file inside")
     assert victim.read_text() == "keep me" and snapshot(folder) == before
 
@@ -278,7 +278,7 @@ def test_publish_refuses_a_folder_seqkit_did_not_write(place, run, runs, tmp_pat
     folder = tmp_path / "mine"
     folder.mkdir()
     (folder / "notes.txt").write_text("mine")
-    done = seqkit(["publish", str(run), "--repo-id", "x/y", "--dry-run", "--out", str(folder)], place, runs)
+    done = seqkit(["publish", str(run), "--repo_id", "x/y", "--dry_run", "--out", str(folder)], place, runs)
     assert_one_line(done, "not a seqkit model folder")
     assert (folder / "notes.txt").read_text() == "mine" and len(list(folder.iterdir())) == 1
 

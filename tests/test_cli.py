@@ -19,7 +19,7 @@ QUICK = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "5", "--t
 
 def test_help_is_fast_because_it_imports_nothing_heavy():
     code = ("import sys; from seqkit.cli import main; main(['--help']); "
-            "print(sorted({'torch', 'lightning'} & set(sys.modules)))")
+            "print(sorted({'torch', 'lightning', 'jsonargparse'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=subprocess_env(), check=True)
     assert "seqkit COMMAND" in out.stdout and out.stdout.strip().endswith("[]")
 
@@ -27,6 +27,51 @@ def test_help_is_fast_because_it_imports_nothing_heavy():
 def test_unknown_command(capsys):
     assert main(["frobnicate"]) == 2
     assert "unknown command 'frobnicate'" in capsys.readouterr().err
+
+
+def _help(args: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as done:
+        main([*args, "--help"])
+    assert done.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_every_command_is_typed_with_config_print_config_and_docstring_help(capsys):
+    import importlib
+
+    from seqkit.cli import COMMANDS
+
+    for name, (target, _) in COMMANDS.items():
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        for sub in sorted(command) if isinstance(command, dict) else [None]:
+            text = _help([name, *([sub] if sub else [])], capsys)
+            assert "--config" in text and "--print_config" in text, (name, sub)
+            assert not any(word.startswith("--") and "-" in word[2:] for word in text.split()), (name, sub, text)
+    assert "tokens to generate (type: NonNegativeInt, default: 50)" in " ".join(_help(["generate"], capsys).split())
+
+
+def test_a_command_reads_its_options_from_print_config_output(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["recipes", "--paths", "--print_config"])
+    config = tmp_path / "recipes.yaml"
+    config.write_text(capsys.readouterr().out)
+    assert yaml.safe_load(config.read_text()) == {"paths": True}
+    assert main(["recipes", "--config", str(config)]) == 0
+    assert "sentiment/sst2.yaml" in capsys.readouterr().out  # paths, not descriptions
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["classify", "--checkpoint", "x", "--batch_size", "0", "text"], ["batch_size", "PositiveInt"]),
+    (["classify", "--checkpoint", "x", "--truncation", "middle", "text"], ["truncation"]),
+    (["classify", "--checkpoint", "x"], ["give texts as arguments or one --input"]),
+    (["classify", "--checkpoint", "x", "--batch-size", "8", "text"], ["--batch-size"]),
+    (["bench", "nope"], ["nope"]),
+])
+def test_bad_command_options_fail_in_one_line_before_any_work(args, words, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("seqkit: error: ") and all(word in err[0] for word in words), err
 
 
 def test_print_config_shows_linked_defaults(capsys):

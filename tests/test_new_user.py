@@ -43,7 +43,7 @@ def test_a_short_language_model_run_is_quiet_named_by_recipe_and_says_which_chec
     (run,) = (runs / "lm" / "tiny").iterdir()  # runs/<task>/<recipe>/<time>: lm/tiny and translation/tiny differ
     assert "No best checkpoint: validation never ran" in printed and str(run / "checkpoints" / "last.ckpt") in printed
 
-    generated = _seqkit(["generate", "--checkpoint", str(run), "--max-new-tokens", "2", "--seed", "0"], tmp_path, **env)
+    generated = _seqkit(["generate", "--checkpoint", str(run), "--max_new_tokens", "2", "--seed", "0"], tmp_path, **env)
     assert generated.returncode == 0, generated.stderr
     assert "has no checkpoints/best.ckpt (validation never ran" in generated.stderr
     assert "using checkpoints/last.ckpt" in generated.stderr
@@ -169,11 +169,11 @@ def test_load_on_a_plain_trainer_checkpoint_says_what_to_do(tmp_path):
 
 def test_attention_plot_labels_subwords_readably(tmp_path):
     pytest.importorskip("matplotlib")
-    from seqkit.commands.translate import plot_attention, readable_pieces
+    from seqkit.commands.translate import readable_pieces, save_attention_plot
 
     assert readable_pieces(["\u2581un", "believ", "able", "\u2581film"]) == ["un", "\u00b7believ", "\u00b7able", "film"]
     assert readable_pieces(["a", "film"]) == ["a", "film"]
-    plot_attention(tmp_path / "a.png", ["\u2581a", "\u2581film"], ["\u2581un", "\u2581film"], torch.eye(2))
+    save_attention_plot(tmp_path / "a.png", ["\u2581a", "\u2581film"], ["\u2581un", "\u2581film"], torch.eye(2))
     assert (tmp_path / "a.png").stat().st_size > 0
 
 

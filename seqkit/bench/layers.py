@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import statistics
 import time
 import warnings
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import torch
+from jsonargparse.typing import PositiveInt
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -19,35 +20,6 @@ from seqkit.nn.lengths import run_fused_by_length
 from seqkit.nn.parallel_scan import MinGRU, MinLSTM
 
 _FUSED = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="seqkit bench layers",
-        description="Time forward+backward of recurrent layers. Implementations alternate within each repeat, so "
-        "the ratios stay meaningful on a busy machine; medians are reported.",
-    )
-    parser.add_argument("--batch", type=int, default=32, help="batch size B (default 32)")
-    parser.add_argument("--length", type=int, default=70, help="sequence length T (default 70)")
-    parser.add_argument("--input-size", type=int, default=256, help="input size I (default 256)")
-    parser.add_argument("--hidden-size", type=int, default=256, help="hidden size H (default 256)")
-    parser.add_argument("--layers", type=int, default=2, help="stacked layers (default 2)")
-    parser.add_argument("--cells", default="lstm,gru", help="comma-separated: lstm, gru, rnn (default lstm,gru)")
-    parser.add_argument("--repeats", type=int, default=10, help="timed repeats per implementation (default 10)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's default)")
-    parser.add_argument("--no-compile", action="store_true",
-                        help="skip the compiled cell loop (its first call compiles for a minute or more per cell)")
-    parser.add_argument("--cold-compile", action="store_true",
-                        help="disable torch.compile's on-disk caches, so the first call shows the full compile time "
-                        "(otherwise a repeated run reuses earlier compiled graphs and compiles in seconds)")
-    parser.add_argument("--lengths", default=None, metavar="T1,T2,...",
-                        help="instead, time variable-length batches (lengths uniform in [T/2, T]) at these maximum "
-                        "lengths: packing vs split-by-length vs the padded run that ignores lengths")
-    parser.add_argument("--scan", default=None, metavar="T1,T2,...",
-                        help="instead, time the parallel-scan cells (minGRU, minLSTM) against fused LSTM and GRU at "
-                        "these lengths, e.g. 35,70,400,2000")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser
 
 
 def _timed(fn: Callable[[], Tensor], params: list[nn.Parameter]) -> float:
@@ -80,7 +52,7 @@ def _interleaved(impls: dict[str, Callable[[], Tensor]], params: list[nn.Paramet
     }
 
 
-def _header(args: argparse.Namespace) -> str:
+def _header(args: SimpleNamespace) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as info:
@@ -92,7 +64,7 @@ def _header(args: argparse.Namespace) -> str:
             f"{args.repeats} repeats, implementations interleaved within each")
 
 
-def _layers_table(args: argparse.Namespace) -> None:
+def _layers_table(args: SimpleNamespace) -> None:
     shape = (f"batch {args.batch} x length {args.length}, input {args.input_size}, hidden {args.hidden_size}, "
              f"{args.layers} layers, unidirectional")
     print(f"seqkit bench layers: forward+backward, {shape}")
@@ -132,7 +104,7 @@ def _packed(rnn: nn.RNNBase, x: Tensor, lengths: Tensor) -> Tensor:
     return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
 
-def _lengths_table(args: argparse.Namespace) -> None:
+def _lengths_table(args: SimpleNamespace) -> None:
     print(f"seqkit bench layers --lengths: forward+backward, batch {args.batch}, lengths uniform in [T/2, T], "
           f"input {args.input_size}, hidden {args.hidden_size}, {args.layers} layers")
     print(_header(args))
@@ -164,7 +136,7 @@ def _lengths_table(args: argparse.Namespace) -> None:
                       flush=True)
 
 
-def _scan_table(args: argparse.Namespace) -> None:
+def _scan_table(args: SimpleNamespace) -> None:
     print(f"seqkit bench layers --scan: forward+backward, batch {args.batch}, input {args.input_size}, hidden "
           f"{args.hidden_size}, {args.layers} layers, unidirectional")
     print(_header(args))
@@ -186,8 +158,34 @@ def _scan_table(args: argparse.Namespace) -> None:
               + " ".join(f"{st[name]['ratio_best']:14.2f}" for name in list(names)[1:]), flush=True)
 
 
-def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+def bench(*, batch: PositiveInt = 32, length: PositiveInt = 70, input_size: PositiveInt = 256,
+          hidden_size: PositiveInt = 256, layers: PositiveInt = 2, cells: str = "lstm,gru", repeats: PositiveInt = 10,
+          threads: PositiveInt | None = None, no_compile: bool = False, cold_compile: bool = False,
+          lengths: str | None = None, scan: str | None = None, seed: int = 0) -> int:
+    """Time forward+backward of recurrent layers.
+
+    Implementations alternate within each repeat, so the ratios stay meaningful on a busy machine; medians are
+    reported.
+
+    Args:
+        batch: batch size B
+        length: sequence length T
+        input_size: input size I
+        hidden_size: hidden size H
+        layers: stacked layers
+        cells: comma-separated: lstm, gru, rnn
+        repeats: timed repeats per implementation
+        threads: torch threads (default: torch's default)
+        no_compile: skip the compiled cell loop (its first call compiles for a minute or more per cell)
+        cold_compile: disable torch.compile's on-disk caches, so the first call shows the full compile time
+            (otherwise a repeated run reuses earlier compiled graphs and compiles in seconds)
+        lengths: comma-separated maximum lengths T1,T2,...: instead, time variable-length batches (lengths uniform
+            in [T/2, T]): packing vs split-by-length vs the padded run that ignores lengths
+        scan: comma-separated lengths T1,T2,...: instead, time the parallel-scan cells (minGRU, minLSTM) against
+            fused LSTM and GRU at these lengths, e.g. 35,70,400,2000
+        seed: random seed
+    """
+    args = SimpleNamespace(**locals())  # the tables below read the settings together
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.cold_compile:

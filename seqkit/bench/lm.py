@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
@@ -10,6 +9,7 @@ import warnings
 
 import lightning as L
 import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
 
 
 def _clocks() -> tuple[float, float]:
@@ -90,16 +90,19 @@ def _bare_round(module, optimizer, batches, clip: float | None, warmup: int) -> 
     return end[0] - start[0], end[1] - start[1]
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="seqkit bench lm", description=__doc__)
-    parser.add_argument("--config", default="lm/wikitext2", help="LM recipe (model, data, trainer)")
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per round")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of each round")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating Lightning / bare rounds")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def bench(*, recipe: str = "lm/wikitext2", steps: PositiveInt = 20, warmup: NonNegativeInt = 3,
+          rounds: PositiveInt = 3, threads: PositiveInt | None = None) -> int:
+    """Training tokens/s of a seqkit LM recipe (Lightning) against a bare PyTorch loop on the same model and batches.
+
+    Args:
+        recipe: LM recipe (model, data, trainer)
+        steps: timed steps per round
+        warmup: untimed steps at the start of each round
+        rounds: alternating Lightning / bare rounds
+        threads: torch.set_num_threads (default: torch's)
+    """
+    if threads:
+        torch.set_num_threads(threads)
 
     from seqkit.recipe_hub import resolve_recipe
     from seqkit.runner import SeqkitCLI
@@ -108,8 +111,8 @@ def main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no `val_dataloader`")
     warnings.filterwarnings("ignore", message="The number of training batches")
     with tempfile.TemporaryDirectory() as tmp:
-        recipe = resolve_recipe(args.config)
-        cli = SeqkitCLI(args=["--config", recipe, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
+        recipe_file = resolve_recipe(recipe)
+        cli = SeqkitCLI(args=["--config", recipe_file, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
         module, data = cli.model, cli.datamodule
         module.scheduler_factory = None  # no validation here: plateau schedulers would have nothing to follow
         data.setup("fit")
@@ -117,23 +120,23 @@ def main(argv: list[str]) -> int:
         batches = []
         for batch in loader:
             batches.append(batch)
-            if len(batches) == args.warmup + args.steps:
+            if len(batches) == warmup + steps:
                 break
-        tokens = sum(b["input_ids"].numel() for b in batches[args.warmup :])
+        tokens = sum(b["input_ids"].numel() for b in batches[warmup :])
         optimizer = module.configure_optimizers()
         optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
         clip = cli.trainer.gradient_clip_val
         seqkit_times, bare_times = [], []
-        for _ in range(args.rounds):  # interleaved, so drifting machine load hits both alike
-            seqkit_times.append(_lightning_round(module, batches, cli.trainer, args.warmup, tmp))
-            bare_times.append(_bare_round(module, optimizer, batches, clip, args.warmup))
+        for _ in range(rounds):  # interleaved, so drifting machine load hits both alike
+            seqkit_times.append(_lightning_round(module, batches, cli.trainer, warmup, tmp))
+            bare_times.append(_bare_round(module, optimizer, batches, clip, warmup))
 
     shape = batches[0]["input_ids"].shape
     hp = module.hparams
-    print(f"seqkit bench lm: {args.config}")
+    print(f"seqkit bench lm: {recipe}")
     print(f"  model: {hp['num_layers']}-layer {hp['cell']} {hp['embedding_dim']}/{hp['hidden_size']}, "
           f"vocab {hp['vocab_size']}, tied={hp['tie_weights']}; batch {shape[0]} x bptt {shape[1]}; "
-          f"{args.steps} timed steps x {args.rounds} rounds; torch {torch.__version__}, "
+          f"{steps} timed steps x {rounds} rounds; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {cli.trainer.accelerator.__class__.__name__}")
     print("  tok/s per wall-clock second, and per CPU second of this process (robust to other load)")
     header = ("round", "seqkit wall", "bare wall", "ratio", "seqkit cpu", "bare cpu", "ratio")

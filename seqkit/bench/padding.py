@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
+from typing import Literal
 
 import numpy as np
 import yaml
+from jsonargparse.typing import PositiveInt
 
 from seqkit.errors import SeqkitError
 
@@ -36,25 +37,28 @@ def epoch_padding(lengths: np.ndarray, batch_size: int, max_tokens: int | None, 
     return {"padding": padding_fraction(lengths, batches), "batches": len(batches), "padded_tokens": padded}
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="seqkit bench padding", description=__doc__)
-    parser.add_argument("--config", required=True, help="a recipe whose data module pads batches (classification...)")
-    parser.add_argument("--split", default="train", choices=["train", "validation", "test"])
-    parser.add_argument("--max-rows", type=int, default=None, help="use only this many rows of each split")
-    args = parser.parse_args(argv)
+def bench(*, recipe: str, split: Literal["train", "validation", "test"] = "train",
+          max_rows: PositiveInt | None = None) -> int:
+    """Share of padding in an epoch of a recipe's batches, with and without length bucketing.
+
+    Args:
+        recipe: a recipe whose data module pads batches (classification...)
+        split: the split to measure
+        max_rows: use only this many rows of each split
+    """
 
     from seqkit.data.encoding import sequence_lengths
 
-    overrides = {"splits": {"max_rows": args.max_rows}} if args.max_rows else {}
-    data = recipe_data_module(args.config, overrides)
+    overrides = {"splits": {"max_rows": max_rows}} if max_rows else {}
+    data = recipe_data_module(recipe, overrides)
     if not callable(getattr(data, "length_column", None)):
         raise SeqkitError(f"{type(data).__name__} has no padded batches to measure.")
     data.prepare_data()
-    data.setup("fit" if args.split != "test" else "test")
-    if args.split not in data.encoded:
-        raise SeqkitError(f"The recipe's data has no {args.split} split.")
-    lengths = sequence_lengths(data.encoded[args.split], data.length_column())
-    print(f"{args.config} [{args.split}]: {len(lengths):,} examples, {int(lengths.sum()):,} tokens, "
+    data.setup("fit" if split != "test" else "test")
+    if split not in data.encoded:
+        raise SeqkitError(f"The recipe's data has no {split} split.")
+    lengths = sequence_lengths(data.encoded[split], data.length_column())
+    print(f"{recipe} [{split}]: {len(lengths):,} examples, {int(lengths.sum()):,} tokens, "
           f"length mean {lengths.mean():.1f}, max {lengths.max()}; batch_size {data.batching.batch_size}, "
           f"max_tokens {data.batching.max_tokens}")
     print("| batching | batches | padded tokens | padding fraction |")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
@@ -10,6 +9,7 @@ import warnings
 
 import pyarrow.compute as pc
 import torch
+from jsonargparse.typing import PositiveInt
 
 
 def _batched_round(module, collate, table, batches: list[list[int]], train: bool, optimizer) -> float:
@@ -45,17 +45,20 @@ def _run(module, parts: list[dict], train: bool, optimizer) -> None:
     optimizer.step()
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="seqkit bench reviews", description=__doc__)
-    parser.add_argument("--config", default="reviews/yelp", help="hierarchical recipe (model, data)")
-    parser.add_argument("--documents", type=int, default=256, help="documents per round (from the validation split)")
-    parser.add_argument("--batch-size", type=int, default=None, help="documents per batch (default: the recipe's)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating batched / loop rounds per mode")
-    parser.add_argument("--modes", default="inference,train", help="comma-separated: inference, train")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def bench(*, recipe: str = "reviews/yelp", documents: PositiveInt = 256, batch_size: PositiveInt | None = None,
+          rounds: PositiveInt = 3, modes: str = "inference,train", threads: PositiveInt | None = None) -> int:
+    """Documents/s of a hierarchical model with two-level batching against a loop over documents, same model and data.
+
+    Args:
+        recipe: hierarchical recipe (model, data)
+        documents: documents per round (from the validation split)
+        batch_size: documents per batch (default: the recipe's)
+        rounds: alternating batched / loop rounds per mode
+        modes: comma-separated: inference, train
+        threads: torch.set_num_threads (default: torch's)
+    """
+    if threads:
+        torch.set_num_threads(threads)
 
     from seqkit.data.encoding import sequence_lengths
     from seqkit.data.sampler import BucketBatchSampler
@@ -64,16 +67,16 @@ def main(argv: list[str]) -> int:
 
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
     with tempfile.TemporaryDirectory() as tmp:
-        recipe = resolve_recipe(args.config)
-        cli = SeqkitCLI(args=["--config", recipe, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
+        recipe_file = resolve_recipe(recipe)
+        cli = SeqkitCLI(args=["--config", recipe_file, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
         module, data = cli.model, cli.datamodule
         data.setup("fit")
     role = "validation" if "validation" in data.encoded else "train"
     dataset = data.encoded[role]
-    count = min(args.documents, len(dataset))
+    count = min(documents, len(dataset))
     table = dataset.with_format("arrow")[:count]
     collate = data.collator()
-    batch_size = args.batch_size or data.batching.eval_batch_size
+    batch_size = batch_size or data.batching.eval_batch_size
     sentence_counts = sequence_lengths(dataset.select(range(count)), data.length_column())
     batches = BucketBatchSampler(sentence_counts, batch_size, shuffle=False).batches()
     batches = [b.tolist() for b in batches]
@@ -81,7 +84,7 @@ def main(argv: list[str]) -> int:
     words = pc.sum(pc.list_flatten(table.column("sentence_lengths"))).as_py() or 0
 
     hp, words_encoder = module.hparams, module.network.config.encoder
-    print(f"seqkit bench reviews: {args.config}")
+    print(f"seqkit bench reviews: {recipe}")
     print(f"  model: {words_encoder.cell} HAN {words_encoder.embedding_dim}/{words_encoder.hidden_size}/"
           f"{hp['sentence_hidden_size']}, "
           f"vocab {hp['vocab_size']}; {count} {role} documents ({int(sentence_counts.sum())} sentences, {words} "
@@ -89,13 +92,13 @@ def main(argv: list[str]) -> int:
           f"{torch.get_num_threads()} threads")
     print("  documents/s (wall clock); loop = one document at a time through the same model, collation included")
     print("  {:<10} {:<6} {:>10} {:>10} {:>9}".format("mode", "round", "batched", "loop", "speed-up"))
-    for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+    for mode in [m.strip() for m in modes.split(",") if m.strip()]:
         train = mode == "train"
         module.train(train)
         _batched_round(module, collate, table, batches[:2], train, optimizer)  # warm-up
         _loop_round(module, collate, table, batches[:1], train, optimizer)
         times = []
-        for index in range(1, args.rounds + 1):  # interleaved, so drifting machine load hits both alike
+        for index in range(1, rounds + 1):  # interleaved, so drifting machine load hits both alike
             batched = _batched_round(module, collate, table, batches, train, optimizer)
             loop = _loop_round(module, collate, table, batches, train, optimizer)
             times.append((batched, loop))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 import torch
+from jsonargparse.typing import PositiveInt
 
 
 def _clocks() -> tuple[float, float]:
@@ -42,49 +42,52 @@ def _fresh_model(sentences: int, seed: int):
     return model, rows
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="seqkit bench translate", description=__doc__)
-    parser.add_argument("--checkpoint", default=None,
-                        help="trained run (default: an untrained small model on random token ids)")
-    parser.add_argument("--input", default=None, help="source sentences, one per line (default: the run's test split)")
-    parser.add_argument("--sentences", type=int, default=200, help="sentences to translate in each mode")
-    parser.add_argument("--beam", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=64, help="sentences per batch in batched mode")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def bench(*, checkpoint: str | None = None, input: Path | None = None, sentences: PositiveInt = 200,
+          beam: PositiveInt = 5, batch_size: PositiveInt = 64, threads: PositiveInt | None = None,
+          seed: int = 0) -> int:
+    """Sentences/s of batched beam search against sentence-at-a-time beam search, same model and inputs.
+
+    Args:
+        checkpoint: trained run (default: an untrained small model on random token ids)
+        input: source sentences, one per line (default: the run's test split)
+        sentences: sentences to translate in each mode
+        beam: beam size
+        batch_size: sentences per batch in batched mode
+        threads: torch.set_num_threads (default: torch's)
+        seed: seed of the untrained model and its random sources
+    """
+    if threads:
+        torch.set_num_threads(threads)
     from seqkit.inference.loading import load
     from seqkit.inference.translate import pad_sources
     from seqkit.search import beam_search
     from seqkit.tasks import Seq2SeqTranslator
 
-    if args.checkpoint:
-        predictor = load(args.checkpoint, task=Seq2SeqTranslator)
+    if checkpoint:
+        predictor = load(checkpoint, task=Seq2SeqTranslator)
         module, src_tokenizer, tgt_tokenizer = predictor.module, predictor.tokenizer, predictor.target_tokenizer
-        texts = (Path(args.input).read_text(encoding="utf-8").splitlines()[: args.sentences] if args.input
-                 else _run_test_sources(args.checkpoint, args.sentences))
+        texts = (Path(input).read_text(encoding="utf-8").splitlines()[: sentences] if input
+                 else _run_test_sources(checkpoint, sentences))
         rows = src_tokenizer.encode_batch(texts)
         bos, eos, pad = tgt_tokenizer.bos_id, tgt_tokenizer.eos_id, src_tokenizer.pad_id
-        what = f"{args.checkpoint} ({module.hparams['cell']} {module.hparams['hidden_size']}, " \
+        what = f"{checkpoint} ({module.hparams['cell']} {module.hparams['hidden_size']}, " \
                f"{module.hparams['attention']} attention)"
     else:
-        module, rows = _fresh_model(args.sentences, args.seed)
+        module, rows = _fresh_model(sentences, seed)
         bos, eos, pad = 2, 3, 0
         what = "untrained GRU 128 model, random sources of 5-24 tokens"
     module.eval()
     # A trained translator's search settings; an untrained network searches with beam_search's defaults.
     hparams = getattr(module, "hparams", {})
-    options = {"beam_size": args.beam, **{name: hparams[key] for name, key in (
+    options = {"beam_size": beam, **{name: hparams[key] for name, key in (
         ("alpha", "length_penalty"), ("max_length_ratio", "max_length_ratio"),
         ("max_length_offset", "max_length_offset")) if key in hparams}}
 
     def batched() -> list:
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
         results = [None] * len(rows)
-        for start in range(0, len(order), args.batch_size):
-            indices = order[start : start + args.batch_size]
+        for start in range(0, len(order), batch_size):
+            indices = order[start : start + batch_size]
             src, lengths = pad_sources([rows[i] for i in indices], pad, "cpu")
             for i, found in zip(indices, beam_search(module, src, lengths, bos, eos, **options), strict=True):
                 results[i] = found[0]
@@ -108,11 +111,11 @@ def main(argv: list[str]) -> int:
     n = len(rows)
     print(f"seqkit bench translate: {what}")
     penalty = options.get('alpha', 'default')
-    print(f"  {n} sentences, beam {args.beam}, batch {args.batch_size}, length penalty {penalty}; "
+    print(f"  {n} sentences, beam {beam}, batch {batch_size}, length penalty {penalty}; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
     print(f"  {'mode':<22} {'wall s':>8} {'sent/s wall':>12} {'cpu s':>8} {'sent/s cpu':>11}")
     for name, (wall, cpu) in timings.items():
-        label = f"batched ({args.batch_size})" if name == "batched" else name
+        label = f"batched ({batch_size})" if name == "batched" else name
         print(f"  {label:<22} {wall:>8.2f} {n / wall:>12.1f} {cpu:>8.2f} {n / cpu:>11.1f}")
     wall = timings["one at a time"][0] / timings["batched"][0]
     cpu = timings["one at a time"][1] / timings["batched"][1]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 
 import torch
+from jsonargparse.typing import PositiveInt
 
 
 def _level_round(model, collate, table, batches: list[list[int]], train: bool, optimizer) -> float:
@@ -55,20 +55,24 @@ def compare_outputs(model, collate, table, trees, indices: list[int]) -> float:
     return (level - node).abs().max().item()
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="seqkit bench trees", description=__doc__)
-    parser.add_argument("--split", default="validation", help="treebank split to read ($SEQKIT_DATA_DIR/sst_trees)")
-    parser.add_argument("--trees", type=int, default=250, help="trees per round")
-    parser.add_argument("--batch-size", type=int, default=25)
-    parser.add_argument("--embedding-dim", type=int, default=300)
-    parser.add_argument("--hidden-size", type=int, default=150)
-    parser.add_argument("--cells", default="constituency,child_sum", help="comma-separated cells to measure")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating level-wise / per-node rounds per mode")
-    parser.add_argument("--modes", default="inference,train", help="comma-separated: inference, train")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+def bench(*, split: str = "validation", trees: PositiveInt = 250, batch_size: PositiveInt = 25,
+          embedding_dim: PositiveInt = 300, hidden_size: PositiveInt = 150, cells: str = "constituency,child_sum",
+          rounds: PositiveInt = 3, modes: str = "inference,train", threads: PositiveInt | None = None) -> int:
+    """Trees/s of a Tree-LSTM computed level by level against a per-node recursion, same model, weights and trees.
+
+    Args:
+        split: treebank split to read ($SEQKIT_DATA_DIR/sst_trees)
+        trees: trees per round
+        batch_size: trees per batch
+        embedding_dim: word embedding size
+        hidden_size: Tree-LSTM hidden size
+        cells: comma-separated cells to measure
+        rounds: alternating level-wise / per-node rounds per mode
+        modes: comma-separated: inference, train
+        threads: torch.set_num_threads (default: torch's)
+    """
+    if threads:
+        torch.set_num_threads(threads)
 
     from seqkit.data.options import Splits
     from seqkit.data.sampler import BucketBatchSampler
@@ -76,43 +80,43 @@ def main(argv: list[str]) -> int:
     from seqkit.data.trees import TreeDataModule
     from seqkit.models.tree_lstm import TreeLSTM, TreeLSTMConfig
 
-    role = "validation" if args.split != "train" else "train"
+    role = "validation" if split != "train" else "train"
     data = TreeDataModule(DataSource(name="sst_trees"), splits=Splits(
-        validation=args.split if role == "validation" else None, test=None, max_rows={role: args.trees}))
+        validation=split if role == "validation" else None, test=None, max_rows={role: trees}))
     dataset = data.encode(role, data.raw[role])
     table = dataset.with_format("arrow")[:]
     count = len(table)
     collate = data.collator()
-    trees = []
+    examples = []
     for row in table.to_pylist():  # the per-node baseline gets each tree's tensors ready-made, outside the timing
-        trees.append((torch.tensor(row["input_ids"]), torch.tensor(row["children"]).reshape(-1, 2),
+        examples.append((torch.tensor(row["input_ids"]), torch.tensor(row["children"]).reshape(-1, 2),
                       torch.tensor(row["node_labels"])))
-    lengths = torch.tensor([len(t[0]) for t in trees]).numpy()
-    batches = [b.tolist() for b in BucketBatchSampler(lengths, args.batch_size, shuffle=False).batches()]
-    nodes = sum(len(t[2]) for t in trees)
+    lengths = torch.tensor([len(t[0]) for t in examples]).numpy()
+    batches = [b.tolist() for b in BucketBatchSampler(lengths, batch_size, shuffle=False).batches()]
+    nodes = sum(len(t[2]) for t in examples)
 
-    print(f"seqkit bench trees: {count} SST {args.split} trees ({nodes} nodes), batches of {args.batch_size}; "
-          f"embedding {args.embedding_dim}, hidden {args.hidden_size}; torch {torch.__version__}, "
+    print(f"seqkit bench trees: {count} SST {split} trees ({nodes} nodes), batches of {batch_size}; "
+          f"embedding {embedding_dim}, hidden {hidden_size}; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
     print("  trees/s (wall clock); per-node = recursion over one tree's nodes, one cell call per node")
     print("  {:<13} {:<10} {:<6} {:>10} {:>10} {:>9}".format("cell", "mode", "round", "level", "per-node",
                                                              "speed-up"))
-    for cell in [c.strip() for c in args.cells.split(",") if c.strip()]:
+    for cell in [c.strip() for c in cells.split(",") if c.strip()]:
         torch.manual_seed(0)
-        model = TreeLSTM(TreeLSTMConfig(data.vocab_size, 5, args.embedding_dim, args.hidden_size, cell))
-        difference = compare_outputs(model, collate, table, trees, list(range(min(count, 50))))
+        model = TreeLSTM(TreeLSTMConfig(data.vocab_size, 5, embedding_dim, hidden_size, cell))
+        difference = compare_outputs(model, collate, table, examples, list(range(min(count, 50))))
         print(f"  {cell:<13} outputs: largest |level - per-node| over {min(count, 50)} trees = {difference:.2e}")
         optimizer = torch.optim.Adagrad(model.parameters(), lr=0.05)
-        for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
+        for mode in [m.strip() for m in modes.split(",") if m.strip()]:
             train = mode == "train"
             model.train(train)
             with torch.set_grad_enabled(train):
                 _level_round(model, collate, table, batches[:2], train, optimizer)  # warm-up
-                _node_round(model, trees, batches[:1], train, optimizer)
+                _node_round(model, examples, batches[:1], train, optimizer)
                 times = []
-                for index in range(1, args.rounds + 1):  # interleaved, so drifting load hits both alike
+                for index in range(1, rounds + 1):  # interleaved, so drifting load hits both alike
                     level = _level_round(model, collate, table, batches, train, optimizer)
-                    node = _node_round(model, trees, batches, train, optimizer)
+                    node = _node_round(model, examples, batches, train, optimizer)
                     times.append((level, node))
                     print(f"  {cell:<13} {mode:<10} {index:<6} {count / level:>10.1f} {count / node:>10.1f} "
                           f"{node / level:>8.2f}x")

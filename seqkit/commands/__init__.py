@@ -1,1 +1,1 @@
-"""Commands of the ``seqkit`` CLI that are not LightningCLI subcommands; each module has ``main(argv)``."""
+"""Commands of the ``seqkit`` CLI other than LightningCLI's: typed functions that ``seqkit.cli`` runs."""

@@ -7,34 +7,15 @@ in training (``max_length`` and ``truncation`` from the run's ``config.yaml``) u
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import deque
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
-HELP = ("Classify texts with a trained sequence or tree classifier (a run directory, checkpoint, published folder "
-        "or Hub id). A tree classifier reads PTB bracketings, or plain text as a right-branching tree.")
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seqkit classify", description=HELP)
-    p.add_argument("texts", nargs="*", help="texts to classify (or use --input)")
-    p.add_argument("--checkpoint", required=True,
-                   help="run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id")
-    p.add_argument("--input", default=None, help=".jsonl (one object per line) or .txt (one text per line) file")
-    p.add_argument("--text-field", default="text", help="field of each .jsonl object holding the text")
-    p.add_argument("--output", default=None, help="write JSON lines here (default: standard output)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--max-length", type=int, default=None, help="tokens kept per text (default: the run's)")
-    p.add_argument("--truncation", choices=["head", "tail", "head+tail"], default=None,
-                   help="which part of a long text to keep (default: the run's)")
-    p.add_argument("--no-text", action="store_true", help="leave the text out of the output records")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: cuda when available)")
-    return p
+from jsonargparse.typing import PositiveInt
 
 
 def _count_lines(path: Path) -> int:
@@ -62,7 +43,7 @@ def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[int, st
         text = record.get(text_field) if isinstance(record, dict) else None
         if not isinstance(text, str):
             raise DataError(f"Line {number} of {path} has no text field {text_field!r}; "
-                            "choose the field with --text-field.")
+                            "choose the field with --text_field.")
         yield number, text
 
 
@@ -72,41 +53,55 @@ def read_texts(path: Path, text_field: str = "text") -> Iterator[str]:
         yield text
 
 
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    if bool(args.texts) == bool(args.input):
-        parser().error("give texts as arguments or one --input file (not both)")
-    if args.batch_size < 1:
-        parser().error("--batch-size must be at least 1")
-    if args.max_length is not None and args.max_length < 1:
-        parser().error("--max-length must be at least 1")
-    from seqkit.commands.files import atomic_output, check_output
-    from seqkit.errors import DataError
+def classify(*, checkpoint: str, texts: list[str] | None = None, input: Path | None = None, text_field: str = "text",
+             output: Path | None = None, batch_size: PositiveInt = 64, max_length: PositiveInt | None = None,
+             truncation: Literal["head", "tail", "head+tail"] | None = None, no_text: bool = False,
+             device: str | None = None) -> int:
+    """Classify texts with a trained sequence or tree classifier, printing one JSON line per text.
 
-    path = Path(args.input).expanduser() if args.input else None
+    A tree classifier reads PTB bracketings, or plain text as a right-branching tree.
+
+    Args:
+        checkpoint: run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id
+        texts: texts to classify, as positional arguments (or use --input)
+        input: .jsonl (one object per line) or .txt (one text per line) file
+        text_field: field of each .jsonl object holding the text
+        output: write JSON lines here (default: standard output)
+        batch_size: texts per batch
+        max_length: tokens kept per text (default: the run's)
+        truncation: which part of a long text to keep (default: the run's)
+        no_text: leave the text out of the output records
+        device: cpu, cuda, cuda:1... (default: cuda when available)
+    """
+    from seqkit.commands.files import atomic_output, check_output
+    from seqkit.errors import ConfigError, DataError
+
+    if bool(texts) == bool(input):
+        raise ConfigError("give texts as arguments or one --input file (not both).")
+    path = input.expanduser() if input else None
     if path is not None and not path.is_file():  # before loading anything or creating the output file
         raise DataError(f"Input file {path} does not exist.")
-    output = check_output(args.output, [path]) if args.output else None
+    output = check_output(output, [path]) if output else None
     import torch
 
     from seqkit.inference.loading import load
     from seqkit.tasks import SequenceClassifier, TreeClassifier
 
-    predictor = load(args.checkpoint, task=(SequenceClassifier, TreeClassifier),
-                     device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    predictor = load(checkpoint, task=(SequenceClassifier, TreeClassifier),
+                     device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
     trees = isinstance(predictor.module, TreeClassifier)
-    limits = {} if trees else {"max_length": args.max_length, "truncation": args.truncation}
+    limits = {} if trees else {"max_length": max_length, "truncation": truncation}
 
     bar = None
     if path is not None:
         from tqdm import tqdm
 
-        numbered = read_records(path, args.text_field)
+        numbered = read_records(path, text_field)
         total = _count_lines(path)  # an upper bound when there are blank lines; good enough for a bar
         bar = tqdm(total=total, unit="text", file=sys.stderr, desc="Classifying", dynamic_ncols=True,
                    disable=None)  # no bar when standard error is not a terminal (logs, pipes)
     else:
-        numbered = iter(enumerate(args.texts, start=1))
+        numbered = iter(enumerate(texts, start=1))
 
     # iter_classify reads texts a chunk ahead of its records, in order: a queue pairs them, one chunk at a time.
     seen: deque[tuple[int, str]] = deque()
@@ -121,11 +116,11 @@ def main(argv: list[str]) -> int:
         if bar is not None:
             stack.callback(bar.close)
         progress = bar.update if bar is not None else None
-        records = predictor.iter_classify(remember(numbered), args.batch_size, progress=progress, **limits)
+        records = predictor.iter_classify(remember(numbered), batch_size, progress=progress, **limits)
         for record in records:
             number, text = seen.popleft()
             where = {"line": number} if path is not None else {}
-            row = {**where, **record} if args.no_text else {**where, "text": text, **record}
+            row = {**where, **record} if no_text else {**where, "text": text, **record}
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
     return 0

@@ -2,30 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
-
-CONFIG_HELP = "a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml"
-HELP = "Show where a recipe's data comes from, or pull it from the Hub into the local layout."
-OFFLINE = """\
-offline use: `seqkit data pull --config RECIPE --out DIR` on a machine with internet writes DIR/<name>/<split>.parquet;
-copy DIR over and set SEQKIT_DATA_DIR=DIR (local folders are always read before the Hub). With a filled HuggingFace
-cache (HF_HOME), HF_HUB_OFFLINE=1 reads the cache instead of asking the Hub."""
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seqkit data", description=HELP, epilog=OFFLINE,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    verbs = p.add_subparsers(dest="verb", required=True)
-    show = verbs.add_parser("show", help="print where each split resolves, its rows, columns and column roles",
-                            epilog=OFFLINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    show.add_argument("--config", required=True, help=CONFIG_HELP)
-    pull = verbs.add_parser("pull", help="write the recipe's splits, read from the Hub, as DIR/<name>/<split>.parquet",
-                            epilog=OFFLINE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    pull.add_argument("--config", required=True, help=CONFIG_HELP)
-    pull.add_argument("--out", required=True, help="the local data root to write (use it as SEQKIT_DATA_DIR)")
-    return p
 
 
 def data_module(config: str) -> Any:
@@ -52,15 +30,20 @@ def data_module(config: str) -> Any:
     return p.instantiate_classes(parsed).data
 
 
-def show(config: str) -> None:
+def show(*, recipe: str) -> None:
+    """Print where each split of a recipe's data resolves, its rows, columns and column roles.
+
+    Args:
+        recipe: a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml
+    """
     from seqkit.data.sources import load_splits, resolve
 
-    module = data_module(config)
+    module = data_module(recipe)
     source = module.source
     splits = list(dict.fromkeys(module.split_roles().values()))
     places = resolve(source, splits)
     loaded = load_splits(source, splits)
-    print(f"{config}: {type(module).__name__}, dataset {source.label}")
+    print(f"{recipe}: {type(module).__name__}, dataset {source.label}")
     print("columns read: " + ", ".join(f"{role} <- {column}" for role, column in module.column_roles().items()))
     for split in splits:
         data = loaded[split]
@@ -68,15 +51,24 @@ def show(config: str) -> None:
         print(f"  {'':<18} columns: {', '.join(data.column_names)}")
 
 
-def pull(config: str, out: str) -> None:
+def pull(*, recipe: str, out: Path) -> None:
+    """Write a recipe's splits, read from the Hub, as OUT/<name>/<split>.parquet, for offline machines.
+
+    Copy OUT over and set SEQKIT_DATA_DIR=OUT there (local folders are always read before the Hub). With a filled
+    HuggingFace cache (HF_HOME), HF_HUB_OFFLINE=1 reads the cache instead of asking the Hub.
+
+    Args:
+        recipe: a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml
+        out: the local data root to write
+    """
     from seqkit.commands.files import atomic_output
     from seqkit.data.sources import load_splits, resolve
     from seqkit.errors import DataError
 
-    module = data_module(config)
+    module = data_module(recipe)
     source = module.source
     if source.hub_dataset() is None and source.archive is None:
-        raise DataError(f"{config} names no Hub dataset or archive (data.init_args.source.hub); nothing to pull.")
+        raise DataError(f"{recipe} names no Hub dataset or archive (data.init_args.source.hub); nothing to pull.")
     splits = list(dict.fromkeys(module.split_roles().values()))
     # The folder's own name, never a path: a source named "/data/x" must not send the pull back into /data/x.
     target = Path(out).expanduser() / Path(source.label).name
@@ -89,16 +81,11 @@ def pull(config: str, out: str) -> None:
             data.to_parquet(out_file)
         print(f"  {split:<18} {len(data):>9,} rows -> {final}  (from {places[split]})")
     with atomic_output(target / "SOURCE.md") as out_file:
-        out_file.write(f"# {source.label}\n\nWritten by `seqkit data pull --config {config}`.\n\n"
+        out_file.write(f"# {source.label}\n\nWritten by `seqkit data pull --recipe {recipe}`.\n\n"
                        + "".join(f"- `{split}.parquet`: {len(loaded[split]):,} rows from {places[split]}\n"
                                  for split in splits))
     print(f"Use it offline with SEQKIT_DATA_DIR={target.parent}")
 
 
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    if args.verb == "show":
-        show(args.config)
-    else:
-        pull(args.config, args.out)
-    return 0
+#: ``seqkit data show|pull``
+COMMANDS = {"show": show, "pull": pull}

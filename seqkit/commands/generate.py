@@ -2,45 +2,42 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-HELP = "Generate text from a trained language model (a run directory, checkpoint, published folder or Hub id)."
+from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveInt
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seqkit generate", description=HELP)
-    p.add_argument("--checkpoint", required=True,
-                   help="run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id")
-    p.add_argument("--prompt", default="", help="text to continue (default: start a new line)")
-    p.add_argument("--max-new-tokens", type=int, default=50)
-    p.add_argument("--temperature", type=float, default=1.0, help="0 for greedy decoding")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--seed", type=int, default=None, help="makes the sampling reproducible")
-    return p
+def generate(*, checkpoint: str, prompt: str = "", max_new_tokens: NonNegativeInt = 50,
+             temperature: NonNegativeFloat = 1.0, top_k: PositiveInt | None = None, top_p: float | None = None,
+             seed: int | None = None) -> int:
+    """Generate text from a trained language model, printing tokens as they come.
 
-
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+    Args:
+        checkpoint: run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id
+        prompt: text to continue (default: start a new line)
+        max_new_tokens: tokens to generate
+        temperature: 0 for greedy decoding
+        top_k: sample from the k most likely tokens only
+        top_p: sample from the smallest set of tokens whose probability reaches p, in (0, 1]
+        seed: makes the sampling reproducible
+    """
     from seqkit.errors import DataError
     from seqkit.search import check_sampling
 
     try:
-        args.prompt.encode("utf-8")
+        prompt.encode("utf-8")
     except UnicodeEncodeError:
         raise DataError("--prompt is not UTF-8 text.") from None
-    try:  # before the model is loaded
-        check_sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p)
+    try:  # before the model is loaded: what the types leave open (top_p in (0, 1], a finite temperature)
+        check_sampling(max_new_tokens, temperature, top_k, top_p)
     except DataError as error:
-        raise DataError(f"--{str(error).replace('_', '-')}") from None
+        raise DataError(f"--{error}") from None
     from seqkit.inference.loading import load
     from seqkit.tasks import CharCNNLanguageModel, LanguageModel
 
-    predictor = load(args.checkpoint, task=(LanguageModel, CharCNNLanguageModel))
-    sys.stdout.write(args.prompt)
-    for text in predictor.stream(args.prompt, args.max_new_tokens, args.temperature, args.top_k, args.top_p,
-                                 seed=args.seed):
+    predictor = load(checkpoint, task=(LanguageModel, CharCNNLanguageModel))
+    sys.stdout.write(prompt)
+    for text in predictor.stream(prompt, max_new_tokens, temperature, top_k, top_p, seed=seed):
         sys.stdout.write(text)
         sys.stdout.flush()
     sys.stdout.write("\n")

@@ -1,28 +1,13 @@
 """``seqkit publish``: turn a run's best checkpoint into a published model folder and upload it to the Hub.
 
 The folder (see :mod:`seqkit.pretrained.folder`) is written to ``--out`` (default ``RUN_DIR/published``) and
-uploaded in one commit with ``HfApi.create_repo`` + ``upload_folder``. ``--dry-run`` writes and lists it only.
+uploaded in one commit with ``HfApi.create_repo`` + ``upload_folder``. ``--dry_run`` writes and lists it only.
 Without a token or a reachable Hub it stops at once, before loading anything; the token is never printed.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-
-HELP = "Publish a trained run to the HuggingFace Hub (safetensors, config, tokenizer, training config, model card)."
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seqkit publish", description=HELP)
-    p.add_argument("run_dir", help="run directory (its checkpoints/best.ckpt is published), .ckpt file or model folder")
-    p.add_argument("--repo-id", required=True, help="Hub repository OWNER/NAME (created if missing)")
-    p.add_argument("--private", action="store_true", help="create the repository as private")
-    p.add_argument("--revision", default=None, help="branch to upload to (created if missing; default main)")
-    p.add_argument("--dry-run", action="store_true", help="write the folder and list what would be uploaded")
-    p.add_argument("--out", default=None, help="folder to write (default: RUN_DIR/published)")
-    p.add_argument("--message", default=None, help="commit message")
-    return p
 
 
 def hub_token() -> str:
@@ -37,12 +22,12 @@ def hub_token() -> str:
 
     token = get_token()
     if not token:
-        raise PublishError("No HuggingFace token: run `hf auth login` or set HF_TOKEN (or use --dry-run).")
+        raise PublishError("No HuggingFace token: run `hf auth login` or set HF_TOKEN (or use --dry_run).")
     if constants.HF_HUB_OFFLINE:
-        raise PublishError("HF_HUB_OFFLINE is set: unset it to upload (or use --dry-run to only write the folder).")
+        raise PublishError("HF_HUB_OFFLINE is set: unset it to upload (or use --dry_run to only write the folder).")
     if not hub_reachable():
         raise PublishError(f"Cannot reach the HuggingFace Hub at {constants.ENDPOINT}; check the connection "
-                           "(or use --dry-run to only write the folder).")
+                           "(or use --dry_run to only write the folder).")
     return token
 
 
@@ -54,33 +39,44 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
+def publish(run_dir: Path, *, repo_id: str, private: bool = False, revision: str | None = None,
+            dry_run: bool = False, out: Path | None = None, message: str | None = None) -> int:
+    """Publish a trained run to the HuggingFace Hub: safetensors, config, tokenizer, training config, model card.
+
+    Args:
+        run_dir: run directory (its checkpoints/best.ckpt is published), .ckpt file or model folder
+        repo_id: Hub repository OWNER/NAME (created if missing)
+        private: create the repository as private
+        revision: branch to upload to (created if missing; default main)
+        dry_run: write the folder and list what would be uploaded, upload nothing
+        out: folder to write (default: RUN_DIR/published)
+        message: commit message
+    """
     from seqkit.errors import PublishError
     from seqkit.inference.loading import HUB_ID
 
-    if not HUB_ID.match(args.repo_id):
-        raise PublishError(f"--repo-id must be OWNER/NAME, got {args.repo_id!r}.")
-    token = None if args.dry_run else hub_token()  # fail fast, before loading the model
+    if not HUB_ID.match(repo_id):
+        raise PublishError(f"--repo_id must be OWNER/NAME, got {repo_id!r}.")
+    token = None if dry_run else hub_token()  # fail fast, before loading the model
 
     from seqkit.inference.loading import load_model
     from seqkit.pretrained.folder import check_output_folder, is_model_folder
     from seqkit.runs import find_checkpoint
 
-    source = Path(args.run_dir).expanduser()
+    source = Path(run_dir).expanduser()
     base = source if is_model_folder(source) else find_checkpoint(source)[1]
-    out = Path(args.out).expanduser() if args.out else base / "published"
+    out = out.expanduser() if out else base / "published"
     if is_model_folder(source) and out.resolve() == source.resolve():
         raise PublishError(f"--out must differ from the model folder {source}.")
     check_output_folder(out)  # before the model is loaded: a folder that is not seqkit's is refused at once
     model = load_model(source)
-    model.save_pretrained(out, model_card_kwargs={"repo_id": args.repo_id})
+    model.save_pretrained(out, model_card_kwargs={"repo_id": repo_id})
     files = sorted(p for p in out.rglob("*") if p.is_file())
-    where = f"{args.repo_id}" + (f" (branch {args.revision})" if args.revision else "")
+    where = f"{repo_id}" + (f" (branch {revision})" if revision else "")
     print(f"Model folder: {out}")
     for path in files:
         print(f"  {path.relative_to(out)}  {_size(path.stat().st_size)}")
-    if args.dry_run:
+    if dry_run:
         print(f"Dry run: {len(files)} files would be uploaded to {where}; nothing was uploaded.")
         return 0
 
@@ -88,11 +84,11 @@ def main(argv: list[str]) -> int:
 
     api = HfApi(token=token)
     try:
-        repo = api.create_repo(args.repo_id, private=args.private, exist_ok=True, repo_type="model")
-        if args.revision:
-            api.create_branch(args.repo_id, branch=args.revision, exist_ok=True)
-        commit = api.upload_folder(repo_id=args.repo_id, folder_path=out, revision=args.revision,
-                                   commit_message=args.message or f"Upload {model.name} with seqkit")
+        repo = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        if revision:
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        commit = api.upload_folder(repo_id=repo_id, folder_path=out, revision=revision,
+                                   commit_message=message or f"Upload {model.name} with seqkit")
     except Exception as error:  # HTTP errors, refused permissions...
         reason = (str(error).splitlines() or [type(error).__name__])[0].replace(token, "***")
         raise PublishError(f"Upload to {where} failed: {reason}") from None

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 
-HELP = "List the shipped recipes; run one from any folder with `seqkit fit --config NAME`."
+def recipes(*, paths: bool = False) -> int:
+    """List the shipped recipes; run one from any folder with `seqkit fit --config NAME`.
 
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="seqkit recipes", description=HELP)
-    parser.add_argument("--paths", action="store_true", help="show each recipe's file instead of its description")
-    args = parser.parse_args(argv)
+    Args:
+        paths: show each recipe's file instead of its description
+    """
     from seqkit.errors import ConfigError
     from seqkit.recipe_hub import describe, list_recipes, recipes_root
 
-    recipes = list_recipes()
-    if not recipes:
+    found = list_recipes()
+    if not found:
         raise ConfigError("No recipes found: this installation of seqkit does not include them; reinstall seqkit.")
-    width = max(map(len, recipes))
-    for name, path in recipes.items():
-        print(f"{name:<{width}}  {path if args.paths else describe(path)}")
-    print(f"\n{len(recipes)} recipes in {recipes_root()}; run one with `seqkit fit --config NAME`.")
+    width = max(map(len, found))
+    for name, path in found.items():
+        print(f"{name:<{width}}  {path if paths else describe(path)}")
+    print(f"\n{len(found)} recipes in {recipes_root()}; run one with `seqkit fit --config NAME`.")
     return 0

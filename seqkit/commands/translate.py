@@ -1,37 +1,18 @@
 """``seqkit translate``: translate lines of standard input (or a file) with a trained translator.
 
 One output line per input line, in order, streamed in batches with a progress bar on standard error. With
-``--nbest N`` each input gets N lines ``index ||| hypothesis ||| score`` (Moses style). ``--plot-attention DIR``
+``--nbest N`` each input gets N lines ``index ||| hypothesis ||| score`` (Moses style). ``--plot_attention DIR``
 writes one source-by-target attention heatmap per sentence (``DIR/000001.png``...; needs matplotlib).
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TextIO
 
-HELP = "Translate text with a trained translation model (a run directory, checkpoint, published folder or Hub id)."
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seqkit translate", description=HELP)
-    p.add_argument("--checkpoint", required=True,
-                   help="run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id")
-    p.add_argument("--input", default=None, help="source file, one sentence per line (default: standard input)")
-    p.add_argument("--output", default=None, help="write translations here (default: standard output)")
-    p.add_argument("--beam", type=int, default=None, help="beam size; 1 is greedy (default: the run's, usually 5)")
-    p.add_argument("--nbest", type=int, default=1, help="hypotheses per sentence (at most --beam)")
-    p.add_argument("--batch-size", type=int, default=32, help="sentences per batch")
-    p.add_argument("--length-penalty", type=float, default=None, help="GNMT alpha (default: the run's)")
-    p.add_argument("--max-length-ratio", type=float, default=None, help="longest output per source token")
-    p.add_argument("--max-length-offset", type=int, default=None, help="plus this many tokens")
-    p.add_argument("--plot-attention", default=None, metavar="DIR", help="write an attention heatmap per sentence")
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1... (default: cuda when available)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+from jsonargparse.typing import PositiveFloat, PositiveInt
 
 
 def readable_pieces(pieces: list[str]) -> list[str]:
@@ -43,7 +24,7 @@ def readable_pieces(pieces: list[str]) -> list[str]:
     return [piece[1:] or marker if piece.startswith(marker) else f"\u00b7{piece}" for piece in pieces]
 
 
-def plot_attention(path: Path, source: list[str], target: list[str], weights) -> None:
+def save_attention_plot(path: Path, source: list[str], target: list[str], weights) -> None:
     """Save a heatmap of ``weights`` ``(len(target), len(source))``: source tokens across, target tokens down."""
     import matplotlib
 
@@ -65,60 +46,75 @@ def plot_attention(path: Path, source: list[str], target: list[str], weights) ->
     plt.close(fig)
 
 
-def main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    if args.batch_size < 1 or args.nbest < 1 or (args.beam is not None and args.beam < 1):
-        parser().error("--batch-size, --beam and --nbest must be at least 1")
-    if args.beam is not None and args.nbest > args.beam:
-        parser().error(f"--nbest {args.nbest} is more than --beam {args.beam}")
-    from seqkit.commands.files import atomic_output, check_output, decoded_lines
-    from seqkit.errors import DataError
+def translate(*, checkpoint: str, input: Path | None = None, output: Path | None = None,
+              beam: PositiveInt | None = None, nbest: PositiveInt = 1, batch_size: PositiveInt = 32,
+              length_penalty: float | None = None, max_length_ratio: PositiveFloat | None = None,
+              max_length_offset: int | None = None, plot_attention: Path | None = None, device: str | None = None,
+              quiet: bool = False) -> int:
+    """Translate lines of text (standard input or --input) with a trained translation model, one line out per line in.
 
-    path = Path(args.input).expanduser() if args.input else None
+    Args:
+        checkpoint: run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id
+        input: source file, one sentence per line (default: standard input)
+        output: write translations here (default: standard output)
+        beam: beam size; 1 is greedy (default: the run's, usually 5)
+        nbest: hypotheses per sentence (at most the beam size), written as ``index ||| text ||| score``
+        batch_size: sentences per batch
+        length_penalty: GNMT alpha (default: the run's)
+        max_length_ratio: longest output per source token (default: the run's)
+        max_length_offset: plus this many tokens (default: the run's)
+        plot_attention: folder to write an attention heatmap per sentence to (needs matplotlib)
+        device: cpu, cuda, cuda:1... (default: cuda when available)
+        quiet: no progress bar
+    """
+    from seqkit.commands.files import atomic_output, check_output, decoded_lines
+    from seqkit.errors import ConfigError, DataError
+
+    if beam is not None and nbest > beam:
+        raise ConfigError(f"--nbest {nbest} is more than --beam {beam}.")
+    path = input.expanduser() if input else None
     if path is not None and not path.is_file():
         raise DataError(f"Input file {path} does not exist.")
-    output = check_output(args.output, [path]) if args.output else None
-    plots = Path(args.plot_attention) if args.plot_attention else None
-    if plots is not None:
+    output = check_output(output, [path]) if output else None
+    if plot_attention is not None:
         try:
             import matplotlib  # noqa: F401
         except ImportError as error:
-            raise DataError("--plot-attention needs matplotlib: pip install 'seqkit[plot]'.") from error
-        plots.mkdir(parents=True, exist_ok=True)
+            raise DataError("--plot_attention needs matplotlib: pip install 'seqkit[plot]'.") from error
+        plot_attention.mkdir(parents=True, exist_ok=True)
     import torch
 
     from seqkit.inference.loading import load
     from seqkit.tasks import Seq2SeqTranslator
 
-    predictor = load(args.checkpoint, task=Seq2SeqTranslator,
-                     device=args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    beam = args.beam or predictor.module.hparams["beam_size"]
-    if args.nbest > beam:
-        parser().error(f"--nbest {args.nbest} is more than the beam size {beam}")
+    predictor = load(checkpoint, task=Seq2SeqTranslator,
+                     device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    beam = beam or predictor.module.hparams["beam_size"]
+    if nbest > beam:
+        raise ConfigError(f"--nbest {nbest} is more than the beam size {beam}.")
 
     with ExitStack() as stack:
         source = stack.enter_context(path.open("rb")) if path else getattr(sys.stdin, "buffer", sys.stdin)
         out: TextIO = stack.enter_context(atomic_output(output))
         bar = None
-        if not args.quiet:
+        if not quiet:
             from tqdm import tqdm
 
             bar = stack.enter_context(tqdm(unit="sent", file=sys.stderr, desc="Translating", dynamic_ncols=True,
                                            disable=None))  # none when standard error is not a terminal
         lines = decoded_lines(source, str(path) if path else "standard input")
         translations = predictor.iter_translate(
-            lines, beam=beam, nbest=args.nbest,
-            batch_size=args.batch_size, alpha=args.length_penalty, max_length_ratio=args.max_length_ratio,
-            max_length_offset=args.max_length_offset, return_attention=plots is not None,
-            progress=bar.update if bar is not None else None,
+            lines, beam=beam, nbest=nbest, batch_size=batch_size, alpha=length_penalty,
+            max_length_ratio=max_length_ratio, max_length_offset=max_length_offset,
+            return_attention=plot_attention is not None, progress=bar.update if bar is not None else None,
         )
         for index, translation in enumerate(translations, start=1):
-            if args.nbest == 1:
+            if nbest == 1:
                 out.write(translation.text + "\n")
             else:
                 out.writelines(f"{index - 1} ||| {text} ||| {score:.4f}\n" for text, score in translation.nbest)
-            if plots is not None:
-                plot_attention(plots / f"{index:06d}.png", translation.source_pieces, translation.target_pieces,
-                               translation.attention)
+            if plot_attention is not None:
+                save_attention_plot(plot_attention / f"{index:06d}.png", translation.source_pieces,
+                               translation.target_pieces, translation.attention)
         out.flush()
     return 0

@@ -10,17 +10,16 @@ every step is measured on a fixed batch at initialisation and after training
 (:func:`seqkit.nn.gradient_norms_through_time`). Run::
 
     seqkit grad-plot --out docs/img/gradient_through_time.png
-    # or: python -m seqkit.diagnostics.gradient_through_time
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from jsonargparse.typing import NonNegativeInt, PositiveFloat, PositiveInt
 from torch import Tensor, nn
 
 from seqkit.nn.gradients import gradient_norms_through_time
@@ -52,50 +51,47 @@ class AddingModel(nn.Module):
         return self.head(outputs[:, -1]).squeeze(-1)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="seqkit grad-plot",
-        description="Train Elman, LSTM and GRU briefly on the adding problem and plot the gradient of the loss with "
-        "respect to the hidden state at every time step (log scale), at initialisation and after training.",
-    )
-    parser.add_argument("--out", default="docs/img/gradient_through_time.png", help="PNG to write")
-    parser.add_argument("--length", type=int, default=50, help="sequence length T (default 50)")
-    parser.add_argument("--steps", type=int, default=2000, help="training steps per model (default 2000)")
-    parser.add_argument("--hidden-size", type=int, default=64, help="hidden size (default 64)")
-    parser.add_argument("--batch", type=int, default=64, help="training batch size (default 64)")
-    parser.add_argument("--eval-batch", type=int, default=512, help="batch the gradients are measured on")
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
-    parser.add_argument("--cells", default="elman,lstm,gru", help="comma-separated: elman, lstm, gru")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: tiny models gain nothing from more, and a busy machine "
-                        "makes multi-threaded runs much slower)")
-    return parser
+def grad_plot(*, out: Path = Path("docs/img/gradient_through_time.png"), length: PositiveInt = 50,
+              steps: NonNegativeInt = 2000, hidden_size: PositiveInt = 64, batch: PositiveInt = 64,
+              eval_batch: PositiveInt = 512, lr: PositiveFloat = 3e-3, cells: str = "elman,lstm,gru", seed: int = 0,
+              threads: PositiveInt = 1) -> int:
+    """Train Elman, LSTM and GRU briefly on the adding problem and plot the gradient of the loss with respect to the
+    hidden state at every time step (log scale), at initialisation and after training.
 
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    Args:
+        out: PNG to write
+        length: sequence length T
+        steps: training steps per model
+        hidden_size: hidden size
+        batch: training batch size
+        eval_batch: batch the gradients are measured on
+        lr: Adam learning rate
+        cells: comma-separated: elman, lstm, gru
+        seed: random seed
+        threads: torch threads (1: tiny models gain nothing from more, and a busy machine makes multi-threaded runs
+            much slower)
+    """
     from seqkit.diagnostics.plotting import plot_gradient_norms
 
-    torch.set_num_threads(args.threads)
-    eval_inputs, eval_targets = adding_batch(args.eval_batch, args.length, torch.Generator().manual_seed(10_000))
+    torch.set_num_threads(threads)
+    eval_inputs, eval_targets = adding_batch(eval_batch, length, torch.Generator().manual_seed(10_000))
     at_init: dict[str, Tensor] = {}
     trained: dict[str, Tensor] = {}
-    print(f"adding problem, T={args.length}, hidden {args.hidden_size}, {args.steps} Adam steps of batch "
-          f"{args.batch} (MSE of always predicting 1.0: ~0.167)")
-    for cell in args.cells.split(","):
-        torch.manual_seed(args.seed)
-        generator = torch.Generator().manual_seed(args.seed + 1)
-        model = AddingModel(cell, args.hidden_size)
+    print(f"adding problem, T={length}, hidden {hidden_size}, {steps} Adam steps of batch "
+          f"{batch} (MSE of always predicting 1.0: ~0.167)")
+    for cell in cells.split(","):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed + 1)
+        model = AddingModel(cell, hidden_size)
 
         def eval_loss(model: AddingModel = model) -> Tensor:
             return F.mse_loss(model(eval_inputs), eval_targets)
 
         curve0 = gradient_norms_through_time(model, eval_loss)["rnn"]
-        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
         start = time.perf_counter()
-        for _ in range(args.steps):
-            inputs, targets = adding_batch(args.batch, args.length, generator)
+        for _ in range(steps):
+            inputs, targets = adding_batch(batch, length, generator)
             loss = F.mse_loss(model(inputs), targets)
             optimizer.zero_grad()
             loss.backward()
@@ -111,13 +107,10 @@ def main(argv: list[str] | None = None) -> int:
               f"||dL/dh_t|| at t=1 / t=T: init {curve0[0]:.1e} / {curve0[-1]:.1e}, "
               f"trained {curve1[0]:.1e} / {curve1[-1]:.1e}", flush=True)
     path = plot_gradient_norms(
-        {"at initialisation": at_init, f"after {args.steps} training steps": trained},
-        args.out,
-        title=f"Gradient of the loss w.r.t. the hidden state h_t, adding problem, T={args.length}",
+        {"at initialisation": at_init, f"after {steps} training steps": trained},
+        out,
+        title=f"Gradient of the loss w.r.t. the hidden state h_t, adding problem, T={length}",
     )
     print(f"wrote {path}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,7 @@ from tests.helpers import REPO
 
 
 def test_bench_lm_prints_both_rates_and_the_ratio(data_root, capsys):
-    code = main(["bench", "lm", "--config", str(REPO / "recipes" / "lm" / "tiny.yaml"), "--steps", "3",
+    code = main(["bench", "lm", "--recipe", str(REPO / "recipes" / "lm" / "tiny.yaml"), "--steps", "3",
                  "--warmup", "1", "--rounds", "2"])
     assert code == 0
     assert "SEQKIT_RUN_DIR" not in os.environ  # the next run in this process gets its own folder

@@ -19,8 +19,8 @@ def test_bucketing_pads_less_than_random_batches():
 
 
 def test_bench_padding_on_a_recipe(data_root, capsys):
-    code = main(["bench", "padding", "--config", str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml"),
-                 "--max-rows", "300"])
+    code = main(["bench", "padding", "--recipe", str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml"),
+                 "--max_rows", "300"])
     assert code == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("| bucketed", "| random"))]
     fractions = [float(row.split("|")[-2]) for row in rows]

@@ -11,7 +11,6 @@ import yaml
 
 import seqkit
 from seqkit.cli import main
-from seqkit.commands.publish import main as publish
 from tests.forecasting.series import write_series
 
 RECIPE = """
@@ -76,7 +75,7 @@ def test_fit_predict_load_and_publish_agree(tmp_path):
     np.testing.assert_allclose(from_run[["a", "b", "OT"]].to_numpy(), expected, rtol=1e-5, atol=1e-5)
 
     out = tmp_path / "published"
-    assert publish([str(run), "--repo-id", "someone/tiny-forecaster", "--dry-run", "--out", str(out)]) == 0
+    assert main(["publish", str(run), "--repo_id", "someone/tiny-forecaster", "--dry_run", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["hparams"]["series_spec"]["mean"] == spec["mean"] and config["tokenizers"] == {}
     assert "time-series-forecasting" in (out / "README.md").read_text()

@@ -94,7 +94,7 @@ def command_outputs(tmp: Path) -> dict:
         "tree_classify": _command(["classify", "--checkpoint", str(FIXTURES / "tree"), *TREES]),
         "translate": _command(["translate", "--checkpoint", str(FIXTURES / "mt"), "--input", str(sources)]),
         "generate": _command(["generate", "--checkpoint", str(FIXTURES / "lm"), "--prompt", "the company said",
-                              "--max-new-tokens", "12", "--temperature", "0.8", "--seed", "7"]),
+                              "--max_new_tokens", "12", "--temperature", "0.8", "--seed", "7"]),
         "explain_html": (tmp / "h.html").read_text(),
         "tree_explain_html": (tmp / "t.html").read_text(),
     }

@@ -58,7 +58,7 @@ def one_line_error(done: subprocess.CompletedProcess) -> str:
 
 
 def test_publish_pushes_through_hfapi_and_the_download_reproduces_the_run(classifier_run, hub, tmp_path):
-    pushed = run(["publish", str(classifier_run), "--repo-id", "tester/sst2-tiny"], tmp_path, hub.url,
+    pushed = run(["publish", str(classifier_run), "--repo_id", "tester/sst2-tiny"], tmp_path, hub.url,
                  HF_TOKEN=TOKEN)
     assert pushed.returncode == 0, pushed.stderr[-3000:]
     assert TOKEN not in pushed.stdout + pushed.stderr
@@ -85,7 +85,7 @@ def test_publish_pushes_through_hfapi_and_the_download_reproduces_the_run(classi
 
 def test_data_pull_writes_the_layout_that_the_recipe_then_reads_offline(hub, tmp_path):
     out = tmp_path / "data"
-    pulled = run(["data", "pull", "--config", "recipes/sentiment/sst2.yaml", "--out", str(out)], tmp_path, hub.url)
+    pulled = run(["data", "pull", "--recipe", "recipes/sentiment/sst2.yaml", "--out", str(out)], tmp_path, hub.url)
     assert pulled.returncode == 0, pulled.stderr[-3000:]
     served = hub.repos[("dataset", "SetFit/sst2")].refs["main"].files
     for split, file in (("train", "train.jsonl"), ("validation", "dev.jsonl"), ("test", "test.jsonl")):
@@ -94,7 +94,7 @@ def test_data_pull_writes_the_layout_that_the_recipe_then_reads_offline(hub, tmp
         assert [(r["text"], r["label"]) for r in written] == [(r["text"], r["label"]) for r in rows]
     assert "SetFit/sst2@main" in (out / "sst2" / "SOURCE.md").read_text()
 
-    shown = run(["data", "show", "--config", "recipes/sentiment/sst2.yaml"], tmp_path, None,
+    shown = run(["data", "show", "--recipe", "recipes/sentiment/sst2.yaml"], tmp_path, None,
                 SEQKIT_DATA_DIR=str(out), HF_HUB_OFFLINE="1")
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert f"{out}/sst2/train.parquet" in shown.stdout and "label <- label" in shown.stdout
@@ -102,14 +102,14 @@ def test_data_pull_writes_the_layout_that_the_recipe_then_reads_offline(hub, tmp
 
 def test_data_pull_holds_out_and_samples_as_the_recipe_says(hub, tmp_path):
     out = tmp_path / "data"
-    pulled = run(["data", "pull", "--config", "recipes/reviews/yelp.yaml", "--out", str(out)], tmp_path, hub.url)
+    pulled = run(["data", "pull", "--recipe", "recipes/reviews/yelp.yaml", "--out", str(out)], tmp_path, hub.url)
     assert pulled.returncode == 0, pulled.stderr[-3000:]
     train = pq.read_table(out / "yelp_reviews" / "train.parquet").column("text").to_pylist()
     validation = pq.read_table(out / "yelp_reviews" / "validation.parquet").column("text").to_pylist()
     served = pq.read_table(pa_buffer(hub, "Yelp/yelp_review_full", "yelp_review_full/train-00000-of-00001.parquet"))
     assert sorted(train + validation) == sorted(served.column("text").to_pylist())  # a partition of Hub train
     assert len(validation) == 3  # 1% of the 240 served rows, seeded
-    again = run(["data", "pull", "--config", "recipes/reviews/yelp.yaml", "--out", str(tmp_path / "again")],
+    again = run(["data", "pull", "--recipe", "recipes/reviews/yelp.yaml", "--out", str(tmp_path / "again")],
                 tmp_path, hub.url)
     assert again.returncode == 0
     assert pq.read_table(tmp_path / "again" / "yelp_reviews" / "validation.parquet").column("text").to_pylist() \
@@ -129,14 +129,14 @@ def test_the_imdb_rating_archive_is_checksummed_and_read(hub, tmp_path):
     archive["sha256"] = "0" * 64
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(recipe))
-    refused = run(["data", "pull", "--config", str(bad), "--out", str(tmp_path / "data")], tmp_path, hub.url)
+    refused = run(["data", "pull", "--recipe", str(bad), "--out", str(tmp_path / "data")], tmp_path, hub.url)
     assert "not the expected" in one_line_error(refused)
     assert not list((tmp_path / "seqkit-cache").rglob("*.part")) and not (tmp_path / "data" / "imdb").exists()
 
     archive["sha256"] = hub.facts["archive_sha256"]
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(recipe))
-    pulled = run(["data", "pull", "--config", str(good), "--out", str(tmp_path / "data")], tmp_path, hub.url)
+    pulled = run(["data", "pull", "--recipe", str(good), "--out", str(tmp_path / "data")], tmp_path, hub.url)
     assert pulled.returncode == 0, pulled.stderr[-2000:]
     train = pq.read_table(tmp_path / "data" / "imdb" / "train.parquet")
     assert set(train.column_names) == {"text", "label", "rating"}
@@ -160,7 +160,7 @@ def test_a_wrong_hub_setting_gets_one_line_naming_the_key(hub, tmp_path, overrid
         source["hub"].update(override)
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
-    line = one_line_error(run(["data", "show", "--config", str(path)], tmp_path, hub.url))
+    line = one_line_error(run(["data", "show", "--recipe", str(path)], tmp_path, hub.url))
     assert expected in line
     assert "data.init_args.source.hub" in line
 
@@ -190,7 +190,7 @@ def test_a_hub_that_never_answers_fails_within_the_timeout(tmp_path):
     url = f"http://127.0.0.1:{server.getsockname()[1]}"
     try:
         start = time.perf_counter()
-        data = run(["data", "show", "--config", "recipes/sentiment/sst2.yaml"], tmp_path, url, timeout=120,
+        data = run(["data", "show", "--recipe", "recipes/sentiment/sst2.yaml"], tmp_path, url, timeout=120,
                    HF_HUB_ETAG_TIMEOUT="2", HF_HUB_DOWNLOAD_TIMEOUT="2")
         model = run(["classify", "--checkpoint", "owner/name", "text"], tmp_path, url, timeout=120,
                     HF_HUB_ETAG_TIMEOUT="2", HF_HUB_DOWNLOAD_TIMEOUT="2")
@@ -206,7 +206,7 @@ def test_a_hub_that_never_answers_fails_within_the_timeout(tmp_path):
 
 def test_the_hub_is_reached_through_an_http_proxy(hub, tmp_path):
     """Behind a proxy the Hub host is never resolved locally: requests go to the proxy (here, the stand-in)."""
-    shown = run(["data", "show", "--config", "recipes/sentiment/sst2.yaml"], tmp_path, "http://hub.seqkit.test",
+    shown = run(["data", "show", "--recipe", "recipes/sentiment/sst2.yaml"], tmp_path, "http://hub.seqkit.test",
                 HTTP_PROXY=hub.url, http_proxy=hub.url, NO_PROXY="", no_proxy="")
     assert shown.returncode == 0, shown.stderr[-2000:]
     assert "SetFit/sst2@main" in shown.stdout
@@ -218,6 +218,6 @@ def test_data_pull_writes_under_out_even_when_the_source_is_named_by_a_path(hub,
     recipe["data"]["init_args"]["source"]["name"] = str(elsewhere)  # a folder that does not exist yet
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
-    pulled = run(["data", "pull", "--config", str(path), "--out", str(tmp_path / "out")], tmp_path, hub.url)
+    pulled = run(["data", "pull", "--recipe", str(path), "--out", str(tmp_path / "out")], tmp_path, hub.url)
     assert pulled.returncode == 0, pulled.stderr[-2000:]
     assert (tmp_path / "out" / "sst2" / "train.parquet").is_file() and not elsewhere.exists()

@@ -18,7 +18,7 @@ FILES = {"README.md", "config.json", "config.yaml", "model.safetensors", "tokeni
 @pytest.fixture(scope="module")
 def published(classifier_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("published") / "tiny-sst2"
-    assert main(["publish", str(classifier_run), "--repo-id", "someone/tiny-sst2", "--dry-run", "--out", str(out)]) == 0
+    assert main(["publish", str(classifier_run), "--repo_id", "someone/tiny-sst2", "--dry_run", "--out", str(out)]) == 0
     return out
 
 
@@ -35,7 +35,7 @@ def test_dry_run_writes_exactly_the_published_files(published, capsys):
 
 def test_dry_run_lists_the_files_and_uploads_nothing(classifier_run, tmp_path, capsys):
     out = tmp_path / "folder"
-    assert main(["publish", str(classifier_run), "--repo-id", "someone/x", "--dry-run", "--out", str(out)]) == 0
+    assert main(["publish", str(classifier_run), "--repo_id", "someone/x", "--dry_run", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert all(name in printed for name in FILES) and "nothing was uploaded" in printed
 
@@ -63,9 +63,9 @@ def test_model_card_carries_the_run_results_in_model_index(published, classifier
 
 def test_cli_commands_take_a_published_folder(published, classifier_run, capsys):
     texts = ["a gripping , funny film", "dull and far too long"]
-    assert main(["classify", *texts, "--checkpoint", str(classifier_run), "--no-text"]) == 0
+    assert main(["classify", *texts, "--checkpoint", str(classifier_run), "--no_text"]) == 0
     from_run = capsys.readouterr().out
-    assert main(["classify", *texts, "--checkpoint", str(published), "--no-text"]) == 0
+    assert main(["classify", *texts, "--checkpoint", str(published), "--no_text"]) == 0
     assert capsys.readouterr().out == from_run
 
 
@@ -79,7 +79,7 @@ def no_login(monkeypatch, tmp_path):
 
 def test_publish_without_a_token_fails_at_once(no_login, tmp_path, capsys):
     # The run directory does not even exist: the token is checked before anything is loaded.
-    assert main(["publish", str(tmp_path / "missing-run"), "--repo-id", "someone/x"]) == 2
+    assert main(["publish", str(tmp_path / "missing-run"), "--repo_id", "someone/x"]) == 2
     err = capsys.readouterr().err
     assert "No HuggingFace token" in err and len(err.strip().splitlines()) == 1
 
@@ -87,11 +87,11 @@ def test_publish_without_a_token_fails_at_once(no_login, tmp_path, capsys):
 def test_publish_offline_fails_at_once_and_never_prints_the_token(no_login, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("HF_TOKEN", SECRET)
     monkeypatch.setattr(constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
-    assert main(["publish", str(tmp_path / "missing-run"), "--repo-id", "someone/x"]) == 2
+    assert main(["publish", str(tmp_path / "missing-run"), "--repo_id", "someone/x"]) == 2
     out = capsys.readouterr()
     assert "Cannot reach the HuggingFace Hub at http://127.0.0.1:9" in out.err
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
-    assert main(["publish", str(tmp_path / "missing-run"), "--repo-id", "someone/x"]) == 2
+    assert main(["publish", str(tmp_path / "missing-run"), "--repo_id", "someone/x"]) == 2
     out2 = capsys.readouterr()
     assert "HF_HUB_OFFLINE is set" in out2.err
     assert SECRET not in out.out + out.err + out2.out + out2.err
@@ -132,7 +132,7 @@ def test_upload_creates_the_repo_and_branch_and_uploads_the_folder(classifier_ru
     monkeypatch.setattr(publish, "hub_token", lambda: SECRET)
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     out = tmp_path / "folder"
-    args = [str(classifier_run), "--repo-id", "someone/tiny", "--private", "--revision", "v1", "--out", str(out)]
+    args = [str(classifier_run), "--repo_id", "someone/tiny", "--private", "--revision", "v1", "--out", str(out)]
     assert main(["publish", *args]) == 0
     assert calls == [("token", True), ("create_repo", "someone/tiny", True), ("create_branch", "someone/tiny", "v1"),
                      ("upload_folder", "someone/tiny", sorted(FILES), "v1")]

@@ -162,7 +162,7 @@ def test_generate_command_takes_a_published_folder(tokenizer, tmp_path, capsys):
 
     lm = _modules(tokenizer.vocab_size)[2]
     SeqkitModel(lm, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "lm")
-    args = ["generate", "--checkpoint", str(tmp_path / "lm"), "--prompt", "the cat", "--max-new-tokens", "4"]
+    args = ["generate", "--checkpoint", str(tmp_path / "lm"), "--prompt", "the cat", "--max_new_tokens", "4"]
     assert main([*args, "--seed", "0"]) == 0
     first = capsys.readouterr().out
     assert main([*args, "--seed", "0"]) == 0

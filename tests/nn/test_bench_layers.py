@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from seqkit.bench import available
-from seqkit.bench.layers import main
+from seqkit.bench import BENCHMARKS
+from seqkit.cli import main
 
 
 def test_bench_layers_is_listed():
-    assert "layers" in available()
+    assert "layers" in BENCHMARKS
 
 
 def test_layer_table(capsys):
-    args = ["--batch", "2", "--length", "3", "--input-size", "4", "--hidden-size", "4", "--layers", "1",
-            "--repeats", "1", "--no-compile", "--cells", "lstm,gru,rnn"]
-    assert main(args) == 0
+    args = ["--batch", "2", "--length", "3", "--input_size", "4", "--hidden_size", "4", "--layers", "1",
+            "--repeats", "1", "--no_compile", "--cells", "lstm,gru,rnn"]
+    assert main(["bench", "layers", *args]) == 0
     out = capsys.readouterr().out
     assert "batch 2 x length 3" in out and "threads" in out
     assert sum(line.split()[1:2] == ["fused"] for line in out.splitlines()) == 3
@@ -21,21 +21,21 @@ def test_layer_table(capsys):
 
 
 def test_lengths_table(capsys):
-    args = ["--batch", "3", "--input-size", "4", "--hidden-size", "4", "--layers", "1", "--repeats", "1",
+    args = ["--batch", "3", "--input_size", "4", "--hidden_size", "4", "--layers", "1", "--repeats", "1",
             "--lengths", "4,6", "--cells", "gru"]
-    assert main(args) == 0
+    assert main(["bench", "layers", *args]) == 0
     out = capsys.readouterr().out
     assert "pack/split" in out and "bigru" in out
 
 
 def test_unknown_cell_is_an_error(capsys):
-    assert main(["--cells", "transformer"]) == 2
+    assert main(["bench", "layers", "--cells", "transformer"]) == 2
 
 
 def test_scan_table(capsys):
-    args = ["--batch", "2", "--input-size", "4", "--hidden-size", "4", "--layers", "1", "--repeats", "1",
+    args = ["--batch", "2", "--input_size", "4", "--hidden_size", "4", "--layers", "1", "--repeats", "1",
             "--scan", "3,5"]
-    assert main(args) == 0
+    assert main(["bench", "layers", *args]) == 0
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["3"], ["5"])]
     assert len(rows) == 2 and all(len(row) == 1 + 4 + 3 for row in rows)

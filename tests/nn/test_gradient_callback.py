@@ -10,8 +10,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from seqkit.callbacks import GradientThroughTime
+from seqkit.cli import main
 from seqkit.diagnostics import plot_gradient_norms
-from seqkit.diagnostics.gradient_through_time import main as grad_plot_main
 from seqkit.nn import RecurrentEncoder
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -77,8 +77,8 @@ def test_plot_gradient_norms_writes_a_png(tmp_path):
 
 def test_grad_plot_command_runs_small(tmp_path, capsys):
     out = tmp_path / "g.png"
-    assert grad_plot_main(["--out", str(out), "--steps", "3", "--length", "10", "--hidden-size", "8",
-                           "--eval-batch", "16"]) == 0
+    assert main(["grad-plot", "--out", str(out), "--steps", "3", "--length", "10", "--hidden_size", "8",
+                 "--eval_batch", "16"]) == 0
     assert out.read_bytes().startswith(PNG)
     printed = capsys.readouterr().out
     assert "Elman" in printed and "LSTM" in printed and "GRU" in printed

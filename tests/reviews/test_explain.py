@@ -82,7 +82,7 @@ def test_explain_command_writes_html_and_png(run_dir, tmp_path, capsys):
     reviews.write_text("\n".join(REVIEWS) + "\n")
     html, png = tmp_path / "out.html", tmp_path / "out.png"
     code = main(["explain", "--checkpoint", str(run_dir), "--input", str(reviews), "--html", str(html),
-                 "--png", str(png), "--doc-index", "1"])
+                 "--png", str(png), "--doc_index", "1"])
     assert code == 0
     assert html.read_text().count('class="doc"') == 3
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -93,13 +93,13 @@ def test_explain_command_refuses_a_bad_document_index(run_dir, tmp_path, capsys)
     reviews = tmp_path / "reviews.txt"
     reviews.write_text("Good.\n")
     code = main(["explain", "--checkpoint", str(run_dir), "--input", str(reviews), "--html",
-                 str(tmp_path / "x.html"), "--png", str(tmp_path / "x.png"), "--doc-index", "4"])
-    assert code == 2 and "--doc-index 4" in capsys.readouterr().err
+                 str(tmp_path / "x.html"), "--png", str(tmp_path / "x.png"), "--doc_index", "4"])
+    assert code == 2 and "--doc_index 4" in capsys.readouterr().err
 
 
 def test_bench_reviews_prints_both_rates_and_the_speed_up(data_root, capsys):
-    code = main(["bench", "reviews", "--config", TINY, "--documents", "24", "--rounds", "1",
-                 "--batch-size", "8"])
+    code = main(["bench", "reviews", "--recipe", TINY, "--documents", "24", "--rounds", "1",
+                 "--batch_size", "8"])
     assert code == 0
     out = capsys.readouterr().out
     assert "batched" in out and "loop" in out

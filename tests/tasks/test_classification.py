@@ -141,7 +141,7 @@ def test_classify_command_on_a_jsonl_file_in_small_batches(tiny_run, tmp_path, m
     source.write_text("".join(json.dumps({"id": i, "review": t}) + "\n" for i, t in enumerate(texts)))
     output = tmp_path / "out.jsonl"
     code = main(["classify", "--checkpoint", str(tiny_run / "checkpoints" / "last.ckpt"), "--input", str(source),
-                 "--text-field", "review", "--output", str(output), "--batch-size", "3"])
+                 "--text_field", "review", "--output", str(output), "--batch_size", "3"])
     assert code == 0
     records = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["text"] for r in records] == texts
@@ -153,7 +153,7 @@ def test_classify_command_on_a_jsonl_file_in_small_batches(tiny_run, tmp_path, m
 def test_classify_command_on_a_txt_file_and_bad_input(tiny_run, tmp_path, capsys):
     source = tmp_path / "reviews.txt"
     source.write_text("fine\n\nawful\n")
-    assert main(["classify", "--checkpoint", str(tiny_run), "--input", str(source), "--no-text"]) == 0
+    assert main(["classify", "--checkpoint", str(tiny_run), "--input", str(source), "--no_text"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["line"] for r in records] == [1, 3] and "text" not in records[0]  # the blank line is skipped
 
@@ -161,6 +161,6 @@ def test_classify_command_on_a_txt_file_and_bad_input(tiny_run, tmp_path, capsys
     bad.write_text('{"text": "fine"}\n{"body": "no text"}\n')
     assert main(["classify", "--checkpoint", str(tiny_run), "--input", str(bad)]) == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f"seqkit: error: Line 2 of {bad} has no text field 'text'; choose the field with --text-field."
+        f"seqkit: error: Line 2 of {bad} has no text field 'text'; choose the field with --text_field."
     )
     assert main(["classify", "--checkpoint", str(tiny_run), "--input", str(tmp_path / "missing.txt")]) == 2

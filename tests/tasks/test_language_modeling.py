@@ -134,8 +134,8 @@ def test_generate_command_streams_reproducible_text(data_root, tmp_path, capsys)
                  "--trainer.limit_train_batches", "20", "--trainer.enable_progress_bar", "false",
                  "--trainer.enable_model_summary", "false"]) == 0
     capsys.readouterr()
-    args = ["generate", "--checkpoint", str(run), "--prompt", "the company said", "--max-new-tokens", "15",
-            "--seed", "3", "--top-k", "40"]
+    args = ["generate", "--checkpoint", str(run), "--prompt", "the company said", "--max_new_tokens", "15",
+            "--seed", "3", "--top_k", "40"]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert main(args) == 0

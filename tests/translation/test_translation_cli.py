@@ -45,7 +45,7 @@ def test_translate_command_one_line_per_input(run, tmp_path, capsys):
     source.write_text("\n".join(SENTENCES) + "\n", encoding="utf-8")
     output = tmp_path / "hyp.en"
     assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--output", str(output),
-                 "--batch-size", "2", "--quiet"]) == 0
+                 "--batch_size", "2", "--quiet"]) == 0
     assert len(output.read_text(encoding="utf-8").splitlines()) == len(SENTENCES)
     assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--beam", "3", "--nbest", "2",
                  "--quiet"]) == 0
@@ -58,7 +58,7 @@ def test_translate_command_plots_attention(run, tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr("sys.stdin", io.StringIO("Ein Hund läuft.\nEin Kind spielt.\n"))
     plots = tmp_path / "plots"
-    assert main(["translate", "--checkpoint", str(run), "--plot-attention", str(plots), "--beam", "2",
+    assert main(["translate", "--checkpoint", str(run), "--plot_attention", str(plots), "--beam", "2",
                  "--quiet"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
     written = sorted(p.name for p in plots.glob("*.png"))
@@ -82,8 +82,8 @@ def test_translate_texts_restores_order_and_returns_attention(run):
 def test_bad_arguments_fail_clearly(run, tmp_path, capsys):
     assert main(["translate", "--checkpoint", str(tmp_path / "nowhere")]) == 2
     assert "is neither a run directory" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["translate", "--checkpoint", str(run), "--beam", "2", "--nbest", "3"])
+    assert main(["translate", "--checkpoint", str(run), "--beam", "2", "--nbest", "3"]) == 2
+    assert "--nbest 3 is more than --beam 2" in capsys.readouterr().err
 
 
 def test_seqkit_test_from_a_checkpoint(run, tmp_path):

@@ -73,7 +73,7 @@ def test_load_gives_a_tree_predictor(run_dir):
 
 
 def test_bench_checks_equality_and_times_both(data_root, capsys):
-    code = main(["bench", "trees", "--trees", "30", "--rounds", "1", "--embedding-dim", "16", "--hidden-size", "16",
+    code = main(["bench", "trees", "--trees", "30", "--rounds", "1", "--embedding_dim", "16", "--hidden_size", "16",
                  "--cells", "constituency", "--modes", "inference"])
     assert code == 0
     out = capsys.readouterr().out
@@ -86,5 +86,5 @@ def test_published_folder_predicts_like_the_run(run_dir, tmp_path):
     import seqkit
 
     folder = tmp_path / "published"
-    assert main(["publish", str(run_dir), "--repo-id", "someone/tree-lstm", "--dry-run", "--out", str(folder)]) == 0
+    assert main(["publish", str(run_dir), "--repo_id", "someone/tree-lstm", "--dry_run", "--out", str(folder)]) == 0
     assert seqkit.load(folder).classify(SENTENCES) == seqkit.load(run_dir).classify(SENTENCES)
