@@ -17,10 +17,10 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 
 from seqkit.models.rnn_lm import CellType, LMState, RNNLanguageModel, RNNLMConfig, detach_layer_states
-from seqkit.tasks.optim import configure_optimization
+from seqkit.tasks.base import TaskModule
 
 
-class LanguageModel(L.LightningModule):
+class LanguageModel(TaskModule):
     """An RNN language model (:class:`~seqkit.models.RNNLanguageModel`) trained with truncated BPTT.
 
     Logs ``train_loss`` (nats per token), ``train_ppl``, ``val_loss``, ``val_ppl`` (per token) and
@@ -63,10 +63,7 @@ class LanguageModel(L.LightningModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = lr_scheduler
+        super().__init__(optimizer, lr_scheduler)
         self.model = RNNLanguageModel(RNNLMConfig(
             vocab_size=vocab_size, embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=num_layers,
             cell=cell, dropout=dropout, dropout_input=dropout_input, dropout_hidden=dropout_hidden,
@@ -186,8 +183,6 @@ class LanguageModel(L.LightningModule):
         self._log_epoch("test", self.test_nll, "test")
 
     # ------------------------------------------------------------------ optimisation and callbacks
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
 
     #: FLOPs are not counted for recurrent models; ``None`` tells ``ThroughputMonitor`` so (instead of a warning).
     flops_per_batch: float | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import lightning as L
 import torch.nn.functional as F
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
@@ -16,10 +15,10 @@ from seqkit.errors import DataError
 from seqkit.models.seq2seq import AttentionalSeq2Seq, AttentionType, Seq2SeqConfig
 from seqkit.nn.recurrent import CellType
 from seqkit.search import search_batch
-from seqkit.tasks.optim import configure_optimization
+from seqkit.tasks.base import TaskModule
 
 
-class Seq2SeqTranslator(L.LightningModule):
+class Seq2SeqTranslator(TaskModule):
     """An :class:`~seqkit.models.seq2seq.AttentionalSeq2Seq` model trained on sentence pairs.
 
     Training minimises label-smoothed cross-entropy with teacher forcing. Validation logs ``val_loss``,
@@ -76,10 +75,7 @@ class Seq2SeqTranslator(L.LightningModule):
         lr_scheduler: LRSchedulerCallable | None = None,
         vocab_size: int | None = None,
     ) -> None:
-        super().__init__()
-        self.save_hyperparameters(ignore=["optimizer", "lr_scheduler", "vocab_size"])
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = lr_scheduler
+        super().__init__(optimizer, lr_scheduler)
         self.model = AttentionalSeq2Seq(Seq2SeqConfig(
             src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, pad_id=pad_id, embedding_dim=embedding_dim,
             hidden_size=hidden_size, decoder_hidden_size=decoder_hidden_size, encoder_layers=encoder_layers,
@@ -209,5 +205,3 @@ class Seq2SeqTranslator(L.LightningModule):
               f"({chrf.get_signature()}); hypotheses in {folder / 'test_hypotheses.txt'}", flush=True)
         return scores
 
-    def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
