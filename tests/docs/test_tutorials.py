@@ -14,6 +14,12 @@ KEY_LINES = {
                            r"(.|\n)*fused speed-up: Elman \d+\.\dx .* LSTM \d+\.\dx",
     "02_bptt": r"truncated \(state detached\) +\|dL\(chunk 2\)/d\(chunk 1 inputs\)\| = 0\.00e\+00"
                r"(.|\n)*Elman +\|\|dL/dh_t\|\|",
+    # both inputs learn the task (validation accuracy 0.6 or more; chance is 0.5)
+    "03_embeddings": r"one-hot +2,000( +[\d,.]+){4} +0\.[6-9]\d\d\nembedding 32 +32( +[\d,.]+){4} +0\.[6-9]\d\d"
+                     r"(.|\n)*embeddings: \d+\.\dx fewer trainable parameters, \d+\.\dx the training steps per second"
+                     r"(.|\n)*  best +\S+, \S+",
+    "04_bidirectional_stacked": r"known to about \+-0\.0\d\d, 95% interval"
+                                r"(.|\n)*2 layers, bidirectional +[\d,]+ +\d+\.\d +0\.[6-9]\d\d",
 }
 
 SCRIPTS = runner.tutorial_scripts()
