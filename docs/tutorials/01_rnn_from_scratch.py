@@ -106,7 +106,8 @@ def bits_per_char(model: nn.Module, stream: Tensor, length: int) -> float:
 
 
 # --8<-- [start:train]
-def train(model: nn.Module, stream: Tensor, steps: int, batch: int, length: int, seed: int) -> tuple[list[float], float]:
+def train(model: nn.Module, stream: Tensor, steps: int, batch: int, length: int,
+          seed: int) -> tuple[list[float], float]:
     """Adam on random windows; returns the loss (bits/char) of every step and the steps per second."""
     generator = torch.Generator().manual_seed(seed)  # both models see the same batches
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -232,7 +233,8 @@ def main() -> None:
              title="Same weights, same batches: same curve")
     left.legend()
     names = list(rates)
-    right.barh(names, [rates[n] for n in names], color=["tab:blue", "tab:orange", "tab:green", "tab:orange", "tab:green"])
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:orange", "tab:green"]
+    right.barh(names, [rates[n] for n in names], color=colours)
     right.set(xlabel="forward+backward per second (higher is faster)",
               title=f"Layers alone, B={batch}, T={length}, H=128, 1 thread")
     figure.tight_layout()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.docs.conftest import TUTORIALS, runner
+from tests.docs.conftest import runner
 
 #: The line each tutorial must print: the result its page is about. Tutorials not listed must print something.
 KEY_LINES = {
