@@ -45,7 +45,7 @@ test: install
 # Tutorials first (their outputs and figures go to docs/tutorials/generated/), then the strict build into site/.
 docs: install
 	OMP_NUM_THREADS=1 $(BIN)/python docs/tutorials/run.py
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: install
 	$(BIN)/ruff check seqkit tests

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 import re
 import subprocess
 import sys
@@ -69,8 +70,9 @@ def site(tmp_path_factory: pytest.TempPathFactory, tutorials) -> Path:
     """The site built with --strict, with the tutorials' outputs (run once this session when generated/ lacks them)."""
     tutorials.ensure_generated()
     out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-                            cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     return out
 
