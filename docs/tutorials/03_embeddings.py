@@ -44,7 +44,7 @@ data.setup("fit")
 V = data.vocab_size
 word_id = {data.tokenizer.id_to_token(i): i for i in range(V)}
 print(f"SST-2 slice: {len(data.raw['train']):,} training and {len(data.raw['validation']):,} validation "
-      f"sentences, a vocabulary of {V:,} words")
+      f"sentences,\na vocabulary of {V:,} words")
 # --8<-- [end:data]
 
 
@@ -88,11 +88,11 @@ def train(model: SequenceClassifier, epochs: int = 3) -> dict[str, float]:
 
 scratch = tempfile.mkdtemp(prefix="seqkit-tutorial-")
 results = {name: train(model) for name, model in models.items()}
-print(f"\nGRU 64, mean pooling, 3 epochs of batches of 64 (one thread)\n{'input':<14}" +
-      "".join(f"{key:>12}" for key in results["one-hot"]))
+print(f"\nGRU 64, mean pooling, 3 epochs of batches of 64 (one thread)\n{'input':<13}" +
+      "".join(f"{key:>10}" for key in results["one-hot"]))
 for name, row in results.items():
-    print(f"{name:<14}{row['input size']:>12,}{row['trainable']:>12,}{row['all']:>12,}{row['steps/s']:>12.1f}"
-          f"{row['seconds']:>12.1f}{row['val acc']:>12.3f}")
+    print(f"{name:<13}{row['input size']:>10,}{row['trainable']:>10,}{row['all']:>10,}{row['steps/s']:>10.1f}"
+          f"{row['seconds']:>10.1f}{row['val acc']:>10.3f}")
 fewer = results["one-hot"]["trainable"] / results["embedding 32"]["trainable"]
 faster = results["embedding 32"]["steps/s"] / results["one-hot"]["steps/s"]
 print(f"embeddings: {fewer:.1f}x fewer trainable parameters, {faster:.1f}x the training steps per second")
@@ -113,8 +113,8 @@ learned = models["embedding 32"].encoder.embedding.weight.detach()
 print("\nnearest neighbours by cosine similarity of the learned embeddings")
 for word in ["good", "bad", "funny", "boring", "best", "worst"]:
     print(f"  {word:<8} {', '.join(nearest(learned, word))}")
-print(f"  one-hot, 'good': {', '.join(nearest(one_hot.encoder.embedding.weight, 'good', 3))} "
-      "(all one-hot pairs have similarity 0, so this order is arbitrary)")
+print(f"  one-hot 'good': {', '.join(nearest(one_hot.encoder.embedding.weight, 'good', 3))} "
+      "(all pairs have similarity 0: an arbitrary order)")
 # --8<-- [end:neighbours]
 
 # Figures: the two runs side by side, and the learned embeddings of some words projected on two dimensions.
@@ -144,4 +144,4 @@ for (x, y), word in zip(xy.tolist(), words):
     ax.annotate(word, (x, y), fontsize=9, xytext=(3, 3), textcoords="offset points")
 ax.set_title("Learned 32-d word embeddings, first two principal components")
 figure.savefig(out / "03_embeddings_pca.png", dpi=110)
-print(f"\nwrote {out / '03_embeddings.png'} and {out / '03_embeddings_pca.png'}")
+print("\nwrote 03_embeddings.png and 03_embeddings_pca.png")

@@ -99,20 +99,21 @@ for name, (bidirectional, num_layers) in SETTINGS.items():
                      **{group: correct[mask].mean().item() for group, mask in groups.items()}}
 # --8<-- [end:train]
 
-print(f"SST-2 slice: {len(data.raw['train']):,} training sentences, {len(validation):,} validation sentences "
-      f"({', '.join(f'{g}: {int(m.sum())}' for g, m in groups.items())}); vocabulary {data.vocab_size:,}")
+print(f"SST-2 slice: {len(data.raw['train']):,} training sentences, vocabulary {data.vocab_size:,}; "
+      f"{len(validation):,} validation sentences,\n{', '.join(f'{g}: {int(m.sum())}' for g, m in groups.items())}")
 print("LSTM 32 per direction, embeddings 32, last-state pooling, 2 epochs of batches of 64, one thread\n")
 half_width = 1.96 * (0.7 * 0.3 / len(validation)) ** 0.5  # binomial standard error
-print(f"(with {len(validation)} sentences, an accuracy near 0.7 is known to about +-{half_width:.3f}, 95% interval)")
-print(f"{'encoder':<25}{'params':>8}{'train s':>9}{'val acc':>9}" + "".join(f"{g.split(' (')[0]:>10}" for g in groups))
+print(f"(on {len(validation)} sentences an accuracy near 0.7 is known to about +-{half_width:.3f}, 95% interval)")
+print(f"{'encoder':<24}{'params':>9}{'train s':>8}{'val acc':>8}" + "".join(f"{g.split(' (')[0]:>9}" for g in groups))
 for name, row in results.items():
-    print(f"{name:<25}{row['parameters']:>8,}{row['seconds']:>9.1f}{row['accuracy']:>9.3f}"
-          + "".join(f"{row[g]:>10.3f}" for g in groups))
+    print(f"{name:<24}{row['parameters']:>9,}{row['seconds']:>8.1f}{row['accuracy']:>8.3f}"
+          + "".join(f"{row[g]:>9.3f}" for g in groups))
 base = results["1 layer, forward"]
+print("\nagainst one forward layer:")
 for name in list(SETTINGS)[1:]:
     row = results[name]
-    print(f"{name}: accuracy {row['accuracy'] - base['accuracy']:+.3f}, {row['seconds'] / base['seconds']:.1f}x "
-          f"the training time, {row['parameters'] / base['parameters']:.2f}x the parameters of one forward layer")
+    print(f"  {name}: accuracy {row['accuracy'] - base['accuracy']:+.3f}, {row['seconds'] / base['seconds']:.1f}x "
+          f"the time, {row['parameters'] / base['parameters']:.2f}x the parameters")
 
 names = list(results)
 colors = ["tab:gray", "tab:blue", "tab:olive", "tab:purple"]
@@ -143,4 +144,4 @@ ax.set_ylabel("validation accuracy")
 ax.legend(fontsize="small", ncols=2, loc="upper right")
 ax.set_title("Accuracy by sentence length and on sentences with a negation")
 figure.savefig(out / "04_bidirectional_stacked_groups.png", dpi=110)
-print(f"\nwrote {out / '04_bidirectional_stacked.png'} and {out / '04_bidirectional_stacked_groups.png'}")
+print("\nwrote 04_bidirectional_stacked.png and 04_bidirectional_stacked_groups.png")
