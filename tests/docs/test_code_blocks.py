@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
-import os
 import re
 import shlex
 from dataclasses import dataclass
@@ -179,7 +178,6 @@ def test_seqkit_command_lines_parse(args: tuple[str, ...], monkeypatch: pytest.M
             assert re.search(rf"(^|\s){re.escape(top)}[\s.=]", known, re.M), f"`{line}`: {top} is not an option"
         return
     _parse_only(monkeypatch)
-    os.environ.setdefault("SEQKIT_DATA_DIR", str(data_root))
     asks_help = "--help" in args or "-h" in args
     try:
         code = cli.main(args)
