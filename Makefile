@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh clone:
 #   make demo   creates .venv, installs seqkit, trains and evaluates a small sentiment model on CPU
 #   make test   creates .venv if needed, installs seqkit, runs the test suite
+#   make docs   runs the tutorials and builds the documentation site into site/ (open site/index.html)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -22,13 +23,13 @@ ifeq ($(SEQKIT_DATA_DIR),)
   endif
 endif
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	@echo "Installing $(TORCH_PIN) from $(or $(TORCH_INDEX),pip's configured index) (choose with TORCH_INDEX=...), then seqkit[dev] pinned by constraints.txt into $(VENV)"
+	@echo "Installing $(TORCH_PIN) from $(or $(TORCH_INDEX),pip's configured index) (choose with TORCH_INDEX=...), then seqkit[dev,docs] pinned by constraints.txt into $(VENV)"
 	$(PIP_INSTALL) $(TORCH_INDEX_ARG) torch
-	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev,docs]'
 	@$(SHOW_TORCH)
 	touch $@
 
@@ -41,8 +42,13 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
+# Tutorials first (their outputs and figures go to docs/tutorials/generated/), then the strict build into site/.
+docs: install
+	OMP_NUM_THREADS=1 $(BIN)/python docs/tutorials/run.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: install
 	$(BIN)/ruff check seqkit tests
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache site docs/tutorials/generated
