@@ -62,9 +62,11 @@ trainer.fit(model, datamodule=data)
 seconds = time.perf_counter() - start
 [metrics] = trainer.validate(model, datamodule=data, verbose=False)
 parameters = sum(p.numel() for p in model.parameters())
+labels = data.raw["validation"]["label"]
+majority = max(labels.count(c) for c in range(5)) / len(labels)
 print(f"\nHAN (BiGRU 32 + attention 32 at both levels), {parameters:,} parameters, 3 epochs, {trainer.global_step} "
       f"steps in {seconds:.1f} s (one thread)\nvalidation accuracy {metrics['val_acc']:.3f} (5 classes; always "
-      f"predicting the most common class: {max(data.raw['validation']['label'].count(c) for c in range(5)) / 500:.3f})")
+      f"predicting the most common class: {majority:.3f})")
 # --8<-- [end:model]
 
 # --8<-- [start:explain]
@@ -78,7 +80,8 @@ for stars in (0, 4):
 texts = [validation["text"][i] for i in chosen]
 explanations = explain_texts(model, data.tokenizer, texts, data.splitter, data.max_words)
 for number, (row, explanation) in enumerate(zip(chosen, explanations), start=1):
-    print(f"\nreview {row} ({validation['label'][row] + 1} stars), predicted {explanation.label_name} "
+    stars = data.label_names[validation["label"][row]]
+    print(f"\nvalidation review {row} ({stars}), predicted {explanation.label_name} "
           f"(p = {max(explanation.probabilities):.2f})")
     for words, weight, word_weights in zip(explanation.sentences, explanation.sentence_weights,
                                            explanation.word_weights):
