@@ -71,15 +71,18 @@ print(f"\nHAN (BiGRU 32 + attention 32 at both levels), {parameters:,} parameter
 
 # --8<-- [start:explain]
 validation = data.raw["validation"]
-# Two short real reviews, one of 1 star and one of 5 stars, so the pictures stay readable.
-chosen = []
-for stars in (0, 4):
-    row = next(i for i, (text, label) in enumerate(zip(validation["text"], validation["label"]))
-               if label == stars and 250 < len(text) < 600)
-    chosen.append(row)
-texts = [validation["text"][i] for i in chosen]
-explanations = explain_texts(model, data.tokenizer, texts, data.splitter, data.max_words)
-for number, (row, explanation) in enumerate(zip(chosen, explanations), start=1):
+# Real validation reviews of 3 to 8 lines of print, short enough for a readable picture.
+short = [i for i, text in enumerate(validation["text"]) if 200 < len(text) < 500]
+explained = dict(zip(short, explain_texts(model, data.tokenizer, [validation["text"][i] for i in short],
+                                          data.splitter, data.max_words)))
+right = sum(explained[i].label == validation["label"][i] for i in short)
+print(f"\n{len(short)} short validation reviews explained, {right} predicted right")
+# Shown: the 1-star and the 5-star review the model is most sure of, and right about: what it learned when it works.
+# (If it got none of a class right, the review of that class it gives the highest probability to that class.)
+chosen = [max((i for i in short if validation["label"][i] == stars),
+              key=lambda i: (explained[i].label == stars, explained[i].probabilities[stars])) for stars in (0, 4)]
+for number, row in enumerate(chosen, start=1):
+    explanation = explained[row]
     stars = data.label_names[validation["label"][row]]
     print(f"\nvalidation review {row} ({stars}), predicted {explanation.label_name} "
           f"(p = {max(explanation.probabilities):.2f})")
