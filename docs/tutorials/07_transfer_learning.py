@@ -38,7 +38,7 @@ quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": 
 # Stage 1: a language model on the text of 3,000 Yelp reviews (their star ratings are not used).
 lm_data = LanguageModelingDataModule(
     DataSource(name="yelp_reviews"),
-    TokenizerConfig(kind="word", vocab_size=6000, min_frequency=2, lowercase=True),
+    TokenizerConfig(kind="word", vocab_size=8000, min_frequency=2, lowercase=True),
     batch_size=32, eval_batch_size=32, bptt=35,
     max_rows={"train": 3000, "validation": 200}, test_split=None,
 )
@@ -60,13 +60,12 @@ lm_data.tokenizer.save(run / "tokenizer")
 # --8<-- [end:pretrain]
 
 # --8<-- [start:data]
-# Stage 2: sentiment from only 1,000 labelled reviews: 1-2 stars negative, 3 neutral, 4-5 positive.
+# Stage 2: sentiment of movie-review sentences (SST-2, positive or negative) from only 1,000 labelled examples.
 data = TextClassificationDataModule(
-    DataSource(name="yelp_reviews"),
+    DataSource(name="sst2"),
     TokenizerConfig(path=str(run / "tokenizer")),  # the language model's vocabulary: same ids, same words
-    label_map={0: 0, 1: 0, 2: 1, 3: 2, 4: 2}, num_classes=3, label_names=["negative", "neutral", "positive"],
-    max_length=120, truncation="head+tail", batch_size=32,
-    max_rows={"train": 1000, "validation": 500}, test_split=None,
+    label_names=["negative", "positive"], max_length=50, batch_size=32,
+    max_rows={"train": 1000}, test_split=None,  # 1,000 of 67,349 training sentences; all 872 validation ones
 )
 data.setup("fit")
 # --8<-- [end:data]
@@ -114,7 +113,7 @@ print("\nfine-tuning from the language model")
 curves = {"from the language model": fine_tune(pretrained, [GradualUnfreezing(every=20, interval="step")])}
 print("training from scratch")
 curves["from scratch"] = fine_tune(from_scratch, [])
-print(f"\nvalidation accuracy (3 classes, 500 reviews) every 20 steps:\n{'step':<26}"
+print(f"\nSST-2 validation accuracy (872 sentences, half positive) every 20 steps:\n{'step':<26}"
       + "".join(f"{step:>6}" for step, _ in curves["from scratch"]))
 for name, points in curves.items():
     print(f"{name:<26}" + "".join(f"{acc:>6.3f}" for _, acc in points))
@@ -127,9 +126,9 @@ FigureCanvasAgg(figure)
 ax = figure.subplots()
 for name, points in curves.items():
     ax.plot(*zip(*points), marker="o", label=name)
-ax.set_xlabel("training step (batches of 32 labelled reviews)")
+ax.set_xlabel("training step (batches of 32 labelled sentences)")
 ax.set_ylabel("validation accuracy")
-ax.set_title("Yelp sentiment (3 classes) from 1,000 labelled reviews")
+ax.set_title("SST-2 from 1,000 labelled sentences, after a Yelp language model")
 ax.legend()
 figure.savefig(out / "07_transfer_learning.png", dpi=110)
 print(f"\nwrote {out / '07_transfer_learning.png'}")

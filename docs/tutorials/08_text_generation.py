@@ -111,12 +111,16 @@ for prompt_number in (0, 4):
 figure = Figure(figsize=(6.5, 4.2), layout="constrained")
 FigureCanvasAgg(figure)
 ax = figure.subplots()
+curve = [name for name, (_, top_k, top_p) in settings.items() if top_k is None and top_p is None]
+ax.plot([results[n]["nll"] for n in curve], [results[n]["distinct-2"] for n in curve], color="lightgray", zorder=0)
 for name, row in results.items():
     ax.scatter(row["nll"], row["distinct-2"], s=30)
-    ax.annotate(name, (row["nll"], row["distinct-2"]), xytext=(4, 4), textcoords="offset points", fontsize=9)
+    left = name.startswith("top")  # cut-off settings labelled on the left, temperatures on the right
+    ax.annotate(name, (row["nll"], row["distinct-2"]), xytext=(-6 if left else 6, 4), textcoords="offset points",
+                ha="right" if left else "left", fontsize=9)
 ax.set_xlabel("mean NLL of the samples under the model (lower: more predictable)")
 ax.set_ylabel("distinct-2 (higher: more varied)")
-ax.set_title("Decoding settings on one checkpoint")
+ax.set_title("Decoding settings on one checkpoint (gray: temperature only)")
 ax.margins(0.15)
 figure.savefig(out / "08_text_generation.png", dpi=110)
 print(f"\nwrote {out / '08_text_generation.png'}")
