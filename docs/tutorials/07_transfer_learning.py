@@ -106,6 +106,7 @@ def fine_tune(model: SequenceClassifier, callbacks: list[L.Callback], steps: int
     curve = Curve()
     trainer = L.Trainer(max_steps=steps, val_check_interval=20, check_val_every_n_epoch=None,
                         gradient_clip_val=0.25, callbacks=[curve, *callbacks], default_root_dir=scratch, **quiet)
+    torch.manual_seed(1)  # the same batch order and dropout draws for every model
     start = time.perf_counter()
     trainer.fit(model, datamodule=data)
     print(f"  {trainer.global_step} steps in {time.perf_counter() - start:.1f} s")
