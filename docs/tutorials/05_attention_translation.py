@@ -69,7 +69,7 @@ def train(model: Seq2SeqTranslator, epochs: int = 2) -> dict[str, float]:
     """Train with a plain Lightning Trainer; validation BLEU uses greedy search on the 200 validation pairs."""
     trainer = L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, num_sanity_val_steps=0, gradient_clip_val=1.0,
-                        default_root_dir=scratch)
+                        default_root_dir=scratch.name)
     start = time.perf_counter()
     trainer.fit(model, datamodule=data)
     seconds = time.perf_counter() - start
@@ -78,7 +78,7 @@ def train(model: Seq2SeqTranslator, epochs: int = 2) -> dict[str, float]:
             "val_bleu": metrics["val_bleu"]}
 
 
-scratch = tempfile.mkdtemp(prefix="seqkit-tutorial-")
+scratch = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on exit
 results = {name: train(model) for name, model in models.items()}
 print(f"\nGRU 64x2 encoder, GRU 128 decoder, 2 epochs of batches of 64 (one thread)\n"
       f"{'attention':<22}{'steps':>8}{'seconds':>10}{'val ppl':>10}{'val BLEU':>10}")

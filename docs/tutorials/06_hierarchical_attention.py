@@ -48,6 +48,7 @@ print(f"Yelp slice: {len(data.raw['train']):,} training and {len(data.raw['valid
 # --8<-- [end:data]
 
 # --8<-- [start:model]
+scratch = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on exit
 torch.manual_seed(0)
 model = HierarchicalClassifier(
     data.vocab_size, data.num_classes, pad_id=data.pad_id, embedding_dim=64, word_hidden_size=32,
@@ -56,7 +57,7 @@ model = HierarchicalClassifier(
 )
 trainer = L.Trainer(max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                     enable_model_summary=False, num_sanity_val_steps=0, gradient_clip_val=1.0,
-                    default_root_dir=tempfile.mkdtemp(prefix="seqkit-tutorial-"))
+                    default_root_dir=scratch.name)
 start = time.perf_counter()
 trainer.fit(model, datamodule=data)
 seconds = time.perf_counter() - start

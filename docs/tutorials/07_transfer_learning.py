@@ -30,7 +30,8 @@ parser.add_argument("--out", type=Path, default=Path("docs/tutorials/generated")
 out = parser.parse_args().out
 out.mkdir(parents=True, exist_ok=True)
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
-scratch = Path(tempfile.mkdtemp(prefix="seqkit-tutorial-"))
+workdir = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on exit
+scratch = Path(workdir.name)
 quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
          "num_sanity_val_steps": 0}
 

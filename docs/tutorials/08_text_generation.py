@@ -40,13 +40,14 @@ data = LanguageModelingDataModule(
     max_rows={"train": 3000, "validation": 200}, test_split=None,  # 3,000 of the 8,000 training reviews
 )
 data.setup("fit")
+scratch = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on exit
 torch.manual_seed(0)
 module = LanguageModel(data.vocab_size, embedding_dim=64, hidden_size=128, num_layers=1, dropout=0.1,
                        dropout_input=0.1, dropout_hidden=0.1, dropout_embedding=0.0, weight_drop=0.0,
                        tie_weights=False, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
 trainer = L.Trainer(max_steps=300, gradient_clip_val=0.25, logger=False, enable_checkpointing=False,
                     enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                    default_root_dir=tempfile.mkdtemp(prefix="seqkit-tutorial-"))
+                    default_root_dir=scratch.name)
 start = time.perf_counter()
 trainer.fit(module, datamodule=data)
 [metrics] = trainer.validate(module, datamodule=data, verbose=False)
