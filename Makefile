@@ -23,7 +23,7 @@ ifeq ($(SEQKIT_DATA_DIR),)
   endif
 endif
 
-.PHONY: install demo test lint docs clean
+.PHONY: install demo test docs-test lint docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# The tutorials (each run as a test, its key result checked) and the strict, offline site build: CI's second step.
+docs-test: install
+	$(BIN)/python -m pytest -m tutorial tests/docs
 
 # Tutorials first (their outputs and figures go to docs/tutorials/generated/), then the strict build into site/.
 docs: install

@@ -102,6 +102,7 @@ def test_every_public_name_has_a_docstring() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.tutorial
 def test_site_builds_strict_and_offline(site: Path) -> None:
     assert (site / "index.html").is_file() and (site / "api" / "nn.html").is_file()
     for tutorial in sorted(GENERATED.glob("*.png")):
@@ -115,6 +116,7 @@ def test_site_builds_strict_and_offline(site: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.tutorial
 def test_api_reference_lists_every_public_name(site: Path) -> None:
     documented = inventory_names(site / "objects.inv")
     missing = []

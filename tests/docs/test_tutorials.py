@@ -20,6 +20,10 @@ KEY_LINES = {
                      r"(.|\n)*  best +\S+, \S+",
     "04_bidirectional_stacked": r"known to about \+-0\.0\d\d, 95% interval"
                                 r"(.|\n)*2 layers, bidirectional +[\d,]+ +\d+\.\d +0\.[6-9]\d\d",
+    "05_attention_translation": r"Luong \(general\) +250( +[\d.]+){3}",
+    "06_hierarchical_attention": r"validation accuracy 0\.\d{3} \(5 classes",
+    "07_transfer_learning": r"best: LM \+ ULMFiT schedule 0\.\d{3}, LM \+ plain fine-tuning 0\.\d{3}, from scratch 0\.\d{3}",
+    "08_text_generation": r"top-p 0\.9( +[\d.]+){4}",
 }
 
 SCRIPTS = runner.tutorial_scripts()
@@ -37,6 +41,7 @@ def test_every_tutorial_has_a_page_in_the_site() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.tutorial
 @pytest.mark.parametrize("script", SCRIPTS, ids=[script.stem for script in SCRIPTS])
 def test_tutorial_runs(script, tutorials) -> None:
     run = tutorials.run(script)
