@@ -30,7 +30,56 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 #: Imports of seqkit modules inside functions, each with the reason it is not at the top of its module.
-LAZY_IMPORTS: dict[tuple[str, str], str] = {}
+_CLI = "`seqkit --help` answers in milliseconds: the command line imports a command's code only when it runs"
+_CMD = "the command's --help and option errors answer before torch and Lightning are imported"
+_BENCH = "`seqkit bench --help` lists every benchmark without importing torch-heavy modules"
+_GRAD = "`seqkit grad-plot --help` answers before torch is imported"
+LAZY_IMPORTS: dict[tuple[str, str], str] = {
+    ("seqkit.bench.lm", "seqkit.models.rnn_lm"): _BENCH,
+    ("seqkit.bench.lm", "seqkit.recipe_hub"): _BENCH,
+    ("seqkit.bench.lm", "seqkit.runner"): _BENCH,
+    ("seqkit.bench.padding", "seqkit.data.encoding"): _BENCH,
+    ("seqkit.bench.padding", "seqkit.data.sampler"): _BENCH,
+    ("seqkit.bench.reviews", "seqkit.data.encoding"): _BENCH,
+    ("seqkit.bench.reviews", "seqkit.data.sampler"): _BENCH,
+    ("seqkit.bench.reviews", "seqkit.recipe_hub"): _BENCH,
+    ("seqkit.bench.reviews", "seqkit.runner"): _BENCH,
+    ("seqkit.bench.reviews", "seqkit.tasks.hierarchical"): _BENCH,
+    ("seqkit.bench.translate", "seqkit.data.sources"): _BENCH,
+    ("seqkit.bench.translate", "seqkit.inference.loading"): _BENCH,
+    ("seqkit.bench.translate", "seqkit.inference.translate"): _BENCH,
+    ("seqkit.bench.translate", "seqkit.models.seq2seq"): _BENCH,
+    ("seqkit.bench.translate", "seqkit.runs"): _BENCH,
+    ("seqkit.bench.translate", "seqkit.search"): _BENCH,
+    ("seqkit.bench.translate", "seqkit.tasks"): _BENCH,
+    ("seqkit.bench.trees", "seqkit.data.options"): _BENCH,
+    ("seqkit.bench.trees", "seqkit.data.sampler"): _BENCH,
+    ("seqkit.bench.trees", "seqkit.data.sources"): _BENCH,
+    ("seqkit.bench.trees", "seqkit.data.trees"): _BENCH,
+    ("seqkit.bench.trees", "seqkit.models.tree_lstm"): _BENCH,
+    ("seqkit.cli", "seqkit"): _CLI,
+    ("seqkit.cli", "seqkit.console"): _CLI,
+    ("seqkit.cli", "seqkit.errors"): _CLI,
+    ("seqkit.cli", "seqkit.hub_access"): _CLI,
+    ("seqkit.cli", "seqkit.runner"): _CLI,
+    ("seqkit.commands.classify", "seqkit.inference.loading"): _CMD,
+    ("seqkit.commands.classify", "seqkit.tasks"): _CMD,
+    ("seqkit.commands.data", "seqkit.data.sources"): _CMD,
+    ("seqkit.commands.explain", "seqkit.inference"): _CMD,
+    ("seqkit.commands.explain", "seqkit.inference.loading"): _CMD,
+    ("seqkit.commands.explain", "seqkit.tasks"): _CMD,
+    ("seqkit.commands.export", "seqkit.export"): _CMD,
+    ("seqkit.commands.export", "seqkit.inference.loading"): _CMD,
+    ("seqkit.commands.generate", "seqkit.inference.loading"): _CMD,
+    ("seqkit.commands.generate", "seqkit.search"): _CMD,
+    ("seqkit.commands.generate", "seqkit.tasks"): _CMD,
+    ("seqkit.commands.publish", "seqkit.inference.loading"): _CMD,
+    ("seqkit.commands.publish", "seqkit.pretrained.folder"): _CMD,
+    ("seqkit.commands.publish", "seqkit.runs"): _CMD,
+    ("seqkit.commands.translate", "seqkit.inference.loading"): _CMD,
+    ("seqkit.commands.translate", "seqkit.tasks"): _CMD,
+    ("seqkit.diagnostics.gradient_through_time", "seqkit.diagnostics.plotting"): _GRAD,
+}
 
 
 def module_name(path: Path, package: Path = PACKAGE) -> str:

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from seqkit.errors import SeqkitError
-from seqkit.nn.recurrent import FUSED_LAYERS
+from seqkit.nn.recurrent import FUSED_LAYERS, RecurrentEncoder
 from seqkit.tasks import HierarchicalClassifier, LanguageModel, Seq2SeqTranslator, SequenceClassifier
 
 
@@ -99,7 +99,6 @@ class LengthAwareEncoder(nn.Module):
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
-        from seqkit.nn.recurrent import RecurrentEncoder
 
         if not isinstance(encoder, RecurrentEncoder):
             raise ExportError(f"ONNX export supports RecurrentEncoder encoders, not {type(encoder).__name__}.")
@@ -114,7 +113,6 @@ class LengthAwareEncoder(nn.Module):
         return outputs, (hidden, torch.zeros_like(hidden)) if self.rnn.kind == "lstm" else hidden
 
     def last_hidden(self, final: Any) -> Tensor:
-        from seqkit.nn.recurrent import RecurrentEncoder
 
         return RecurrentEncoder.last_hidden(self, final)
 

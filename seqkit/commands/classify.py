@@ -17,6 +17,9 @@ from typing import Literal, TextIO
 
 from jsonargparse.typing import PositiveInt
 
+from seqkit.commands.files import atomic_output, check_output, read_lines
+from seqkit.errors import ConfigError, DataError
+
 
 def _count_lines(path: Path) -> int:
     with path.open("rb") as handle:
@@ -26,8 +29,6 @@ def _count_lines(path: Path) -> int:
 def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[int, str]]:
     """``(line number, text)`` for each text of a ``.jsonl`` file (field ``text_field`` of each line) or of any other
     UTF-8 file (one text per line). Blank lines are skipped; the line numbers keep outputs matched to inputs."""
-    from seqkit.commands.files import read_lines
-    from seqkit.errors import DataError
 
     jsonl = path.suffix in (".jsonl", ".json")
     for number, line in enumerate(read_lines(path), start=1):
@@ -73,8 +74,6 @@ def classify(*, checkpoint: str, texts: list[str] | None = None, input: Path | N
         no_text: leave the text out of the output records
         device: cpu, cuda, cuda:1... (default: cuda when available)
     """
-    from seqkit.commands.files import atomic_output, check_output
-    from seqkit.errors import ConfigError, DataError
 
     if bool(texts) == bool(input):
         raise ConfigError("give texts as arguments or one --input file (not both).")

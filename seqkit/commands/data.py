@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from seqkit.commands.files import atomic_output
+from seqkit.errors import DataError
+from seqkit.recipe_hub import resolve_recipe
+
 
 def data_module(config: str) -> Any:
     """The recipe's DataModule, built from its ``data`` section alone (no model, no trainer, no run folder)."""
@@ -12,8 +16,6 @@ def data_module(config: str) -> Any:
     import yaml
     from jsonargparse import ArgumentParser
 
-    from seqkit.errors import DataError
-    from seqkit.recipe_hub import resolve_recipe
 
     path = Path(resolve_recipe(config))
     if not path.is_file():
@@ -61,9 +63,7 @@ def pull(*, recipe: str, out: Path) -> None:
         recipe: a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml
         out: the local data root to write
     """
-    from seqkit.commands.files import atomic_output
     from seqkit.data.sources import load_splits, resolve
-    from seqkit.errors import DataError
 
     module = data_module(recipe)
     source = module.source

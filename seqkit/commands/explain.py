@@ -13,6 +13,10 @@ from pathlib import Path
 
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 
+from seqkit.commands.classify import read_texts
+from seqkit.commands.files import atomic_output, check_output
+from seqkit.errors import DataError
+
 
 def explain(*, checkpoint: str, input: Path, html: Path, text_field: str = "text", png: Path | None = None,
             doc_index: NonNegativeInt = 0, batch_size: PositiveInt = 32) -> int:
@@ -28,9 +32,6 @@ def explain(*, checkpoint: str, input: Path, html: Path, text_field: str = "text
         doc_index: which document (0-based) the PNG shows
         batch_size: documents per batch
     """
-    from seqkit.commands.classify import read_texts
-    from seqkit.commands.files import atomic_output, check_output
-    from seqkit.errors import DataError
 
     source = input.expanduser()
     html = check_output(html, [source], "--html")

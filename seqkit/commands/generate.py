@@ -6,6 +6,8 @@ import sys
 
 from jsonargparse.typing import NonNegativeFloat, NonNegativeInt, PositiveInt
 
+from seqkit.errors import DataError
+
 
 def generate(*, checkpoint: str, prompt: str = "", max_new_tokens: NonNegativeInt = 50,
              temperature: NonNegativeFloat = 1.0, top_k: PositiveInt | None = None, top_p: float | None = None,
@@ -21,7 +23,6 @@ def generate(*, checkpoint: str, prompt: str = "", max_new_tokens: NonNegativeIn
         top_p: sample from the smallest set of tokens whose probability reaches p, in (0, 1]
         seed: makes the sampling reproducible
     """
-    from seqkit.errors import DataError
     from seqkit.search import check_sampling
 
     try:

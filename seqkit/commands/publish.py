@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seqkit.errors import PublishError
+from seqkit.hub_access import hub_reachable
+
 
 def hub_token() -> str:
     """The user's Hub token (``HF_TOKEN`` or ``hf auth login``), once the Hub is known to be reachable.
@@ -17,8 +20,6 @@ def hub_token() -> str:
     """
     from huggingface_hub import constants, get_token
 
-    from seqkit.errors import PublishError
-    from seqkit.hub_access import hub_reachable
 
     token = get_token()
     if not token:
@@ -52,7 +53,6 @@ def publish(run_dir: Path, *, repo_id: str, private: bool = False, revision: str
         out: folder to write (default: RUN_DIR/published)
         message: commit message
     """
-    from seqkit.errors import PublishError
     from seqkit.inference.loading import HUB_ID
 
     if not HUB_ID.match(repo_id):

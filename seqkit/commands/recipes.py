@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from seqkit.errors import ConfigError
+from seqkit.recipe_hub import describe, list_recipes, recipes_root
+
 
 def recipes(*, paths: bool = False) -> int:
     """List the shipped recipes; run one from any folder with `seqkit fit --config NAME`.
@@ -9,8 +12,6 @@ def recipes(*, paths: bool = False) -> int:
     Args:
         paths: show each recipe's file instead of its description
     """
-    from seqkit.errors import ConfigError
-    from seqkit.recipe_hub import describe, list_recipes, recipes_root
 
     found = list_recipes()
     if not found:

@@ -14,6 +14,9 @@ from typing import TextIO
 
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
+from seqkit.commands.files import atomic_output, check_output, decoded_lines
+from seqkit.errors import ConfigError, DataError
+
 
 def readable_pieces(pieces: list[str]) -> list[str]:
     """Subword pieces for axis labels: a piece that starts a word (sentencepiece's ``▁``) shows the word part alone,
@@ -67,8 +70,6 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
         device: cpu, cuda, cuda:1... (default: cuda when available)
         quiet: no progress bar
     """
-    from seqkit.commands.files import atomic_output, check_output, decoded_lines
-    from seqkit.errors import ConfigError, DataError
 
     if beam is not None and nbest > beam:
         raise ConfigError(f"--nbest {nbest} is more than --beam {beam}.")

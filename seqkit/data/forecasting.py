@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from seqkit.data.forecast_output import forecast_table, plot_forecasts
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.sources import DataSource, describe_split, load_splits
 from seqkit.errors import DataError
@@ -299,7 +300,6 @@ class ForecastingDataModule(L.LightningDataModule):
 
         ``batches`` are the Forecaster's ``predict_step`` outputs (``start`` and ``forecast`` in original units).
         """
-        from seqkit.data.forecast_output import forecast_table, plot_forecasts
 
         starts = torch.cat([b["start"] for b in batches]).numpy()
         forecasts = torch.cat([b["forecast"] for b in batches]).double().numpy()

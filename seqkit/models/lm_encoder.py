@@ -13,8 +13,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from seqkit.checkpointing import read_checkpoint
 from seqkit.errors import CheckpointError
 from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
+from seqkit.runs import find_checkpoint
 
 #: Arguments of :class:`RNNLanguageModel` that define the encoder (the rest of a LanguageModel's settings are
 #: about training it).
@@ -31,8 +33,6 @@ def read_lm_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Tens
         ``(architecture, encoder_state, run_dir)``: the :class:`RNNLanguageModel` arguments, the weights of its
         embedding and recurrent layers (decoder left out), and the run directory (which holds ``tokenizer/``).
     """
-    from seqkit.checkpointing import read_checkpoint
-    from seqkit.runs import find_checkpoint
 
     checkpoint_file, run_dir = find_checkpoint(path)
     try:

@@ -22,7 +22,8 @@ KEY_LINES = {
                                 r"(.|\n)*2 layers, bidirectional +[\d,]+ +\d+\.\d +0\.[6-9]\d\d",
     "05_attention_translation": r"Luong \(general\) +250( +[\d.]+){3}",
     "06_hierarchical_attention": r"validation accuracy 0\.\d{3} \(5 classes",
-    "07_transfer_learning": r"best: LM \+ ULMFiT schedule 0\.\d{3}, LM \+ plain fine-tuning 0\.\d{3}, from scratch 0\.\d{3}",
+    "07_transfer_learning": r"best: LM \+ ULMFiT schedule 0\.\d{3}, LM \+ plain fine-tuning 0\.\d{3}, "
+                            r"from scratch 0\.\d{3}",
     "08_text_generation": r"top-p 0\.9( +[\d.]+){4}",
 }
 
