@@ -42,7 +42,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest
 
-# The tutorials (each run as a test, its key result checked) and the strict, offline site build.
+# The tutorials (each run as a test, its key result checked) and the strict, offline site build: CI's second step.
 docs-test: install
 	$(BIN)/python -m pytest -m tutorial tests/docs
 

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seqkit.data import DataSource, TextClassificationDataModule, TokenizerConfig
+from seqkit.data import Batching, DataSource, Splits, TextClassificationDataModule, TokenizerConfig
+from seqkit.nn import EncoderConfig
 from seqkit.tasks import SequenceClassifier
 
 parser = argparse.ArgumentParser(description="Word embeddings vs one-hot vectors on an SST-2 slice.")
@@ -35,9 +36,8 @@ data = TextClassificationDataModule(
     DataSource(name="sst2"),  # $SEQKIT_DATA_DIR/sst2/, else SetFit/sst2 from the Hub
     TokenizerConfig(kind="word", vocab_size=2000, lowercase=True),
     max_length=40,
-    batch_size=64,
-    max_rows={"train": 6000},  # 6,000 of the 67,349 training sentences; all 872 validation sentences
-    test_split=None,
+    batching=Batching(batch_size=64),
+    splits=Splits(test=None, max_rows={"train": 6000}),  # 6,000 of 67,349 training sentences; all 872 validation
 )
 data.prepare_data()
 data.setup("fit")
@@ -52,15 +52,15 @@ print(f"SST-2 slice: {len(data.raw['train']):,} training and {len(data.raw['vali
 def classifier(embedding_dim: int) -> SequenceClassifier:
     """The same GRU classifier every time; only the width of its input vectors changes."""
     torch.manual_seed(0)
-    return SequenceClassifier(V, data.num_classes, pad_id=data.pad_id, embedding_dim=embedding_dim,
-                              hidden_size=64, cell="gru", bidirectional=False, dropout=0.0, pooling="mean",
+    encoder = EncoderConfig(embedding_dim=embedding_dim, hidden_size=64, cell="gru", bidirectional=False, dropout=0.0)
+    return SequenceClassifier(V, data.num_classes, pad_id=data.pad_id, encoder=encoder, pooling="mean",
                               optimizer=lambda params: torch.optim.Adam(params, lr=5e-3))
 
 
 one_hot = classifier(embedding_dim=V)
 with torch.no_grad():  # token i becomes the unit vector e_i: a V x V identity table, nothing to learn
-    one_hot.encoder.embedding.weight.copy_(torch.eye(V))
-one_hot.encoder.embedding.weight.requires_grad_(False)
+    one_hot.network.encoder.embedding.weight.copy_(torch.eye(V))
+one_hot.network.encoder.embedding.weight.requires_grad_(False)
 
 models = {"one-hot": one_hot, "embedding 32": classifier(embedding_dim=32)}
 # --8<-- [end:models]
@@ -77,7 +77,7 @@ def train(model: SequenceClassifier, epochs: int = 3) -> dict[str, float]:
     seconds = time.perf_counter() - start
     [metrics] = trainer.validate(model, datamodule=data, verbose=False)
     return {
-        "input size": model.encoder.embedding.embedding_dim,
+        "input size": model.network.encoder.embedding.embedding_dim,
         "trainable": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "all": sum(p.numel() for p in model.parameters()),
         "steps/s": trainer.global_step / seconds,
@@ -109,11 +109,11 @@ def nearest(table: torch.Tensor, word: str, k: int = 6, among: int = 1000) -> li
     return [data.tokenizer.id_to_token(int(i)) for i in scores.topk(k).indices]
 
 
-learned = models["embedding 32"].encoder.embedding.weight.detach()
+learned = models["embedding 32"].network.encoder.embedding.weight.detach()
 print("\nnearest neighbours by cosine similarity of the learned embeddings")
 for word in ["good", "bad", "funny", "boring", "best", "worst"]:
     print(f"  {word:<8} {', '.join(nearest(learned, word))}")
-print(f"  one-hot 'good': {', '.join(nearest(one_hot.encoder.embedding.weight, 'good', 3))} "
+print(f"  one-hot 'good': {', '.join(nearest(one_hot.network.encoder.embedding.weight, 'good', 3))} "
       "(all pairs have similarity 0: an arbitrary order)")
 # --8<-- [end:neighbours]
 

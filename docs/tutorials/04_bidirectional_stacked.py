@@ -20,7 +20,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seqkit.data import DataSource, TextClassificationDataModule, TokenizerConfig
+from seqkit.data import Batching, DataSource, Splits, TextClassificationDataModule, TokenizerConfig
+from seqkit.nn import EncoderConfig
 from seqkit.tasks import SequenceClassifier
 
 parser = argparse.ArgumentParser(description="Bidirectional and stacked encoders on an SST-2 slice.")
@@ -34,10 +35,9 @@ data = TextClassificationDataModule(
     DataSource(name="sst2"),  # $SEQKIT_DATA_DIR/sst2/, else SetFit/sst2 from the Hub
     TokenizerConfig(kind="word", vocab_size=4000, lowercase=True),
     max_length=50,
-    batch_size=64,
-    max_rows={"train": 4000},  # 4,000 of the 67,349 training sentences; all 872 validation sentences
-    test_split=None,
-    bucketing=False,  # validation batches in file order, so predictions line up with the sentences
+    # bucketing off: validation batches in file order, so predictions line up with the sentences
+    batching=Batching(batch_size=64, bucketing=False),
+    splits=Splits(test=None, max_rows={"train": 4000}),  # 4,000 of 67,349 training sentences; all 872 validation
 )
 data.prepare_data()
 data.setup("fit")
@@ -57,9 +57,10 @@ def encoder_classifier(bidirectional: bool, num_layers: int) -> SequenceClassifi
     the sentence is the state after the last word; bidirectional, the backward state after the first word is
     concatenated to it."""
     torch.manual_seed(0)
-    return SequenceClassifier(data.vocab_size, data.num_classes, pad_id=data.pad_id, embedding_dim=32,
-                              hidden_size=32, num_layers=num_layers, bidirectional=bidirectional, cell="lstm",
-                              dropout=0.1, pooling="last", optimizer=lambda p: torch.optim.Adam(p, lr=5e-3))
+    encoder = EncoderConfig(embedding_dim=32, hidden_size=32, num_layers=num_layers, bidirectional=bidirectional,
+                            cell="lstm", dropout=0.1)
+    return SequenceClassifier(data.vocab_size, data.num_classes, pad_id=data.pad_id, encoder=encoder,
+                              pooling="last", optimizer=lambda p: torch.optim.Adam(p, lr=5e-3))
 # --8<-- [end:models]
 
 

@@ -20,7 +20,7 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seqkit.data import DataSource, TokenizerConfig, TranslationDataModule
+from seqkit.data import Batching, DataSource, Splits, TokenizerConfig, TranslationDataModule
 from seqkit.inference.translate import iter_translate
 from seqkit.tasks import Seq2SeqTranslator
 
@@ -37,9 +37,8 @@ data = TranslationDataModule(
     target_lang="en",
     tokenizer=TokenizerConfig(kind="word", vocab_size=3000, lowercase=True),  # one joint word vocabulary
     max_length=20,
-    batch_size=64,
-    max_rows={"train": 8000, "validation": 200},  # 8,000 of 29,000 training pairs, 200 of 1,014 validation pairs
-    test_split=None,
+    batching=Batching(batch_size=64),
+    splits=Splits(test=None, max_rows={"train": 8000, "validation": 200}),  # of 29,000 and 1,014 pairs
 )
 data.prepare_data()
 data.setup("fit")

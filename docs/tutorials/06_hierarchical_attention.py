@@ -19,8 +19,9 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from seqkit.data import DataSource, HierarchicalDataModule, SentenceSplitter, TokenizerConfig
+from seqkit.data import Batching, DataSource, HierarchicalDataModule, SentenceSplitter, Splits, TokenizerConfig
 from seqkit.inference.explain import explain_texts, render_png
+from seqkit.nn import EncoderConfig
 from seqkit.tasks import HierarchicalClassifier
 
 parser = argparse.ArgumentParser(description="A tiny hierarchical attention network on Yelp reviews.")
@@ -37,9 +38,8 @@ data = HierarchicalDataModule(
     max_words=30,
     num_classes=5,
     label_names=["1 star", "2 stars", "3 stars", "4 stars", "5 stars"],
-    batch_size=32,
-    max_rows={"train": 4000, "validation": 500},  # 4,000 of the 8,000 training reviews, 500 of 1,000 validation
-    test_split=None,
+    batching=Batching(batch_size=32),
+    splits=Splits(test=None, max_rows={"train": 4000, "validation": 500}),  # of 8,000 and 1,000 reviews
 )
 data.prepare_data()
 data.setup("fit")
@@ -51,8 +51,9 @@ print(f"Yelp slice: {len(data.raw['train']):,} training and {len(data.raw['valid
 scratch = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on exit
 torch.manual_seed(0)
 model = HierarchicalClassifier(
-    data.vocab_size, data.num_classes, pad_id=data.pad_id, embedding_dim=64, word_hidden_size=32,
-    sentence_hidden_size=32, word_attention_size=32, sentence_attention_size=32, dropout=0.2,
+    data.vocab_size, data.num_classes, pad_id=data.pad_id,
+    encoder=EncoderConfig(embedding_dim=64, hidden_size=32, cell="gru", bidirectional=True, dropout=0.2),
+    sentence_hidden_size=32, word_attention_size=32, sentence_attention_size=32,
     label_names=data.label_names, optimizer=lambda params: torch.optim.AdamW(params, lr=4e-3, weight_decay=0.01),
 )
 trainer = L.Trainer(max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,

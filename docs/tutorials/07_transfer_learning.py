@@ -22,7 +22,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from seqkit.callbacks import GradualUnfreezing
-from seqkit.data import DataSource, LanguageModelingDataModule, TextClassificationDataModule, TokenizerConfig
+from seqkit.data import (
+    Batching,
+    DataSource,
+    LanguageModelingDataModule,
+    Splits,
+    TextClassificationDataModule,
+    TokenizerConfig,
+)
+from seqkit.nn import EncoderConfig
 from seqkit.tasks import LanguageModel, SequenceClassifier
 
 parser = argparse.ArgumentParser(description="Language-model pretraining vs training from scratch, Yelp text to SST-2.")
@@ -40,8 +48,9 @@ quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": 
 lm_data = LanguageModelingDataModule(
     DataSource(name="yelp_reviews"),
     TokenizerConfig(kind="word", vocab_size=8000, min_frequency=2, lowercase=True),
-    batch_size=32, eval_batch_size=32, bptt=35,
-    max_rows={"train": 3000, "validation": 200}, test_split=None,
+    bptt=35,
+    batching=Batching(batch_size=32, eval_batch_size=32),
+    splits=Splits(test=None, max_rows={"train": 3000, "validation": 200}),
 )
 lm_data.setup("fit")
 torch.manual_seed(0)
@@ -65,8 +74,9 @@ lm_data.tokenizer.save(run / "tokenizer")
 data = TextClassificationDataModule(
     DataSource(name="sst2"),
     TokenizerConfig(path=str(run / "tokenizer")),  # the language model's vocabulary: same ids, same words
-    label_names=["negative", "positive"], max_length=50, batch_size=32,
-    max_rows={"train": 1000}, test_split=None,  # 1,000 of 67,349 training sentences; all 872 validation ones
+    label_names=["negative", "positive"], max_length=50,
+    batching=Batching(batch_size=32),
+    splits=Splits(test=None, max_rows={"train": 1000}),  # 1,000 of 67,349 training sentences; all 872 validation
 )
 data.setup("fit")
 # --8<-- [end:data]
@@ -76,7 +86,8 @@ data.setup("fit")
 def classifier(**options) -> SequenceClassifier:
     torch.manual_seed(0)
     return SequenceClassifier(data.vocab_size, data.num_classes,
-                              pad_id=data.pad_id, pooling="concat", dropout=0.2,
+                              pad_id=data.pad_id, pooling="concat",
+                              encoder=EncoderConfig(dropout=0.2),  # the architecture comes from the LM
                               optimizer=lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=0.01),
                               **options)
 

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from seqkit.data import DataSource, LanguageModelingDataModule, TokenizerConfig
+from seqkit.data import Batching, DataSource, LanguageModelingDataModule, Splits, TokenizerConfig
 from seqkit.search import generate
 from seqkit.tasks import LanguageModel
 
@@ -36,8 +36,9 @@ warnings.filterwarnings("ignore", ".*does not have many workers.*")
 data = LanguageModelingDataModule(
     DataSource(name="yelp_reviews"),
     TokenizerConfig(kind="word", vocab_size=6000, min_frequency=2, lowercase=True),
-    batch_size=32, eval_batch_size=32, bptt=35,
-    max_rows={"train": 3000, "validation": 200}, test_split=None,  # 3,000 of the 8,000 training reviews
+    bptt=35,
+    batching=Batching(batch_size=32, eval_batch_size=32),
+    splits=Splits(test=None, max_rows={"train": 3000, "validation": 200}),  # 3,000 of the 8,000 training reviews
 )
 data.setup("fit")
 scratch = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on exit

@@ -45,8 +45,7 @@ class GradientThroughTime(L.Callback):
         self.every_n_steps = every_n_steps
         self.loss_fn = loss_fn
         self.modules = modules
-        self.plot_path = plot_path
-        self.plot = plot
+        self.plot, self.plot_path = plot, plot_path
         self.history: list[tuple[int, dict[str, Tensor]]] = []
 
     def measure(self, pl_module: L.LightningModule, batch: Any) -> dict[str, Tensor]:

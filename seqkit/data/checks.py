@@ -27,6 +27,12 @@ def _first_true(mask: pa.ChunkedArray | pa.Array) -> int:
     return pc.index(mask.fill_null(True), True).as_py()
 
 
+def _refuse_nulls(values: pa.ChunkedArray, problem: str) -> None:
+    """Raise ``Row <first null> <problem>`` if ``values`` has a missing value."""
+    if values.null_count:
+        raise DataError(f"Row {_first_true(pc.is_null(values))} {problem}")
+
+
 def check_not_empty(dataset: Dataset, split: str, where: str) -> None:
     if len(dataset) == 0:
         raise DataError(f"Split '{split}' ({where}) has no rows; point the recipe at a split with data.")
@@ -50,9 +56,7 @@ def check_text(dataset: Dataset, column: str, split: str, where: str) -> None:
             f"Column '{column}' in split '{split}' ({where}) holds {values.type} values, not text; "
             "map the text column with data.init_args.source.columns."
         )
-    if values.null_count:
-        row = _first_true(pc.is_null(values))
-        raise DataError(f"Row {row} of column '{column}' in split '{split}' ({where}) is empty (null), not text.")
+    _refuse_nulls(values, f"of column '{column}' in split '{split}' ({where}) is empty (null), not text.")
 
 
 def check_labels(dataset: Dataset, column: str, num_classes: int | None, split: str, where: str) -> None:
@@ -63,9 +67,7 @@ def check_labels(dataset: Dataset, column: str, num_classes: int | None, split: 
             f"Column '{column}' in split '{split}' ({where}) holds {values.type} values; labels must be integer "
             "class ids 0..C-1 (or strings, mapped to ids in sorted order)."
         )
-    if values.null_count:
-        row = _first_true(pc.is_null(values))
-        raise DataError(f"Row {row} of label column '{column}' in split '{split}' ({where}) has no label.")
+    _refuse_nulls(values, f"of label column '{column}' in split '{split}' ({where}) has no label.")
     if num_classes is None:
         return
     outside = pc.or_(pc.less(values, 0), pc.greater_equal(values, num_classes))

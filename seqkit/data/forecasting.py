@@ -158,12 +158,9 @@ class ForecastingDataModule(L.LightningDataModule):
             raise DataError(f"features must be 'M' (all columns) or 'S' (target only), got {features!r}.")
         if calendar_features and not time_column:
             raise DataError("calendar_features needs the time_column holding each row's timestamp.")
-        self.source = source
-        self.series_split = series_split
-        self.lookback = lookback
-        self.horizon = horizon
-        self.features = features
-        self.target = target
+        self.source, self.series_split = source, series_split
+        self.lookback, self.horizon = lookback, horizon
+        self.features, self.target = features, target
         self.time_column = time_column
         self.columns_arg = list(columns) if columns else None
         self.borders = tuple(borders) if borders is not None else None

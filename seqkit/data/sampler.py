@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 
 import numpy as np
 from torch.utils.data import Sampler
 
 
+@dataclass(eq=False, repr=False)
 class BucketBatchSampler(Sampler[list[int]]):
     """Batches of examples of similar length, so little of each batch is padding.
 
@@ -17,7 +19,7 @@ class BucketBatchSampler(Sampler[list[int]]):
     batch list is first padded by repeating batches so that all ranks run the same number of steps.
 
     Args:
-        lengths: Length of every example, shape ``(N,)``.
+        lengths: Length of every example, shape ``(N,)`` (any sequence of ints).
         batch_size: Examples per batch (an upper bound when ``max_tokens`` is set).
         max_tokens: If set, also cap each batch at this many padded tokens (``len(batch) * longest``).
         shuffle: Random order (training). Without it, examples are sorted by length once (evaluation).
@@ -29,35 +31,25 @@ class BucketBatchSampler(Sampler[list[int]]):
         rank: This process's rank.
     """
 
-    def __init__(
-        self,
-        lengths: Sequence[int] | np.ndarray,
-        batch_size: int,
-        *,
-        max_tokens: int | None = None,
-        shuffle: bool = True,
-        bucket: bool = True,
-        pool_factor: int = 50,
-        drop_last: bool = False,
-        seed: int = 0,
-        num_replicas: int = 1,
-        rank: int = 0,
-    ) -> None:
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if not 0 <= rank < num_replicas:
-            raise ValueError(f"rank {rank} is outside 0..{num_replicas - 1}")
-        self.lengths = np.asarray(lengths, dtype=np.int64)
-        self.batch_size = batch_size
-        self.max_tokens = max_tokens
-        self.shuffle = shuffle
-        self.bucket = bucket
-        self.pool_factor = pool_factor
-        self.drop_last = drop_last
-        self.seed = seed
-        self.num_replicas = num_replicas
-        self.rank = rank
-        self.epoch = 0
+    lengths: np.ndarray
+    batch_size: int
+    _: KW_ONLY
+    max_tokens: int | None = None
+    shuffle: bool = True
+    bucket: bool = True
+    pool_factor: int = 50
+    drop_last: bool = False
+    seed: int = 0
+    num_replicas: int = 1
+    rank: int = 0
+    epoch: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if not 0 <= self.rank < self.num_replicas:
+            raise ValueError(f"rank {self.rank} is outside 0..{self.num_replicas - 1}")
+        self.lengths = np.asarray(self.lengths, dtype=np.int64)
 
     def set_epoch(self, epoch: int) -> None:
         """Called by Lightning's loops at the start of every epoch (through :attr:`sampler`)."""

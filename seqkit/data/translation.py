@@ -63,8 +63,7 @@ class TranslationDataModule(TextDataModule):
                          batching, splits)
         if max_length < 3:
             raise DataError(f"max_length must leave room for <bos>, a token and <eos> (>= 3), got {max_length}.")
-        self.source_lang = source_lang
-        self.target_lang = target_lang
+        self.source_lang, self.target_lang = source_lang, target_lang
         self.target_tokenizer_config = target_tokenizer
         self.max_length = max_length
         self.test_from_train = test_from_train

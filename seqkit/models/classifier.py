@@ -17,14 +17,27 @@ Pooling = Literal["last", "mean", "max", "attention", "concat"]
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
-    """Architecture of a :class:`SequenceClassifierNet`.
+class TextClassifierConfig:
+    """What every text classifier network starts from; its architecture config adds the rest.
 
     Args:
         vocab_size: Number of token ids.
         num_classes: Number of classes ``C``.
         pad_id: Padding id.
-        encoder: The recurrent encoder's settings (its ``dropout`` also applies before the head).
+        encoder: The recurrent (word) encoder's settings; its ``dropout`` also applies before the head.
+    """
+
+    vocab_size: int
+    num_classes: int
+    pad_id: int = 0
+    encoder: EncoderConfig = EncoderConfig()
+
+
+@dataclass(frozen=True)
+class ClassifierConfig(TextClassifierConfig):
+    """Architecture of a :class:`SequenceClassifierNet`: the fields of :class:`TextClassifierConfig` and
+
+    Args:
         pooling: How the sequence becomes one vector: the final states (``last``), the ``mean`` or ``max`` of the
             outputs over real tokens, a learned ``attention`` average of them (Yang et al. 2016), or ``concat``:
             last, max and mean side by side (ULMFiT's concat pooling).
@@ -33,10 +46,6 @@ class ClassifierConfig:
             embeddings and recurrent layers replace ``encoder`` (:class:`LanguageModelEncoder`).
     """
 
-    vocab_size: int
-    num_classes: int
-    pad_id: int = 0
-    encoder: EncoderConfig = EncoderConfig()
     pooling: Pooling = "mean"
     attention_size: int = 64
     lm_architecture: dict[str, Any] | None = field(default=None, hash=False)

@@ -46,17 +46,8 @@ class Reservoir(nn.Module):
         seed: Seed of the random weights (a reservoir is reproducible from its arguments).
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        size: int = 500,
-        spectral_radius: float = 0.9,
-        leak_rate: float = 0.5,
-        input_scaling: float = 1.0,
-        density: float = 0.1,
-        bias_scaling: float = 0.1,
-        seed: int = 0,
-    ) -> None:
+    def __init__(self, input_size: int, size: int = 500, spectral_radius: float = 0.9, leak_rate: float = 0.5,
+                 input_scaling: float = 1.0, density: float = 0.1, bias_scaling: float = 0.1, seed: int = 0) -> None:
         super().__init__()
         if not 0 < leak_rate <= 1:
             raise ValueError(f"leak_rate must be in (0, 1]; got {leak_rate}")

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqkit.models.classifier import TextClassifierConfig
 from seqkit.nn import AttentionPooling, EncoderConfig, RecurrentEncoder, length_mask, run_fused_by_length
 from seqkit.nn.recurrent import FUSED_LAYERS
 
@@ -22,13 +23,11 @@ INPUTS = ("sentence_ids", "sentence_lengths", "document_index", "document_mask")
 
 
 @dataclass(frozen=True)
-class HierarchicalConfig:
-    """Architecture of a :class:`HierarchicalAttentionNet`.
+class HierarchicalConfig(TextClassifierConfig):
+    """Architecture of a :class:`HierarchicalAttentionNet`: the fields of
+    :class:`~seqkit.models.classifier.TextClassifierConfig` and
 
     Args:
-        vocab_size: Number of token ids.
-        num_classes: Number of classes ``C``.
-        pad_id: Padding id.
         encoder: The word encoder (hidden size ``H_w`` per direction, ``D_w`` directions); its ``cell``,
             ``num_layers`` and ``dropout`` (also on sentence vectors and before the classifier) apply to the
             sentence level too.
@@ -40,9 +39,6 @@ class HierarchicalConfig:
             (embeddings, dropout, attention); the result is the same for any value.
     """
 
-    vocab_size: int
-    num_classes: int
-    pad_id: int = 0
     encoder: EncoderConfig = EncoderConfig(embedding_dim=200, hidden_size=50, cell="gru")
     sentence_hidden_size: int = 50
     word_attention_size: int = 100

@@ -38,8 +38,8 @@ class _LeafGates(nn.Module):
         return torch.sigmoid(o) * torch.tanh(c), c
 
 
-class BinaryTreeLSTMCell(nn.Module):
-    """Constituency (binary N-ary) Tree-LSTM cell, Tai et al. 2015 eq. 9-14 with N = 2.
+class _TreeCell(nn.Module):
+    """A Tree-LSTM cell: :class:`_LeafGates` for the leaves, a subclass's ``forward`` for the parents.
 
     Args:
         input_size: Word vector size ``E``.
@@ -49,6 +49,13 @@ class BinaryTreeLSTMCell(nn.Module):
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
         self.leaf = _LeafGates(input_size, hidden_size)
+
+
+class BinaryTreeLSTMCell(_TreeCell):
+    """Constituency (binary N-ary) Tree-LSTM cell, Tai et al. 2015 eq. 9-14 with N = 2."""
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
         self.compose = nn.Linear(2 * hidden_size, 5 * hidden_size)  # i, f_left, f_right, o, u from [h_l; h_r]
 
     def forward(self, child_h: Tensor, child_c: Tensor) -> tuple[Tensor, Tensor]:
@@ -59,17 +66,11 @@ class BinaryTreeLSTMCell(nn.Module):
         return torch.sigmoid(o) * torch.tanh(c), c
 
 
-class ChildSumTreeLSTMCell(nn.Module):
-    """Child-Sum Tree-LSTM cell, Tai et al. 2015 eq. 2-8 (internal nodes without input of their own).
-
-    Args:
-        input_size: Word vector size ``E``.
-        hidden_size: State size ``H``.
-    """
+class ChildSumTreeLSTMCell(_TreeCell):
+    """Child-Sum Tree-LSTM cell, Tai et al. 2015 eq. 2-8 (internal nodes without input of their own)."""
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__()
-        self.leaf = _LeafGates(input_size, hidden_size)
+        super().__init__(input_size, hidden_size)
         self.iou = nn.Linear(hidden_size, 3 * hidden_size)
         self.forget = nn.Linear(hidden_size, hidden_size)
 
@@ -81,7 +82,7 @@ class ChildSumTreeLSTMCell(nn.Module):
         return torch.sigmoid(o) * torch.tanh(c), c
 
 
-CELLS: dict[str, type[nn.Module]] = {"constituency": BinaryTreeLSTMCell, "child_sum": ChildSumTreeLSTMCell}
+CELLS: dict[str, type[_TreeCell]] = {"constituency": BinaryTreeLSTMCell, "child_sum": ChildSumTreeLSTMCell}
 
 
 @dataclass

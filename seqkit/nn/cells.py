@@ -62,14 +62,24 @@ class RecurrentCell(nn.Module):
             nn.init.uniform_(weight, -bound, bound)
 
 
-def _gate_params(cell: nn.Module, gates: int, input_size: int, hidden_size: int, recurrent_size: int, bias: bool):
-    cell.weight_ih = nn.Parameter(torch.empty(gates * hidden_size, input_size))
-    cell.weight_hh = nn.Parameter(torch.empty(gates * hidden_size, recurrent_size))
-    cell.bias_ih = nn.Parameter(torch.empty(gates * hidden_size)) if bias else None
-    cell.bias_hh = nn.Parameter(torch.empty(gates * hidden_size)) if bias else None
+class _GatedCell(RecurrentCell):
+    """A cell with PyTorch's parameters for ``G = gates``: ``weight_ih`` ``(G*H, I)``, ``weight_hh`` ``(G*H, H)``,
+    ``bias_ih`` and ``bias_hh`` ``(G*H,)``; output and state size ``H``."""
+
+    gates: int
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
+        super().__init__()
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, hidden_size
+        size = self.gates * hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(size)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(size)) if bias else None
+        self._init_uniform()
 
 
-class ElmanCell(RecurrentCell):
+class ElmanCell(_GatedCell):
     """Elman (simple) RNN: ``h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``; output and state ``(B, H)``.
 
     Args:
@@ -79,13 +89,12 @@ class ElmanCell(RecurrentCell):
         nonlinearity: ``tanh`` (as ``nn.RNN``'s default) or ``relu``.
     """
 
+    gates = 1
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: Literal["tanh", "relu"] = "tanh") -> None:
-        super().__init__()
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, hidden_size
+        super().__init__(input_size, hidden_size, bias)
         self.nonlinearity = nonlinearity
-        _gate_params(self, 1, input_size, hidden_size, hidden_size, bias)
-        self._init_uniform()
 
     def step(self, projected: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         pre = projected + F.linear(state, self.weight_hh, self.bias_hh)
@@ -135,7 +144,7 @@ class JordanCell(RecurrentCell):
         return y, y
 
 
-class LSTMCell(RecurrentCell):
+class LSTMCell(_GatedCell):
     """LSTM with ``nn.LSTM``'s gates ``(i, f, g, o)``; state ``(h, c)``, each ``(B, H)``; output ``h``.
 
     Args:
@@ -144,11 +153,7 @@ class LSTMCell(RecurrentCell):
         bias: Learn ``b_ih`` and ``b_hh``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
-        super().__init__()
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, hidden_size
-        _gate_params(self, 4, input_size, hidden_size, hidden_size, bias)
-        self._init_uniform()
+    gates = 4
 
     def initial_state(self, batch_size: int, like: Tensor) -> tuple[Tensor, Tensor]:
         """Zero ``(h, c)``, each ``(B, H)``."""
@@ -163,17 +168,13 @@ class LSTMCell(RecurrentCell):
         return h, (h, c)
 
 
-class GRUCell(RecurrentCell):
+class GRUCell(_GatedCell):
     """GRU with ``nn.GRU``'s gates ``(r, z, n)``; output and state ``(B, H)``.
 
     ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, ``h' = (1 - z) * n + z * h``, as in ``nn.GRU``.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
-        super().__init__()
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, hidden_size
-        _gate_params(self, 3, input_size, hidden_size, hidden_size, bias)
-        self._init_uniform()
+    gates = 3
 
     def step(self, projected: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         i_r, i_z, i_n = projected.chunk(3, dim=-1)

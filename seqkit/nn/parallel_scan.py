@@ -61,12 +61,9 @@ class ScanRNN(nn.Module):
         super().__init__()
         if not batch_first:
             raise ValueError(f"{type(self).__name__} takes batch-first input (B, T, E) only.")
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.batch_first = True
-        self.dropout = dropout
+        # nn.GRU's attributes, read by code written for the fused layers
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bidirectional, self.batch_first, self.dropout = bidirectional, True, dropout
         directions = 2 if bidirectional else 1
         self.layers = nn.ModuleList(
             nn.Linear(input_size if layer == 0 else hidden_size * directions,

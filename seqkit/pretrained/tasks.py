@@ -95,47 +95,20 @@ def allowed_task_names() -> list[str]:
     return sorted(_TASKS)
 
 
-register_task(TaskSupport(
-    "seqkit.tasks.language_modeling.LanguageModel", pipeline_tag="text-generation", task_type="text-generation",
-    tags=("language-model",),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.classification.SequenceClassifier", pipeline_tag="text-classification",
-    task_type="text-classification", tags=("text-classification",),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.translation.Seq2SeqTranslator", pipeline_tag="translation", task_type="translation",
-    tags=("translation", "seq2seq"),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.hierarchical.HierarchicalClassifier", pipeline_tag="text-classification",
-    task_type="text-classification", tags=("text-classification", "hierarchical-attention"),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.forecasting.Forecaster", pipeline_tag="time-series-forecasting", task_type="time-series-forecasting",
-    tags=("time-series", "forecasting"), tokenizer=False,
-))
-register_task(TaskSupport(
-    "seqkit.tasks.tree.TreeClassifier", pipeline_tag="text-classification", task_type="text-classification",
-    tags=("text-classification", "tree-lstm"),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.cnn_rnn.CharCNNLanguageModel", pipeline_tag="text-generation", task_type="text-generation",
-    tags=("language-model", "char-cnn"),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.cnn_rnn.CNNRNNClassifier", pipeline_tag="text-classification", task_type="text-classification",
-    tags=("text-classification", "cnn-rnn"),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.echo_state.EchoStateClassifier", pipeline_tag="text-classification", task_type="text-classification",
-    tags=("text-classification", "echo-state-network"),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.echo_state.EchoStateLM", pipeline_tag="text-generation", task_type="text-generation",
-    tags=("language-model", "echo-state-network"),
-))
-register_task(TaskSupport(
-    "seqkit.tasks.history_compressor.HistoryCompressorLM", pipeline_tag="text-generation",
-    task_type="text-generation", tags=("language-model", "history-compressor"),
-))
+# Class path below seqkit.tasks, Hub pipeline tag (also the task type of the results), extra model-card tags.
+_SEQKIT_TASKS = (
+    ("language_modeling.LanguageModel", "text-generation", ("language-model",)),
+    ("classification.SequenceClassifier", "text-classification", ("text-classification",)),
+    ("translation.Seq2SeqTranslator", "translation", ("translation", "seq2seq")),
+    ("hierarchical.HierarchicalClassifier", "text-classification", ("text-classification", "hierarchical-attention")),
+    ("forecasting.Forecaster", "time-series-forecasting", ("time-series", "forecasting")),
+    ("tree.TreeClassifier", "text-classification", ("text-classification", "tree-lstm")),
+    ("cnn_rnn.CharCNNLanguageModel", "text-generation", ("language-model", "char-cnn")),
+    ("cnn_rnn.CNNRNNClassifier", "text-classification", ("text-classification", "cnn-rnn")),
+    ("echo_state.EchoStateClassifier", "text-classification", ("text-classification", "echo-state-network")),
+    ("echo_state.EchoStateLM", "text-generation", ("language-model", "echo-state-network")),
+    ("history_compressor.HistoryCompressorLM", "text-generation", ("language-model", "history-compressor")),
+)
+for _path, _tag, _tags in _SEQKIT_TASKS:
+    register_task(TaskSupport(f"seqkit.tasks.{_path}", pipeline_tag=_tag, task_type=_tag, tags=_tags,
+                              tokenizer=_path != "forecasting.Forecaster"))  # numeric series, no tokenizer

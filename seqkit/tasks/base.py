@@ -7,11 +7,11 @@ from dataclasses import asdict, is_dataclass, replace
 from typing import Any, ClassVar, TypeVar
 
 import lightning as L
+import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from seqkit.errors import DataError
-from seqkit.tasks.optim import configure_optimization
 
 Config = TypeVar("Config")
 
@@ -70,8 +70,26 @@ class TaskModule(L.LightningModule):
             if old is not None:
                 state_dict[prefix + self.legacy_keys[old] + name[len(old):]] = state_dict.pop(key)
 
+    def param_groups(self) -> list[dict] | None:
+        """Parameter groups with their own learning rate (``{"params": [...], "lr_scale": s}``: the recipe's rate
+        times ``s``; a scheduler then scales each group from there), or ``None`` for one rate for all."""
+        return None
+
     def configure_optimizers(self):
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory)
+        """The recipe's optimizer (without one, Adam with lr 1e-3) and scheduler, in Lightning's format;
+        ``ReduceLROnPlateau``-style schedulers follow the ``monitor`` metric."""
+        # A None default, not a class: jsonargparse would carry a default class's init_args over to the one a
+        # recipe names.
+        groups = self.param_groups()
+        params = self.parameters() if groups is None else [
+            {k: v for k, v in group.items() if k != "lr_scale"} for group in groups]
+        optimizer = self.optimizer_factory(params) if self.optimizer_factory else torch.optim.Adam(params, lr=1e-3)
+        for group, settings in zip(optimizer.param_groups, groups or [], strict=False):
+            group["lr"] *= settings.get("lr_scale", 1.0)
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = {"scheduler": self.scheduler_factory(optimizer), "interval": "epoch", "monitor": self.monitor[0]}
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
 
 class CarriedStates:
@@ -83,8 +101,9 @@ class CarriedStates:
     def carried(self, split: str, ids: Tensor) -> Any:
         """The state carried in ``split`` (its batch on the second last axis), or None where it does not fit the
         batch ``ids`` ``(B, T)`` (the first chunk, or a last, smaller batch)."""
-        state = self._states.get(split)
-        first = state[0] if isinstance(state, tuple) else state
+        state = first = self._states.get(split)
+        while isinstance(first, tuple | list):  # per layer, (h, c): any of its tensors tells the batch size
+            first = first[0]
         return state if first is not None and first.shape[-2] == ids.shape[0] else None
 
     def on_train_epoch_start(self) -> None:

@@ -14,7 +14,6 @@ from seqkit.nn import EncoderConfig, load_word_vectors
 from seqkit.nn.pretrained import VocabularyLike
 from seqkit.tasks.base import TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
-from seqkit.tasks.optim import configure_optimization
 
 
 class SequenceClassifier(ClassifierSteps, TaskModule):
@@ -53,7 +52,6 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         lr_scheduler: Optional learning-rate scheduler factory.
     """
 
-    monitor = ("val_acc", "max")
     #: Checkpoints written before the network moved into ``network``.
     legacy_keys = {name: f"network.{name}" for name in ("encoder.", "attention.", "head.")}
 
@@ -145,14 +143,13 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found in {path}")
         return self.word_vector_coverage
 
-    def configure_optimizers(self):
-        groups = None
-        if self.hparams.layer_lr_decay != 1.0:
-            layers = self.layer_groups()
-            decay = self.hparams.layer_lr_decay
-            groups = [{"params": params, "lr_scale": decay ** -(len(layers) - 1 - depth)}
-                      for depth, params in enumerate(layers)]
-        return configure_optimization(self, self.optimizer_factory, self.scheduler_factory, param_groups=groups)
+    def param_groups(self) -> list[dict] | None:
+        if self.hparams.layer_lr_decay == 1.0:
+            return None
+        layers = self.layer_groups()
+        decay = self.hparams.layer_lr_decay
+        return [{"params": params, "lr_scale": decay ** -(len(layers) - 1 - depth)}
+                for depth, params in enumerate(layers)]
 
 
 def same_vocabulary(first, second) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +29,8 @@ class ClassifierSteps:
     Logs ``train_loss``; accuracy, macro-F1 and loss for validation and test (synced across ranks); writes the test
     confusion matrix to ``<log_dir>/confusion_matrix.csv``; predicts class probabilities.
     """
+
+    monitor: ClassVar[tuple[str, str]] = ("val_acc", "max")  # checkpoints and plateau schedulers follow accuracy
 
     def on_fit_start(self) -> None:
         """Take the data's class names when none were given (Python API: pass ``label_names`` to the DataModule

@@ -33,24 +33,11 @@ class CharCNNLanguageModel(LanguageModel):
         lr_scheduler: As for :class:`~seqkit.tasks.LanguageModel`.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        pad_id: int | None = None,
-        char_dim: int = 15,
-        filters: dict[int, int] | None = None,
-        highway_layers: int = 1,
-        max_word_length: int = 21,
-        hidden_size: int = 300,
-        num_layers: int = 2,
-        cell: CellType = "lstm",
-        dropout: float = 0.5,
-        dropout_input: float = 0.0,
-        dropout_hidden: float = 0.5,
-        weight_drop: float = 0.0,
-        optimizer: OptimizerCallable | None = None,
-        lr_scheduler: LRSchedulerCallable | None = None,
-    ) -> None:
+    def __init__(self, vocab_size: int, pad_id: int | None = None, char_dim: int = 15,
+                 filters: dict[int, int] | None = None, highway_layers: int = 1, max_word_length: int = 21,
+                 hidden_size: int = 300, num_layers: int = 2, cell: CellType = "lstm", dropout: float = 0.5,
+                 dropout_input: float = 0.0, dropout_hidden: float = 0.5, weight_drop: float = 0.0,
+                 optimizer: OptimizerCallable | None = None, lr_scheduler: LRSchedulerCallable | None = None) -> None:
         filters = {int(k): int(v) for k, v in (filters or {w: 25 * w for w in range(1, 7)}).items()}
         super().__init__(
             vocab_size, pad_id, embedding_dim=sum(filters.values()), hidden_size=hidden_size, num_layers=num_layers,
@@ -84,22 +71,10 @@ class CNNRNNClassifier(ClassifierSteps, TaskModule):
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
-    monitor = ("val_acc", "max")
-
-    def __init__(
-        self,
-        vocab_size: int,
-        num_classes: int,
-        pad_id: int = 0,
-        embedding_dim: int = 128,
-        channels: int = 100,
-        widths: list[int] | None = None,
-        hidden_size: int = 128,
-        dropout: float = 0.3,
-        label_names: list[str] | None = None,
-        optimizer: OptimizerCallable | None = None,
-        lr_scheduler: LRSchedulerCallable | None = None,
-    ) -> None:
+    def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0, embedding_dim: int = 128,
+                 channels: int = 100, widths: list[int] | None = None, hidden_size: int = 128, dropout: float = 0.3,
+                 label_names: list[str] | None = None, optimizer: OptimizerCallable | None = None,
+                 lr_scheduler: LRSchedulerCallable | None = None) -> None:
         super().__init__(optimizer, lr_scheduler)
         self.network = CNNBiLSTMClassifierNet(
             vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim, channels=channels,

@@ -34,7 +34,6 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
         reservoir, alpha: See :class:`~seqkit.models.echo_state.EchoStateClassifierNet`.
     """
 
-    monitor = ("val_acc", "max")
     legacy_keys = {"net.": "network."}  # checkpoints written when it was ``net``
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0,
@@ -93,8 +92,6 @@ class EchoStateLM(CarriedStates, TaskModule):
         pad_id: From the DataModule (unused: streams have no padding).
         optimizer: Optimizer factory for the readout; default Adam, lr 1e-3.
     """
-
-    monitor = ("val_loss", "min")
 
     def __init__(self, vocab_size: int, reservoir: ReservoirConfig = LM_RESERVOIR, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:

@@ -33,7 +33,6 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
-    monitor = ("val_acc", "max")
     #: Checkpoints written before the network moved into ``network``.
     legacy_keys = {name: f"network.{name}" for name in
                    ("encoder.", "word_attention.", "sentence_encoder.", "sentence_attention.", "head.")}

@@ -35,8 +35,6 @@ class HistoryCompressorLM(CarriedStates, TaskModule):
         optimizer: Optimizer factory; default Adam, lr 1e-3.
     """
 
-    monitor = ("val_loss", "min")
-
     def __init__(self, vocab_size: int, lower_size: int = 256, higher_size: int = 256, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:
         super().__init__(optimizer)

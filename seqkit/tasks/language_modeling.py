@@ -17,10 +17,10 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 
 from seqkit.models.rnn_lm import CellType, LMState, RNNLanguageModel, RNNLMConfig, detach_layer_states
-from seqkit.tasks.base import TaskModule
+from seqkit.tasks.base import CarriedStates, TaskModule
 
 
-class LanguageModel(TaskModule):
+class LanguageModel(CarriedStates, TaskModule):
     """An RNN language model (:class:`~seqkit.models.RNNLanguageModel`) trained with truncated BPTT.
 
     Logs ``train_loss`` (nats per token), ``train_ppl``, ``val_loss``, ``val_ppl`` (per token) and
@@ -39,8 +39,6 @@ class LanguageModel(TaskModule):
             (:class:`~seqkit.callbacks.ntasgd.NTASGD`).
         lr_scheduler: Optional scheduler factory.
     """
-
-    monitor = ("val_loss", "min")
 
     def __init__(
         self,
@@ -84,17 +82,6 @@ class LanguageModel(TaskModule):
         return self.model.logits(output), state
 
     # ------------------------------------------------------------------ state carrying
-    def _carry(self, stage: str, ids: Tensor) -> LMState | None:
-        state = self._states.get(stage)
-        if state is not None:
-            first = state[0][0] if isinstance(state[0], tuple) else state[0]
-            if first.shape[1] != ids.shape[0]:  # a different number of rows: a new stream
-                state = None
-        return state
-
-    def on_train_epoch_start(self) -> None:
-        self._states["train"] = None
-
     # Mid-epoch resume: the carried training state belongs to the run's position in the stream, so it is saved in
     # checkpoints (tensors only, readable with weights_only) and restored with them. Lightning does not call
     # on_train_epoch_start when it resumes in the middle of an epoch, so the restored state is used as is.
@@ -106,16 +93,10 @@ class LanguageModel(TaskModule):
         same_rows = self._trainer is None or self.trainer.world_size == 1
         self._states["train"] = checkpoint.get("seqkit_train_state") if same_rows else None
 
-    def on_validation_epoch_start(self) -> None:
-        self._states["val"] = None
-
-    def on_test_epoch_start(self) -> None:
-        self._states["test"] = None
-
     # ------------------------------------------------------------------ steps
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        output, state, raw = self.model(ids, self._carry("train", ids))
+        output, state, raw = self.model(ids, self.carried("train", ids))
         self._states["train"] = detach_layer_states(state)
         if self.scale_lr_by_length:
             self._scale_lr(ids.shape[1])
@@ -148,7 +129,7 @@ class LanguageModel(TaskModule):
 
     def _evaluate(self, stage: str, batch: dict[str, Tensor], metric: MeanMetric) -> None:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        output, state, _ = self.model(ids, self._carry(stage, ids))
+        output, state, _ = self.model(ids, self.carried(stage, ids))
         self._states[stage] = state
         metric.update(self.model.loss(output, targets), weight=targets.numel())
 

@@ -33,8 +33,6 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
-    monitor = ("val_acc", "max")
-
     def __init__(
         self,
         vocab_size: int,
