@@ -18,7 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "seqkit"
 #: Bottom to top. A module may import from its own layer and the layers below it, never from one above.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("seqkit", "seqkit.errors", "seqkit.settings", "seqkit.console", "seqkit.guards", "seqkit.hub_access",
-              "seqkit.hyperparameters", "seqkit.runs", "seqkit.recipe_hub", "seqkit.checkpointing")),
+              "seqkit.hyperparameters", "seqkit.runs", "seqkit.recipe_hub", "seqkit.checkpointing",
+              "seqkit.threads")),
     ("nn", ("seqkit.nn",)),
     ("data", ("seqkit.data",)),
     ("models", ("seqkit.models",)),
@@ -35,6 +36,7 @@ _CMD = "the command's --help and option errors answer before torch and Lightning
 _BENCH = "`seqkit bench --help` lists every benchmark without importing torch-heavy modules"
 _GRAD = "`seqkit grad-plot --help` answers before torch is imported"
 LAZY_IMPORTS: dict[tuple[str, str], str] = {
+    ("seqkit.bench.gpu", "seqkit.commands.speedrun"): _BENCH,
     ("seqkit.bench.lm", "seqkit.models.rnn_lm"): _BENCH,
     ("seqkit.bench.lm", "seqkit.recipe_hub"): _BENCH,
     ("seqkit.bench.lm", "seqkit.runner"): _BENCH,
@@ -76,6 +78,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.commands.publish", "seqkit.inference.loading"): _CMD,
     ("seqkit.commands.publish", "seqkit.pretrained.folder"): _CMD,
     ("seqkit.commands.publish", "seqkit.runs"): _CMD,
+    ("seqkit.commands.speedrun", "seqkit.recipe_hub"): _CMD,
+    ("seqkit.commands.speedrun", "seqkit.runner"): _CMD,
     ("seqkit.commands.translate", "seqkit.inference.loading"): _CMD,
     ("seqkit.commands.translate", "seqkit.tasks"): _CMD,
     ("seqkit.diagnostics.gradient_through_time", "seqkit.diagnostics.plotting"): _GRAD,

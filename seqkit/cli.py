@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "upload a trained run to the HuggingFace Hub (or --dry_run a folder)"),
     "export": ("seqkit.commands.export:COMMANDS",
                "export a trained model: seqkit export onnx --checkpoint RUN OUT.onnx"),
+    "speedrun": ("seqkit.commands.speedrun:speedrun",
+                 "a task's best model in a fixed time on this machine: seqkit speedrun lm --minutes 30"),
     "recipes": ("seqkit.commands.recipes:recipes",
                 "list the shipped recipes (seqkit fit --config sentiment/sst2 runs one)"),
 }

@@ -47,6 +47,7 @@ from seqkit.runs import (  # noqa: E402
     inherited_run_dir,
     job_id,
 )
+from seqkit.threads import set_threads  # noqa: E402
 
 
 class _DropTips(logging.Filter):
@@ -140,6 +141,9 @@ class SeqkitCLI(LightningCLI):
                             help="Folder for this run (default: a new runs/<recipe>/<time> folder).")
         parser.add_argument("--test_after_fit", type=bool, default=False,
                             help="After fit, evaluate the best checkpoint on the test split.")
+        parser.add_argument("--threads", type=int | None, default=None,
+                            help="CPU threads per process (default: one for models under 2M trainable parameters, "
+                                 "else one per free core; OMP_NUM_THREADS, when set, is kept).")
         parser.add_argument("--checkpoint_every_n_steps", type=int, default=500,
                             help="Also write checkpoints/last.ckpt every N training steps, so `--ckpt_path last "
                                  "--run_dir RUN` resumes a killed run mid-epoch; 0: only at epoch ends.")
@@ -276,6 +280,10 @@ class SeqkitCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         trainer_config = self._section(self.config_init)["trainer"]
+        devices = trainer_config.get("devices")
+        trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+        rank_zero_info(set_threads(self._section(self.config).get("threads"), trainable,
+                                   processes=devices if isinstance(devices, int) and devices > 1 else 1))
         self.run_dir = self._make_run_dir()
         run_dir = str(self.run_dir)
         kwargs.setdefault("default_root_dir", run_dir)

@@ -170,3 +170,18 @@ def test_nan_loss_stops_the_run_with_a_clear_message(data_root, runs_dir, capsys
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("seqkit: error: Training loss became nan in batch 2 of epoch 0; lower the learning rate")
+
+
+def test_a_run_says_how_many_cpu_threads_it_uses(data_root, runs_dir, caplog):
+    import logging
+
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        with caplog.at_level(logging.INFO):
+            assert main(["fit", "--config", TINY, *QUICK, "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    assert "CPU threads: 1 (--threads)" in caplog.text

@@ -15,6 +15,7 @@ from jsonargparse.typing import PositiveInt
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqkit.bench.timing import synchronize
 from seqkit.nn.cell_rnn import CellRNN
 from seqkit.nn.lengths import run_fused_by_length
 from seqkit.nn.parallel_scan import MinGRU, MinLSTM
@@ -25,8 +26,10 @@ _FUSED = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 def _timed(fn: Callable[[], Tensor], params: list[nn.Parameter]) -> float:
     for p in params:
         p.grad = None
+    synchronize(params[0].device)
     start = time.perf_counter()
     fn().sum().backward()
+    synchronize(params[0].device)
     return time.perf_counter() - start
 
 
@@ -138,7 +141,7 @@ def _lengths_table(args: SimpleNamespace) -> None:
 
 def _scan_table(args: SimpleNamespace) -> None:
     print(f"seqkit bench layers --scan: forward+backward, batch {args.batch}, input {args.input_size}, hidden "
-          f"{args.hidden_size}, {args.layers} layers, unidirectional")
+          f"{args.hidden_size}, {args.layers} layers, unidirectional, on {args.device}")
     print(_header(args))
     print("best of the repeats; x lstm: best time / fused LSTM best time")
     names = {"lstm": nn.LSTM, "gru": nn.GRU, "mingru": MinGRU, "minlstm": MinLSTM}
@@ -146,9 +149,9 @@ def _scan_table(args: SimpleNamespace) -> None:
           + " ".join(f"{name + ' x lstm':>14}" for name in list(names)[1:]))
     for length in (int(n) for n in args.scan.split(",")):
         torch.manual_seed(args.seed)
-        layers = {name: cls(args.input_size, args.hidden_size, args.layers, batch_first=True)
+        layers = {name: cls(args.input_size, args.hidden_size, args.layers, batch_first=True).to(args.device)
                   for name, cls in names.items()}
-        x = torch.randn(args.batch, length, args.input_size)
+        x = torch.randn(args.batch, length, args.input_size, device=args.device)
         impls = {name: (lambda m=layer, x=x: m(x)[0]) for name, layer in layers.items()}
         params = [p for layer in layers.values() for p in layer.parameters()]
         for fn in impls.values():
@@ -161,7 +164,7 @@ def _scan_table(args: SimpleNamespace) -> None:
 def bench(*, batch: PositiveInt = 32, length: PositiveInt = 70, input_size: PositiveInt = 256,
           hidden_size: PositiveInt = 256, layers: PositiveInt = 2, cells: str = "lstm,gru", repeats: PositiveInt = 10,
           threads: PositiveInt | None = None, no_compile: bool = False, cold_compile: bool = False,
-          lengths: str | None = None, scan: str | None = None, seed: int = 0) -> int:
+          lengths: str | None = None, scan: str | None = None, seed: int = 0, device: str = "cpu") -> int:
     """Time forward+backward of recurrent layers.
 
     Implementations alternate within each repeat, so the ratios stay meaningful on a busy machine; medians are
@@ -184,6 +187,7 @@ def bench(*, batch: PositiveInt = 32, length: PositiveInt = 70, input_size: Posi
         scan: comma-separated lengths T1,T2,...: instead, time the parallel-scan cells (minGRU, minLSTM) against
             fused LSTM and GRU at these lengths, e.g. 35,70,400,2000
         seed: random seed
+        device: where the --scan table runs (cpu, or cuda: the fused layers are then cuDNN's)
     """
     args = SimpleNamespace(**locals())  # the tables below read the settings together
     if args.threads:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import time
 import warnings
+from typing import Any
 
 import lightning as L
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 
-
-def _clocks() -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process): CPU time is robust to other processes sharing the machine."""
-    return time.perf_counter(), time.process_time()
+from seqkit.bench.timing import clocks, synchronize
 
 
 class _StepTimer(L.Callback):
@@ -26,10 +23,12 @@ class _StepTimer(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         if batch_idx == self.skip:
-            self.start = _clocks()
+            synchronize(pl_module.device)
+            self.start = clocks()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.end = _clocks()
+        synchronize(pl_module.device)
+        self.end = clocks()
 
     def elapsed(self) -> tuple[float, float]:
         return self.end[0] - self.start[0], self.end[1] - self.start[1]
@@ -48,13 +47,17 @@ class _Replay:
         return len(self.batches)
 
 
-def _lightning_round(module, batches, recipe_trainer: L.Trainer, warmup: int, log_dir: str) -> tuple[float, float]:
+def timed_fit(module, batches, recipe_trainer: L.Trainer, warmup: int, log_dir: str,
+              precision: str | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``trainer.fit`` over ``batches`` after the first ``warmup`` steps, with the recipe
+    trainer's accelerator, clipping and precision (or ``precision``)."""
     from lightning.pytorch.loggers import CSVLogger
 
     timer = _StepTimer(warmup)
     trainer = L.Trainer(
-        max_steps=len(batches), max_epochs=1, accelerator=recipe_trainer.accelerator, devices=1,
-        precision=recipe_trainer.precision, gradient_clip_val=recipe_trainer.gradient_clip_val,
+        # The accelerator by name: given as an object, Lightning sets bf16 autocast up for CUDA even on a CPU.
+        max_steps=len(batches), max_epochs=1, accelerator=recipe_trainer.strategy.root_device.type, devices=1,
+        precision=precision or recipe_trainer.precision, gradient_clip_val=recipe_trainer.gradient_clip_val,
         logger=CSVLogger(log_dir), enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0, use_distributed_sampler=False,
         callbacks=[timer],
@@ -72,7 +75,7 @@ def _bare_round(module, optimizer, batches, clip: float | None, warmup: int) -> 
     state, start = None, (0.0, 0.0)
     for index, batch in enumerate(batches):
         if index == warmup:
-            start = _clocks()
+            start = clocks()
         ids, targets = batch["input_ids"], batch["target_ids"]
         output, state, raw = net(ids, state)
         loss = net.loss(output, targets)
@@ -86,8 +89,31 @@ def _bare_round(module, optimizer, batches, clip: float | None, warmup: int) -> 
             torch.nn.utils.clip_grad_norm_(params, clip)
         optimizer.step()
         state = detach_layer_states(state)
-    end = _clocks()
+    end = clocks()
     return end[0] - start[0], end[1] - start[1]
+
+
+def recipe_batches(recipe: str, count: int, run_dir: str, threads: int | None = None,
+                   overrides: list[str] | None = None) -> tuple[Any, list]:
+    """The recipe's CLI (model, data, trainer; built, not run, with ``threads`` CPU threads or seqkit's choice, and
+    command-line ``overrides``) and its first ``count`` training batches."""
+    from seqkit.recipe_hub import resolve_recipe
+    from seqkit.runner import SeqkitCLI
+
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    warnings.filterwarnings("ignore", message="The number of training batches")
+    warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no `val_dataloader`")
+    args = ["--config", resolve_recipe(recipe), "--run_dir", run_dir, "--trainer.logger", "false"]
+    args += (["--threads", str(threads)] if threads else []) + (overrides or [])
+    cli = SeqkitCLI(args=args, run=False)
+    cli.model.scheduler_factory = None  # no validation here: plateau schedulers would have nothing to follow
+    cli.datamodule.setup("fit")
+    batches = []
+    for batch in cli.datamodule.train_dataloader():
+        batches.append(batch)
+        if len(batches) == count:
+            break
+    return cli, batches
 
 
 def bench(*, recipe: str = "lm/wikitext2", steps: PositiveInt = 20, warmup: NonNegativeInt = 3,
@@ -99,36 +125,18 @@ def bench(*, recipe: str = "lm/wikitext2", steps: PositiveInt = 20, warmup: NonN
         steps: timed steps per round
         warmup: untimed steps at the start of each round
         rounds: alternating Lightning / bare rounds
-        threads: torch.set_num_threads (default: torch's)
+        threads: CPU threads (default: seqkit's choice, printed)
     """
-    if threads:
-        torch.set_num_threads(threads)
-
-    from seqkit.recipe_hub import resolve_recipe
-    from seqkit.runner import SeqkitCLI
-
-    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
-    warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no `val_dataloader`")
-    warnings.filterwarnings("ignore", message="The number of training batches")
     with tempfile.TemporaryDirectory() as tmp:
-        recipe_file = resolve_recipe(recipe)
-        cli = SeqkitCLI(args=["--config", recipe_file, "--run_dir", tmp, "--trainer.logger", "false"], run=False)
-        module, data = cli.model, cli.datamodule
-        module.scheduler_factory = None  # no validation here: plateau schedulers would have nothing to follow
-        data.setup("fit")
-        loader = data.train_dataloader()
-        batches = []
-        for batch in loader:
-            batches.append(batch)
-            if len(batches) == warmup + steps:
-                break
+        cli, batches = recipe_batches(recipe, warmup + steps, tmp, threads)
+        module = cli.model
         tokens = sum(b["input_ids"].numel() for b in batches[warmup :])
         optimizer = module.configure_optimizers()
         optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
         clip = cli.trainer.gradient_clip_val
         seqkit_times, bare_times = [], []
         for _ in range(rounds):  # interleaved, so drifting machine load hits both alike
-            seqkit_times.append(_lightning_round(module, batches, cli.trainer, warmup, tmp))
+            seqkit_times.append(timed_fit(module, batches, cli.trainer, warmup, tmp))
             bare_times.append(_bare_round(module, optimizer, batches, clip, warmup))
 
     shape = batches[0]["input_ids"].shape

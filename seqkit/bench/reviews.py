@@ -11,6 +11,8 @@ import pyarrow.compute as pc
 import torch
 from jsonargparse.typing import PositiveInt
 
+from seqkit.bench.timing import synchronize
+
 
 def _batched_round(module, collate, table, batches: list[list[int]], train: bool, optimizer) -> float:
     """Seconds for all documents in ``batches``: one collated batch, one word-encoder call per batch."""
@@ -18,6 +20,7 @@ def _batched_round(module, collate, table, batches: list[list[int]], train: bool
     for indices in batches:
         batch = collate(table.take(indices))
         _run(module, [batch], train, optimizer)
+    synchronize(module.device)
     return time.perf_counter() - start
 
 
@@ -26,11 +29,15 @@ def _loop_round(module, collate, table, batches: list[list[int]], train: bool, o
     start = time.perf_counter()
     for indices in batches:
         _run(module, [collate(table.take([i])) for i in indices], train, optimizer)
+    synchronize(module.device)
     return time.perf_counter() - start
 
 
 def _run(module, parts: list[dict], train: bool, optimizer) -> None:
     from seqkit.tasks.hierarchical import INPUTS
+
+    parts = [{name: value.to(module.device) if isinstance(value, torch.Tensor) else value
+              for name, value in batch.items()} for batch in parts]
 
     if not train:
         with torch.no_grad():
@@ -46,7 +53,8 @@ def _run(module, parts: list[dict], train: bool, optimizer) -> None:
 
 
 def bench(*, recipe: str = "reviews/yelp", documents: PositiveInt = 256, batch_size: PositiveInt | None = None,
-          rounds: PositiveInt = 3, modes: str = "inference,train", threads: PositiveInt | None = None) -> int:
+          rounds: PositiveInt = 3, modes: str = "inference,train", threads: PositiveInt | None = None,
+          device: str = "cpu") -> int:
     """Documents/s of a hierarchical model with two-level batching against a loop over documents, same model and data.
 
     Args:
@@ -56,6 +64,7 @@ def bench(*, recipe: str = "reviews/yelp", documents: PositiveInt = 256, batch_s
         rounds: alternating batched / loop rounds per mode
         modes: comma-separated: inference, train
         threads: torch.set_num_threads (default: torch's)
+        device: where the model runs (cpu, cuda)
     """
     if threads:
         torch.set_num_threads(threads)
@@ -80,6 +89,7 @@ def bench(*, recipe: str = "reviews/yelp", documents: PositiveInt = 256, batch_s
     sentence_counts = sequence_lengths(dataset.select(range(count)), data.length_column())
     batches = BucketBatchSampler(sentence_counts, batch_size, shuffle=False).batches()
     batches = [b.tolist() for b in batches]
+    module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-4)
     words = pc.sum(pc.list_flatten(table.column("sentence_lengths"))).as_py() or 0
 
@@ -89,7 +99,7 @@ def bench(*, recipe: str = "reviews/yelp", documents: PositiveInt = 256, batch_s
           f"{hp['sentence_hidden_size']}, "
           f"vocab {hp['vocab_size']}; {count} {role} documents ({int(sentence_counts.sum())} sentences, {words} "
           f"tokens), batches of {batch_size} bucketed by sentence count; torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, {device}")
     print("  documents/s (wall clock); loop = one document at a time through the same model, collation included")
     print("  {:<10} {:<6} {:>10} {:>10} {:>9}".format("mode", "round", "batched", "loop", "speed-up"))
     for mode in [m.strip() for m in modes.split(",") if m.strip()]:

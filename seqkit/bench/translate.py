@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
 from jsonargparse.typing import PositiveInt
 
-
-def _clocks() -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process): CPU time is robust to other processes sharing the machine."""
-    return time.perf_counter(), time.process_time()
+from seqkit.bench.timing import clocks
 
 
 def _run_test_sources(run: str, limit: int) -> list[str]:
@@ -44,7 +40,7 @@ def _fresh_model(sentences: int, seed: int):
 
 def bench(*, checkpoint: str | None = None, input: Path | None = None, sentences: PositiveInt = 200,
           beam: PositiveInt = 5, batch_size: PositiveInt = 64, threads: PositiveInt | None = None,
-          seed: int = 0) -> int:
+          seed: int = 0, device: str = "cpu") -> int:
     """Sentences/s of batched beam search against sentence-at-a-time beam search, same model and inputs.
 
     Args:
@@ -55,6 +51,7 @@ def bench(*, checkpoint: str | None = None, input: Path | None = None, sentences
         batch_size: sentences per batch in batched mode
         threads: torch.set_num_threads (default: torch's)
         seed: seed of the untrained model and its random sources
+        device: where the model runs (cpu, cuda)
     """
     if threads:
         torch.set_num_threads(threads)
@@ -76,7 +73,7 @@ def bench(*, checkpoint: str | None = None, input: Path | None = None, sentences
         module, rows = _fresh_model(sentences, seed)
         bos, eos, pad = 2, 3, 0
         what = "untrained GRU 128 model, random sources of 5-24 tokens"
-    module.eval()
+    module.eval().to(device)
     # A trained translator's search settings; an untrained network searches with beam_search's defaults.
     hparams = getattr(module, "hparams", {})
     options = {"beam_size": beam, **{name: hparams[key] for name, key in (
@@ -88,7 +85,7 @@ def bench(*, checkpoint: str | None = None, input: Path | None = None, sentences
         results = [None] * len(rows)
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
-            src, lengths = pad_sources([rows[i] for i in indices], pad, "cpu")
+            src, lengths = pad_sources([rows[i] for i in indices], pad, device)
             for i, found in zip(indices, beam_search(module, src, lengths, bos, eos, **options), strict=True):
                 results[i] = found[0]
         return results
@@ -96,23 +93,23 @@ def bench(*, checkpoint: str | None = None, input: Path | None = None, sentences
     def one_at_a_time() -> list:
         results = []
         for row in rows:
-            src, lengths = pad_sources([row], pad, "cpu")
+            src, lengths = pad_sources([row], pad, device)
             results.append(beam_search(module, src, lengths, bos, eos, **options)[0][0])
         return results
 
     timings, outputs = {}, {}
     with torch.inference_mode():
         for name, fn in (("batched", batched), ("one at a time", one_at_a_time)):
-            start = _clocks()
+            start = clocks()
             outputs[name] = fn()
-            end = _clocks()
+            end = clocks()
             timings[name] = (end[0] - start[0], end[1] - start[1])
     same = sum(a.tokens == b.tokens for a, b in zip(outputs["batched"], outputs["one at a time"], strict=True))
     n = len(rows)
     print(f"seqkit bench translate: {what}")
     penalty = options.get('alpha', 'default')
     print(f"  {n} sentences, beam {beam}, batch {batch_size}, length penalty {penalty}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {device}")
     print(f"  {'mode':<22} {'wall s':>8} {'sent/s wall':>12} {'cpu s':>8} {'sent/s cpu':>11}")
     for name, (wall, cpu) in timings.items():
         label = f"batched ({batch_size})" if name == "batched" else name

@@ -1,0 +1,58 @@
+"""How many CPU threads a run computes with: chosen from the free cores and the model's size, said at start.
+
+torch starts one intra-op thread per core. On a machine that is also running something else, a second thread of a
+small recurrent model mostly waits for a busy core: small trainings ran 6-22x slower with torch's default than
+with one thread (2-core machine, one other training running). A thread pays only when the model's matrix
+products are large and a core is free for it, hence :func:`choose_threads`.
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Below this many trainable parameters a second thread does not pay, even on an idle machine (measured with
+#: ``seqkit bench threads``; docs/results.md, "CPU threads").
+SMALL_MODEL = 2_000_000
+
+
+def machine_cores() -> int:
+    """Cores this process may run on (its CPU affinity, which containers and ``taskset`` restrict)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def free_cores() -> int:
+    """Cores not taken by other work: the process's cores less the last minute's load average, at least one."""
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:  # no load average on this platform
+        busy = 0
+    return max(1, machine_cores() - busy)
+
+
+def choose_threads(parameters: int, free: int, processes: int = 1) -> int:
+    """Intra-op threads for each of ``processes`` processes training a model of ``parameters`` trainable
+    parameters on ``free`` cores: one for a small model, else a share of the free cores."""
+    if parameters < SMALL_MODEL:
+        return 1
+    return max(1, free // processes)
+
+
+def set_threads(requested: int | None, parameters: int, processes: int = 1) -> str:
+    """Set torch's intra-op threads and return the line that says how many and why.
+
+    ``requested`` wins; without it, ``OMP_NUM_THREADS`` (which torch already read) is kept; else
+    :func:`choose_threads` decides for one of ``processes`` processes on this machine.
+    """
+    import torch
+
+    if requested is not None:
+        reason = "--threads"
+    elif os.environ.get("OMP_NUM_THREADS"):
+        requested, reason = torch.get_num_threads(), "OMP_NUM_THREADS"
+    else:
+        free = free_cores()
+        requested = choose_threads(parameters, free, processes)
+        reason = (f"chosen for {parameters / 1e6:.1f}M trainable parameters and {free} free of {machine_cores()} "
+                  "cores; --threads N to choose")
+    torch.set_num_threads(requested)
+    return f"CPU threads: {requested} ({reason})"

@@ -1,0 +1,52 @@
+"""CPU threads: chosen from the model's size and the free cores, said at start, overridable."""
+
+from __future__ import annotations
+
+import torch
+
+from seqkit import threads
+from seqkit.cli import main
+from tests.helpers import REPO
+
+
+def test_small_models_get_one_thread_and_large_ones_a_share_of_the_free_cores():
+    assert threads.choose_threads(threads.SMALL_MODEL - 1, free=8) == 1
+    assert threads.choose_threads(threads.SMALL_MODEL, free=8) == 8
+    assert threads.choose_threads(10 * threads.SMALL_MODEL, free=8, processes=2) == 4
+    assert threads.choose_threads(10 * threads.SMALL_MODEL, free=1, processes=2) == 1
+
+
+def test_free_cores_subtract_the_load(monkeypatch):
+    monkeypatch.setattr(threads, "machine_cores", lambda: 4)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (2.6, 0.0, 0.0))
+    assert threads.free_cores() == 1
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert threads.free_cores() == 1  # never fewer than one
+
+
+def test_the_option_wins_then_omp_num_threads_then_the_choice(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        assert threads.set_threads(1, parameters=10**9) == "CPU threads: 1 (--threads)"
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert "OMP_NUM_THREADS" in threads.set_threads(None, parameters=10**9)
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        line = threads.set_threads(None, parameters=1000)
+        assert line.startswith("CPU threads: 1 (chosen for 0.0M trainable parameters") and "--threads N" in line
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_bench_threads_times_each_count(capsys, data_root):
+    before = torch.get_num_threads()
+    try:
+        assert main(["bench", "threads", "--recipe", str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml"),
+                     "--threads", "[1, 2]", "--steps", "2", "--warmup", "1", "--rounds", "1"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    out = capsys.readouterr().out
+    assert "trainable parameters" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [row[0] for row in rows] == ["1", "2"] and rows[0][2] == "1.00x"
