@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import warnings
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,13 @@ from seqkit.checkpointing import (  # noqa: E402
     remove_partial_checkpoints,
 )
 from seqkit.commands.files import atomic_output  # noqa: E402
+from seqkit.data.options import Batching, Splits  # noqa: E402
 from seqkit.errors import CheckpointError, ConfigError, SeqkitError  # noqa: E402
 from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
 from seqkit.hyperparameters import check_ranges  # noqa: E402
+from seqkit.models.echo_state import ReservoirConfig  # noqa: E402
 from seqkit.models.lm_encoder import read_lm_checkpoint  # noqa: E402
+from seqkit.nn import EncoderConfig  # noqa: E402
 from seqkit.recipe_hub import expand_config_args  # noqa: E402
 from seqkit.runs import (  # noqa: E402
     RUN_DIR_ENV,
@@ -142,8 +146,8 @@ class SeqkitCLI(LightningCLI):
         parser.add_argument("--test_after_fit", type=bool, default=False,
                             help="After fit, evaluate the best checkpoint on the test split.")
         parser.add_argument("--threads", type=int | None, default=None,
-                            help="CPU threads per process (default: one for models under 2M trainable parameters, "
-                                 "else one per free core; OMP_NUM_THREADS, when set, is kept).")
+                            help="CPU threads per process (default: one per free core, one for a model under 0.5M "
+                                 "trainable parameters; OMP_NUM_THREADS, when set, is kept).")
         parser.add_argument("--checkpoint_every_n_steps", type=int, default=500,
                             help="Also write checkpoints/last.ckpt every N training steps, so `--ckpt_path last "
                                  "--run_dir RUN` resumes a killed run mid-epoch; 0: only at epoch ends.")
@@ -455,7 +459,27 @@ def _first_problem(message: str, subcommand: str) -> str:
                 continue
         detail = detail or line
     text = f"{'.'.join(path)}: {detail}" if path and detail else (detail or "invalid configuration")
+    moved = re.match(r"Option '(\w+)' is not accepted", detail or "")
+    if moved and path and path[0] in _GROUPED:
+        where = _GROUPED[path[0]]().get(moved.group(1))
+        if where:
+            return f"{text}; did you mean `{path[0]}.init_args.{where}`? (see `seqkit {subcommand} --help`)."
     return f"{text} (see `seqkit {subcommand} --help`)."
+
+
+def _data_groups() -> dict[str, str]:
+    renamed = {"train_split": "splits.train", "val_split": "splits.validation", "test_split": "splits.test"}
+    return {**{f.name: f"batching.{f.name}" for f in fields(Batching)},
+            **{f.name: f"splits.{f.name}" for f in fields(Splits)}, **renamed}
+
+
+def _model_groups() -> dict[str, str]:
+    return {**{f.name: f"reservoir.{f.name}" for f in fields(ReservoirConfig)},
+            **{f.name: f"encoder.{f.name}" for f in fields(EncoderConfig)}}
+
+
+#: Settings that older recipes gave one by one and that now sit in a group: where each went, for the hint.
+_GROUPED = {"data": _data_groups, "model": _model_groups}
 
 
 def continue_csv_log(logger: CSVLogger) -> None:

@@ -2,17 +2,19 @@
 
 torch starts one intra-op thread per core. On a machine that is also running something else, a second thread of a
 small recurrent model mostly waits for a busy core: small trainings ran 6-22x slower with torch's default than
-with one thread (2-core machine, one other training running). A thread pays only when the model's matrix
-products are large and a core is free for it, hence :func:`choose_threads`.
+with one thread (2-core machine, one other training running). On idle cores a second thread paid 1.13-1.81x for
+every recipe measured but the tiniest. Hence :func:`choose_threads`: one thread per free core, one for a tiny
+model.
 """
 
 from __future__ import annotations
 
 import os
 
-#: Below this many trainable parameters a second thread does not pay, even on an idle machine (measured with
-#: ``seqkit bench threads``; docs/results.md, "CPU threads").
-SMALL_MODEL = 2_000_000
+#: Below this many trainable parameters a second thread does not pay, even on an idle machine: 1.03x the steps/s
+#: for 0.16M parameters against 1.42-1.81x for models of 1M and more (``seqkit bench threads``, 2 idle cores;
+#: docs/results.md, "CPU threads").
+SMALL_MODEL = 500_000
 
 
 def machine_cores() -> int:

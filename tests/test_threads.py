@@ -49,4 +49,4 @@ def test_bench_threads_times_each_count(capsys, data_root):
     out = capsys.readouterr().out
     assert "trainable parameters" in out
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
-    assert [row[0] for row in rows] == ["1", "2"] and rows[0][2] == "1.00x"
+    assert [row[0] for row in rows] == ["1", "2"] and rows[0][3] == "1.00x"
