@@ -1,4 +1,5 @@
-"""How many CPU threads a run computes with: chosen from the free cores and the model's size, said at start.
+"""How a run uses the CPU: threads chosen from the free cores and the model's size (said at start), and whether the
+CPU computes in bfloat16 natively.
 
 torch starts one intra-op thread per core. On a machine that is also running something else, a second thread of a
 small recurrent model mostly waits for a busy core: small trainings ran 6-22x slower with torch's default than
@@ -58,3 +59,14 @@ def set_threads(requested: int | None, parameters: int, processes: int = 1) -> s
                   "cores; --threads N to choose")
     torch.set_num_threads(requested)
     return f"CPU threads: {requested} ({reason})"
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU has bfloat16 instructions (AVX512-BF16 or AMX), which make bf16 autocast pay; elsewhere it is
+    emulated and slower. ``False`` where the CPU's flags cannot be read."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next((line for line in info if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -50,3 +50,15 @@ def test_bench_threads_times_each_count(capsys, data_root):
     assert "trainable parameters" in out
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [row[0] for row in rows] == ["1", "2"] and rows[0][3] == "1.00x"
+
+
+def test_bf16_instructions_are_read_from_the_cpu_flags(tmp_path, monkeypatch):
+    import builtins
+
+    real_open = builtins.open
+    for flags, expected in (("fpu avx512f avx512_bf16", True), ("fpu amx_bf16 amx_tile", True), ("fpu avx2", False)):
+        fake = tmp_path / "cpuinfo"
+        fake.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(builtins, "open", lambda path, *a, f=fake, **k: real_open(
+            f if path == "/proc/cpuinfo" else path, *a, **k))
+        assert threads.cpu_has_bf16() is expected
