@@ -137,12 +137,20 @@ class RNNLanguageModel(nn.Module):
     def logits(self, output: Tensor) -> Tensor:
         """Next-token logits ``(..., V)`` (log-probabilities with the adaptive softmax)."""
         if self.adaptive is not None:
-            return self.adaptive.log_prob(output.reshape(-1, output.shape[-1])).view(*output.shape[:-1], -1)
+            flat = _autocast_input(output.reshape(-1, output.shape[-1]))
+            return self.adaptive.log_prob(flat).view(*output.shape[:-1], -1)
         return self.decoder(output)
 
     def loss(self, output: Tensor, targets: Tensor) -> Tensor:
         """Mean next-token cross-entropy in nats per token; ``output`` ``(B, T, E_out)``, ``targets`` ``(B, T)``."""
         flat = output.reshape(-1, output.shape[-1])
         if self.adaptive is not None:
-            return self.adaptive(flat, targets.reshape(-1)).loss
+            return self.adaptive(_autocast_input(flat), targets.reshape(-1)).loss
         return F.cross_entropy(self.decoder(flat), targets.reshape(-1))
+
+
+def _autocast_input(hidden: Tensor) -> Tensor:
+    """``hidden`` in the autocast dtype when autocast is on: the adaptive softmax writes its clusters' log-probabilities
+    (computed in that dtype) into a buffer of its input's dtype, and a scan cell's output stays float32."""
+    device = hidden.device.type
+    return hidden.to(torch.get_autocast_dtype(device)) if torch.is_autocast_enabled(device) else hidden

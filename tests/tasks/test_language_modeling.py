@@ -109,6 +109,22 @@ def test_adaptive_softmax_option_gives_normalised_log_probabilities():
     torch.testing.assert_close(model.loss(output, targets), expected)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "mingru"])
+def test_adaptive_softmax_trains_under_bf16_autocast(cell):
+    # A scan cell's output stays float32 under autocast, while the adaptive softmax's clusters compute in bfloat16.
+    config = RNNLMConfig(50, embedding_dim=8, hidden_size=8, num_layers=1, cell=cell, adaptive_softmax_cutoffs=[10, 30],
+                         weight_drop=0.0)
+    model = RNNLanguageModel(config)
+    ids, targets = torch.randint(0, 50, (2, 5)), torch.randint(0, 50, (2, 5))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output, _, _ = model(ids)
+        loss = model.loss(output, targets)
+        log_probs = model.logits(output)
+    loss.backward()
+    assert torch.isfinite(loss) and log_probs.shape == (2, 5, 50)
+    assert model.embedding.weight.grad is not None
+
+
 def test_weight_tying_shares_the_embedding():
     model = _model("lstm")
     assert model.decoder.weight is model.embedding.weight
