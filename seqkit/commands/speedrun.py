@@ -67,14 +67,15 @@ def speedrun(task: Literal["lm", "sentiment", "translation", "reviews"], *, minu
     args += ["--threads", str(threads)] if threads else []
     args += ["--run_dir", run_dir] if run_dir else []
     args += ["--seed_everything", str(seed)] if seed is not None else []
+    print(f"speedrun {task}: {spec.recipe} for {minutes:g} min of training"
+          + (", in bf16 autocast (this CPU has bf16 instructions)" if bf16 else ""), flush=True)
     start = time.perf_counter()
     cli = run_lightning_cli(args)
     elapsed = time.perf_counter() - start
     value, rows = headline(Path(cli.run_dir) / "metrics.csv", spec)
     trainer = cli.trainer
-    print(f"\nspeedrun {task}: {spec.recipe}, limit {minutes:g} min of training{', bf16 autocast' if bf16 else ''}; "
-          f"{trainer.global_step:,} steps, {trainer.current_epoch} full epochs; {elapsed / 60:.1f} min in all "
-          "(testing included)")
+    print(f"\nspeedrun {task}: {spec.recipe}, limit {minutes:g} min of training; {trainer.global_step:,} steps, "
+          f"{trainer.current_epoch} full epochs; {elapsed / 60:.1f} min in all (testing included)")
     print(f"  {spec.description}: {value:.4g}")
     for name, series in rows.items():
         print(f"  {name} at each validation: {', '.join(f'{v:.4g}' for v in series)}")
