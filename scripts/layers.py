@@ -38,8 +38,6 @@ _GRAD = "`seqkit grad-plot --help` answers before torch is imported"
 LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.bench.gpu", "seqkit.commands.speedrun"): _BENCH,
     ("seqkit.bench.lm", "seqkit.models.rnn_lm"): _BENCH,
-    ("seqkit.bench.lm", "seqkit.recipe_hub"): _BENCH,
-    ("seqkit.bench.lm", "seqkit.runner"): _BENCH,
     ("seqkit.bench.padding", "seqkit.data.encoding"): _BENCH,
     ("seqkit.bench.padding", "seqkit.data.sampler"): _BENCH,
     ("seqkit.bench.reviews", "seqkit.data.encoding"): _BENCH,
@@ -47,6 +45,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.bench.reviews", "seqkit.recipe_hub"): _BENCH,
     ("seqkit.bench.reviews", "seqkit.runner"): _BENCH,
     ("seqkit.bench.reviews", "seqkit.tasks.hierarchical"): _BENCH,
+    ("seqkit.bench.timing", "seqkit.recipe_hub"): _BENCH,
+    ("seqkit.bench.timing", "seqkit.runner"): _BENCH,
     ("seqkit.bench.translate", "seqkit.data.sources"): _BENCH,
     ("seqkit.bench.translate", "seqkit.inference.loading"): _BENCH,
     ("seqkit.bench.translate", "seqkit.inference.translate"): _BENCH,

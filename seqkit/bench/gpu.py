@@ -8,7 +8,7 @@ import torch
 from jsonargparse.typing import NonNegativeFloat, PositiveInt
 
 from seqkit.bench import layers, reviews, translate
-from seqkit.bench.lm import recipe_batches, timed_fit
+from seqkit.bench.timing import recipe_batches, timed_fit
 
 
 def bench(*, lm_recipes: list[str] | None = None, steps: PositiveInt = 30, warmup: PositiveInt = 5,

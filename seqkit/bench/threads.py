@@ -7,7 +7,7 @@ import tempfile
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 
-from seqkit.bench.lm import recipe_batches, timed_fit
+from seqkit.bench.timing import recipe_batches, timed_fit
 from seqkit.threads import machine_cores
 
 

@@ -1,9 +1,12 @@
-"""Clocks the benchmarks share: wall and CPU time, and waiting for a GPU's queued work."""
+"""What the benchmarks share: wall and CPU clocks, waiting for a GPU, a recipe's first batches and timed fits."""
 
 from __future__ import annotations
 
 import time
+import warnings
+from typing import Any
 
+import lightning as L
 import torch
 
 
@@ -16,3 +19,78 @@ def synchronize(device: torch.device | str) -> None:
     """Wait for ``device``'s queued kernels: a GPU step is done when they are, not when Python moves on."""
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
+
+
+class _StepTimer(L.Callback):
+    """Wall and CPU time from the start of step ``skip`` to the end of the last step."""
+
+    def __init__(self, skip: int) -> None:
+        self.skip = skip
+        self.start = self.end = (0.0, 0.0)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == self.skip:
+            synchronize(pl_module.device)
+            self.start = clocks()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        synchronize(pl_module.device)
+        self.end = clocks()
+
+    def elapsed(self) -> tuple[float, float]:
+        return self.end[0] - self.start[0], self.end[1] - self.start[1]
+
+
+class _Replay:
+    """Serves a fixed list of batches as one loader (a bare list would be read as several loaders)."""
+
+    def __init__(self, batches: list) -> None:
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+def timed_fit(module, batches, recipe_trainer: L.Trainer, warmup: int, log_dir: str,
+              precision: str | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``trainer.fit`` over ``batches`` after the first ``warmup`` steps, with the recipe
+    trainer's accelerator, clipping and precision (or ``precision``)."""
+    from lightning.pytorch.loggers import CSVLogger
+
+    timer = _StepTimer(warmup)
+    trainer = L.Trainer(
+        # The accelerator by name: given as an object, Lightning sets bf16 autocast up for CUDA even on a CPU.
+        max_steps=len(batches), max_epochs=1, accelerator=recipe_trainer.strategy.root_device.type, devices=1,
+        precision=precision or recipe_trainer.precision, gradient_clip_val=recipe_trainer.gradient_clip_val,
+        logger=CSVLogger(log_dir), enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0, use_distributed_sampler=False,
+        callbacks=[timer],
+    )
+    trainer.fit(module, train_dataloaders=_Replay(batches))
+    return timer.elapsed()
+
+
+def recipe_batches(recipe: str, count: int, run_dir: str, threads: int | None = None,
+                   overrides: list[str] | None = None) -> tuple[Any, list]:
+    """The recipe's CLI (model, data, trainer; built, not run, with ``threads`` CPU threads or seqkit's choice, and
+    command-line ``overrides``) and its first ``count`` training batches."""
+    from seqkit.recipe_hub import resolve_recipe
+    from seqkit.runner import SeqkitCLI
+
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    warnings.filterwarnings("ignore", message="The number of training batches")
+    warnings.filterwarnings("ignore", message="You defined a `validation_step` but have no `val_dataloader`")
+    args = ["--config", resolve_recipe(recipe), "--run_dir", run_dir, "--trainer.logger", "false"]
+    args += (["--threads", str(threads)] if threads else []) + (overrides or [])
+    cli = SeqkitCLI(args=args, run=False)
+    cli.model.scheduler_factory = None  # no validation here: plateau schedulers would have nothing to follow
+    cli.datamodule.setup("fit")
+    batches = []
+    for batch in cli.datamodule.train_dataloader():
+        batches.append(batch)
+        if len(batches) == count:
+            break
+    return cli, batches
