@@ -461,25 +461,20 @@ def _first_problem(message: str, subcommand: str) -> str:
     text = f"{'.'.join(path)}: {detail}" if path and detail else (detail or "invalid configuration")
     moved = re.match(r"Option '(\w+)' is not accepted", detail or "")
     if moved and path and path[0] in _GROUPED:
-        where = _GROUPED[path[0]]().get(moved.group(1))
+        where = _GROUPED[path[0]].get(moved.group(1))
         if where:
             return f"{text}; did you mean `{path[0]}.init_args.{where}`? (see `seqkit {subcommand} --help`)."
     return f"{text} (see `seqkit {subcommand} --help`)."
 
 
-def _data_groups() -> dict[str, str]:
-    renamed = {"train_split": "splits.train", "val_split": "splits.validation", "test_split": "splits.test"}
-    return {**{f.name: f"batching.{f.name}" for f in fields(Batching)},
-            **{f.name: f"splits.{f.name}" for f in fields(Splits)}, **renamed}
-
-
-def _model_groups() -> dict[str, str]:
-    return {**{f.name: f"reservoir.{f.name}" for f in fields(ReservoirConfig)},
-            **{f.name: f"encoder.{f.name}" for f in fields(EncoderConfig)}}
-
-
 #: Settings that older recipes gave one by one and that now sit in a group: where each went, for the hint.
-_GROUPED = {"data": _data_groups, "model": _model_groups}
+_GROUPED: dict[str, dict[str, str]] = {
+    "data": {**{f.name: f"batching.{f.name}" for f in fields(Batching)},
+             **{f.name: f"splits.{f.name}" for f in fields(Splits)},
+             "train_split": "splits.train", "val_split": "splits.validation", "test_split": "splits.test"},
+    "model": {**{f.name: f"reservoir.{f.name}" for f in fields(ReservoirConfig)},
+              **{f.name: f"encoder.{f.name}" for f in fields(EncoderConfig)}},
+}
 
 
 def continue_csv_log(logger: CSVLogger) -> None:

@@ -14,7 +14,7 @@ from seqkit.bench.timing import recipe_batches, timed_fit
 def bench(*, lm_recipes: list[str] | None = None, steps: PositiveInt = 30, warmup: PositiveInt = 5,
           sentences: PositiveInt = 500, documents: PositiveInt = 512, scan_lengths: str = "35,400,2000",
           speedrun_minutes: NonNegativeFloat = 5.0) -> int:
-    """The GPU check (about 8 minutes on one H100): LM training tokens/s in fp32 and bf16, batched against
+    """The GPU check (sized for under 8 minutes on one H100): LM training tokens/s in fp32 and bf16, batched against
     one-at-a-time beam search, the HAN's two-level batching against a loop over documents, minGRU/minLSTM against
     cuDNN's LSTM, and WikiText-2 validation perplexity after a few minutes of the speedrun recipe.
 
