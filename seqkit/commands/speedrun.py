@@ -75,7 +75,8 @@ def speedrun(task: Literal["lm", "sentiment", "translation", "reviews"], *, minu
     value, rows = headline(Path(cli.run_dir) / "metrics.csv", spec)
     trainer = cli.trainer
     print(f"\nspeedrun {task}: {spec.recipe}, limit {minutes:g} min of training; {trainer.global_step:,} steps, "
-          f"{trainer.current_epoch} full epochs; {elapsed / 60:.1f} min in all (testing included)")
+          f"{trainer.global_step / max(1, trainer.num_training_batches):.1f} epochs; {elapsed / 60:.1f} min in all "
+          "(testing included)")
     print(f"  {spec.description}: {value:.4g}")
     for name, series in rows.items():
         print(f"  {name} at each validation: {', '.join(f'{v:.4g}' for v in series)}")
