@@ -149,6 +149,13 @@ class RunCheckpoint(ModelCheckpoint):
         # ModelCheckpoint saves at most once per step: a validation at this same step must still write best.ckpt.
         self._last_global_step_saved = saved_at
 
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        # Validating every N steps, ModelCheckpoint saves only after validations: an epoch whose last step is not one
+        # of them (or a run stopped by max_time) would end with a last.ckpt up to N steps old.
+        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
 
 class ResumeRandomState(L.Callback):
     """Saves the torch, CUDA, Python and NumPy random states in checkpoints; restores them before the first

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from seqkit.cli import main
@@ -196,3 +197,13 @@ def test_a_setting_of_an_older_recipe_points_to_its_group(option, hint, capsys):
     assert main(["fit", "--config", TINY, option, "8", "--print_config"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"did you mean `{hint}`?" in err[0]
+
+
+def test_last_checkpoint_holds_the_end_of_training_when_validation_runs_every_n_steps(data_root, runs_dir):
+    # 7 steps, validation every 3: ModelCheckpoint alone would leave last.ckpt at step 6.
+    run = runs_dir / "every_n"
+    assert main(["fit", "--config", TINY, "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "7",
+                 "--trainer.val_check_interval", "3", "--trainer.limit_val_batches", "2",
+                 "--trainer.enable_progress_bar", "false", "--run_dir", str(run)]) == 0
+    last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
+    assert last["global_step"] == 7
