@@ -49,7 +49,21 @@ def test_bench_threads_times_each_count(capsys, data_root):
     out = capsys.readouterr().out
     assert "trainable parameters" in out
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
-    assert [row[0] for row in rows] == ["1", "2"] and rows[0][3] == "1.00x"
+    assert [row[0] for row in rows] == ["1", "2"] and rows[0][6] == "1.00x"
+
+
+def test_bench_threads_compares_batch_sizes_and_compile(capsys, data_root):
+    before = torch.get_num_threads()
+    try:
+        assert main(["bench", "threads", "--recipe", str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml"),
+                     "--threads", "[1]", "--batch_sizes", "[4, 8]", "--compile", "[false, true]", "--steps", "2",
+                     "--warmup", "1", "--rounds", "1"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [(row[2], row[3]) for row in rows] == [("4", "no"), ("8", "no"), ("4", "yes"), ("8", "yes")]
+    assert "the first 1 steps took" in out and "(compilation included)" in out
 
 
 def test_bf16_instructions_are_read_from_the_cpu_flags(tmp_path, monkeypatch):

@@ -174,6 +174,7 @@ class LanguageModel(CarriedStates, TaskModule):
         )
         callbacks: list[L.Callback] = [tokens_per_second]
         if self._trainer is not None and self.trainer.loggers:
-            callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+            # At the scheduler's interval; every logged step when a callback (TimeBudgetDecay) sets the rate.
+            callbacks.append(LearningRateMonitor(logging_interval=None))
         return callbacks
 

@@ -20,8 +20,8 @@ from tests.helpers import REPO
 
 #: The packages of the API reference, one page each (docs/api/<last part>.md holding ``::: package``).
 API_PACKAGES = [
-    "seqkit.nn", "seqkit.data", "seqkit.models", "seqkit.search", "seqkit.tasks", "seqkit.inference",
-    "seqkit.pretrained",
+    "seqkit.nn", "seqkit.data", "seqkit.models", "seqkit.search", "seqkit.tasks", "seqkit.callbacks",
+    "seqkit.inference", "seqkit.pretrained",
 ]
 
 # A network fetch in the built pages: a script, stylesheet or font from http(s), or a CSS url()/@import of one.
