@@ -71,7 +71,10 @@ def main() -> None:
                     label=name if index == 0 else None)
     ax.set(yscale="log", xlabel="training step (batch 20 x 35 tokens)", ylabel="validation perplexity",
            title="WikiText-2, LSTM 2x200 tied, SGD lr 20, dropout 0.2: one line per seed")
-    ax.grid(True, which="both", alpha=0.3)
+    ticks = [200, 250, 300, 400, 500, 600, 700]
+    ax.set_yticks(ticks, [str(tick) for tick in ticks])
+    ax.minorticks_off()
+    ax.grid(True, alpha=0.3)
     ax.legend()
     figure.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
