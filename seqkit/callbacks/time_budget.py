@@ -46,7 +46,7 @@ class TimeBudgetDecay(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)  # type: ignore[attr-defined]
-        if self._timer is None or self._timer._duration is None:
+        if self._timer is None or self._timer.time_remaining() is None:
             raise ConfigError("TimeBudgetDecay decays the learning rate towards --trainer.max_time, which is not set; "
                               "give --trainer.max_time DD:HH:MM:SS or remove the callback.")
         if trainer.lr_scheduler_configs:
@@ -57,9 +57,10 @@ class TimeBudgetDecay(L.Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
                              batch_idx: int) -> None:
-        assert self._timer is not None and self._timer._duration is not None and self.base_lrs is not None
-        factor = budget_factor(self._timer.time_elapsed("train"), self._timer._duration, self.decay_fraction,
-                               self.final_fraction)
+        assert self._timer is not None and self.base_lrs is not None
+        elapsed, remaining = self._timer.time_elapsed("train"), self._timer.time_remaining("train")
+        assert remaining is not None  # on_train_start refused a Timer without a duration
+        factor = budget_factor(elapsed, elapsed + remaining, self.decay_fraction, self.final_fraction)
         for opt, lrs in zip(trainer.optimizers, self.base_lrs):
             for group, base in zip(opt.param_groups, lrs):
                 group["lr"] = base * factor
