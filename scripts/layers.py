@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "seqkit"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("seqkit", "seqkit.errors", "seqkit.settings", "seqkit.console", "seqkit.guards", "seqkit.hub_access",
               "seqkit.hyperparameters", "seqkit.runs", "seqkit.recipe_hub", "seqkit.checkpointing",
-              "seqkit.threads")),
+              "seqkit.threads", "seqkit.distributed")),
     ("nn", ("seqkit.nn",)),
     ("data", ("seqkit.data",)),
     ("models", ("seqkit.models",)),
@@ -27,7 +27,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tasks", ("seqkit.tasks", "seqkit.callbacks", "seqkit.diagnostics")),
     ("pretrained", ("seqkit.pretrained",)),
     ("inference", ("seqkit.inference", "seqkit.export")),
-    ("commands", ("seqkit.commands", "seqkit.runner", "seqkit.bench", "seqkit.cli", "seqkit.__main__")),
+    ("commands", ("seqkit.commands", "seqkit.runner", "seqkit.prediction_files", "seqkit.bench", "seqkit.cli",
+                  "seqkit.__main__")),
 ]
 
 #: Imports of seqkit modules inside functions, each with the reason it is not at the top of its module.

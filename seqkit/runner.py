@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
@@ -32,16 +31,18 @@ from seqkit.checkpointing import (  # noqa: E402
     check_checkpoint,
     remove_partial_checkpoints,
 )
-from seqkit.commands.files import atomic_output  # noqa: E402
 from seqkit.data.options import Batching, Splits  # noqa: E402
+from seqkit.distributed import FollowRankZeroRunDir, launched_as_rank_zero  # noqa: E402
 from seqkit.errors import CheckpointError, ConfigError, SeqkitError  # noqa: E402
 from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
 from seqkit.hyperparameters import check_ranges  # noqa: E402
 from seqkit.models.echo_state import ReservoirConfig  # noqa: E402
 from seqkit.models.lm_encoder import read_lm_checkpoint  # noqa: E402
 from seqkit.nn import EncoderConfig  # noqa: E402
+from seqkit.prediction_files import PredictionFiles  # noqa: E402
 from seqkit.recipe_hub import expand_config_args  # noqa: E402
 from seqkit.runs import (  # noqa: E402
+    PENDING,
     RUN_DIR_ENV,
     RunLock,
     check_creatable,
@@ -50,6 +51,7 @@ from seqkit.runs import (  # noqa: E402
     holds_a_run,
     inherited_run_dir,
     job_id,
+    job_run_dir,
 )
 from seqkit.threads import set_threads  # noqa: E402
 
@@ -194,6 +196,12 @@ class SeqkitCLI(LightningCLI):
             # of the evaluated run (or of the --run_dir given, when that already holds a run).
             evaluated = Path(explicit) if explicit and holds_a_run(Path(explicit)) else (
                 None if explicit else self._evaluated_run(config))
+        # SaveConfigCallback makes a collective call unless it may overwrite, so every rank must take the same path
+        # through it. seqkit's own checks keep a run's config.yaml: a new folder is fresh, a folder holding a run is
+        # refused unless resumed, and a resume writes config-resume.yaml beside it.
+        self.save_config_kwargs = {**self.save_config_kwargs, "overwrite": True}
+        if inherited is None and not launched_as_rank_zero():  # rank zero creates, locks and writes the folder
+            return self._follow_run_dir(config, explicit, evaluated)
         try:
             if inherited is not None:
                 run_dir = inherited
@@ -215,13 +223,19 @@ class SeqkitCLI(LightningCLI):
             ) from None
         if self.subcommand == "fit" and inherited is None:  # one training process per folder at a time
             self._lock_run_dir(run_dir)
-        if explicit or inherited is not None:  # reusing a folder on purpose (resume, DDP child): keep going
-            self.save_config_kwargs = {**self.save_config_kwargs, "overwrite": True}
         if self._resuming() and (run_dir / "config.yaml").is_file():  # the run's own config stays as it was
             self.save_config_kwargs = {**self.save_config_kwargs, "config_filename": "config-resume.yaml"}
         # DDP processes that Lightning launches inherit the environment: they must use the same folder.
         os.environ[RUN_DIR_ENV] = str(run_dir)
         return run_dir
+
+    def _follow_run_dir(self, config: Any, explicit: str | None, evaluated: Path | None) -> Path:
+        """The run folder of a rank other than zero, which creates nothing: the folder given or the job's, else a
+        name that :class:`FollowRankZeroRunDir` replaces with rank zero's choice once the processes connect."""
+        if explicit and evaluated is None:
+            return Path(explicit)
+        name, root = (self.subcommand, evaluated) if evaluated is not None else (self._run_name(config), None)
+        return job_run_dir(name, root) or (root or settings.runs_dir()) / name / PENDING
 
     def _parse_ckpt_path(self) -> None:
         """seqkit's checks before anything is built or written, then Lightning's reading of the checkpoint's
@@ -257,7 +271,7 @@ class SeqkitCLI(LightningCLI):
             read_lm_checkpoint(pretrained_lm)
         if ckpt_path and ckpt_path not in ("last", "best", "hpc", "registry") and "://" not in str(ckpt_path):
             check_checkpoint(ckpt_path)
-        if subcommand == "fit" and inherited is None and run_dir is not None:
+        if subcommand == "fit" and inherited is None and run_dir is not None and launched_as_rank_zero():
             self._lock_run_dir(run_dir)  # before the folder is checked or anything is loaded into it
         elif inherited is None and run_dir is None:
             check_creatable(settings.runs_dir())  # found now, not after the data is loaded
@@ -291,14 +305,17 @@ class SeqkitCLI(LightningCLI):
         self.run_dir = self._make_run_dir()
         run_dir = str(self.run_dir)
         kwargs.setdefault("default_root_dir", run_dir)
+        given = trainer_config.get("callbacks") or []
+        callbacks = [*(given if isinstance(given, list) else [given]), FollowRankZeroRunDir()]
         if trainer_config.get("logger") in (None, True):
             csv_logger = CSVLogger(run_dir, name="", version="")
-            if self._resuming():
+            if self._resuming() and launched_as_rank_zero():
                 continue_csv_log(csv_logger)
             kwargs["logger"] = [TensorBoardLogger(run_dir, name="", version="", default_hp_metric=False), csv_logger]
+        if self.subcommand == "predict":
+            callbacks.append(PredictionFiles())
         if self.subcommand == "fit":
-            given = trainer_config.get("callbacks") or []
-            callbacks = [*(given if isinstance(given, list) else [given]), StopOnNonFiniteLoss(), ResumeRandomState()]
+            callbacks += [StopOnNonFiniteLoss(), ResumeRandomState()]
             if trainer_config.get("enable_model_summary") is not False and not any(
                     isinstance(c, ModelSummary) for c in callbacks):
                 callbacks.append(ParameterSummary())
@@ -312,11 +329,11 @@ class SeqkitCLI(LightningCLI):
                     enable_version_counter=False,
                     last_every_n_steps=self._section(self.config).get("checkpoint_every_n_steps") or None,
                 ))
-            kwargs["callbacks"] = callbacks
             plugins = trainer_config.get("plugins") or []
             plugins = list(plugins) if isinstance(plugins, list | tuple) else [plugins]
             if not any(isinstance(p, CheckpointIO) for p in plugins):  # a kill while saving keeps the old file
                 kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+        kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 
     # ------------------------------------------------------------------ subcommands
@@ -344,28 +361,9 @@ class SeqkitCLI(LightningCLI):
         rank_zero_info(f"Resuming {self.run_dir} from {ckpt_path}")
 
     def predict(self, **kwargs: Any) -> None:
-        """``trainer.predict``, then write the outputs to ``<run_dir>/predictions.jsonl``, one line per example.
-
-        A DataModule with ``write_predictions(batches, run_dir)`` writes its own files instead (forecasts).
-        """
-        batches = self.trainer.predict(**kwargs)
-        if not batches or not self.trainer.is_global_zero:
-            return
-        writer = getattr(self.datamodule, "write_predictions", None)
-        if writer is not None:
-            for written in writer(batches, Path(self.run_dir)):
-                print(f"Predictions: {written}", flush=True)
-            return
-        path = Path(self.run_dir) / "predictions.jsonl"
-        rows = self.model.format_predictions(batches) if hasattr(self.model, "format_predictions") else (
-            {"output": row} for batch in batches for row in batch.tolist()
-        )
-        texts = _prediction_texts(self.datamodule)
-        with atomic_output(path) as handle:
-            for index, row in enumerate(rows):
-                text = {"text": texts[index]} if texts is not None and index < len(texts) else {}
-                handle.write(json.dumps({"row": index, **text, **row}, ensure_ascii=False) + "\n")
-        print(f"Predictions: {path}", flush=True)
+        """``trainer.predict``; :class:`~seqkit.prediction_files.PredictionFiles` writes the outputs into the run
+        directory (``predictions.jsonl``, one line per example, or the data module's own files such as forecasts)."""
+        self.trainer.predict(**kwargs)
 
     # ------------------------------------------------------------------ after each subcommand
     def after_fit(self) -> None:
@@ -416,16 +414,6 @@ def run_lightning_cli(args: list[str]) -> SeqkitCLI:
             if cause is None:
                 raise
             raise cause from None
-
-
-def _prediction_texts(datamodule: Any) -> list[str] | None:
-    """The texts of the split ``predict`` read (the test split, in file order), when the data module says which
-    column holds them; ``None`` otherwise."""
-    raw = getattr(datamodule, "raw", None)
-    columns = datamodule.text_columns() if hasattr(datamodule, "text_columns") else []
-    if not isinstance(raw, dict) or "test" not in raw or not columns:
-        return None
-    return raw["test"][columns[0]]
 
 
 def _seqkit_cause(error: BaseException) -> SeqkitError | None:

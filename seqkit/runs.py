@@ -9,9 +9,11 @@ Layout::
         metrics.csv          CSV log; events.out.tfevents.* for TensorBoard
         hparams.yaml
 
-A new run never reuses an existing folder: a clash adds a suffix (``-2``, ``-3``...). Processes launched by
-Lightning for DDP read the parent's choice from ``SEQKIT_RUN_DIR``. On a cluster (SLURM or torchrun) every node
-derives the same name from the job id.
+A new run never reuses an existing folder: a clash adds a suffix (``-2``, ``-3``...). Under DDP only global rank
+zero creates, locks and writes the folder. The other ranks use the folder given (``--run_dir``), the one their
+launching process chose (``SEQKIT_RUN_DIR``, for the processes Lightning starts) or the job's (SLURM or torchrun: every
+node derives ``job-<id>`` from the job id); otherwise they learn rank zero's choice once the process group is up
+(:class:`seqkit.distributed.FollowRankZeroRunDir`).
 """
 
 from __future__ import annotations
@@ -55,15 +57,25 @@ def job_id() -> str | None:
     return next((os.environ[v] for v in _JOB_ID_VARS if os.environ.get(v) not in (None, "", "none")), None)
 
 
+def job_run_dir(name: str, root: Path | None = None) -> Path | None:
+    """``<root>/<name>/job-<id>`` inside a cluster job (every rank derives it alone, and a requeued job finds its own
+    folder again), else ``None``. Creates nothing."""
+    job = job_id()
+    return (root or settings.runs_dir()) / name / f"job-{job}" if job else None
+
+
+#: The name a rank other than zero gives a folder that rank zero has still to name (it never creates it).
+PENDING = ".pending-rank-zero"
+
+
 def create_run_dir(name: str, root: Path | None = None) -> Path:
     """Create and return a fresh ``<root>/<name>/<timestamp>`` folder (``<root>/<name>/job-<id>`` in a job)."""
     parent = (root or settings.runs_dir()) / name
     parent.mkdir(parents=True, exist_ok=True)
-    job = job_id()
-    if job:  # every node of the job must agree on the folder, and a requeued job finds its own
-        run_dir = parent / f"job-{job}"
-        run_dir.mkdir(exist_ok=True)
-        return run_dir
+    in_job = job_run_dir(name, root)
+    if in_job is not None:
+        in_job.mkdir(exist_ok=True)
+        return in_job
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
         run_dir = parent / (stamp if attempt == 1 else f"{stamp}-{attempt}")
@@ -160,6 +172,11 @@ class RunLock:
         handle.write(f"pid {os.getpid()}\n")
         handle.flush()
         self._handle = handle
+
+    def __getstate__(self) -> dict:
+        # ddp_spawn pickles everything the Trainer reaches (LightningCLI's saved config reaches this lock): the open
+        # file stays with this process, which holds the lock while its workers train.
+        return {"path": self.path, "_handle": None}
 
     def release(self) -> None:
         if self._handle is not None:
