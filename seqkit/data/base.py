@@ -20,7 +20,7 @@ from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import sequence_lengths
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader, training_position
-from seqkit.data.sampler import BucketBatchSampler
+from seqkit.data.sampler import BucketBatchSampler, ShardSampler
 from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer
 from seqkit.errors import DataError
@@ -29,6 +29,34 @@ if TYPE_CHECKING:
     from datasets import Dataset
 
 log = logging.getLogger(__name__)
+
+
+def rank_and_size(trainer: L.Trainer | None) -> tuple[int, int]:
+    """``(global rank, world size)`` of the trainer a DataModule is attached to; ``(0, 1)`` without one."""
+    return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+
+def check_one_per_rank(role: str, count: int, world_size: int, unit: str = "examples") -> None:
+    """Raise :class:`~seqkit.errors.DataError` when a split has fewer ``unit`` than there are processes: under DDP
+    every process evaluates (and trains on) a share of each split, and a process with none would leave the others
+    waiting for it."""
+    if count < world_size:
+        raise DataError(f"The {role} split has {count} {unit}, fewer than the {world_size} processes sharing it; use "
+                        "more rows of it or fewer devices.")
+
+
+def check_own_sharding(trainer: L.Trainer | None) -> None:
+    """Raise :class:`~seqkit.errors.DataError` when a distributed Trainer would replace the samplers of a DataModule
+    that shards its batches itself."""
+    if trainer is None or trainer.world_size == 1:
+        return
+    connector = getattr(trainer, "_accelerator_connector", None)
+    if getattr(connector, "use_distributed_sampler", False):
+        raise DataError(
+            "seqkit's data modules shard batches across ranks themselves: create the Trainer with "
+            "use_distributed_sampler=False (the seqkit CLI does this for you)."
+        )
+
 
 class TextDataModule(L.LightningDataModule):
     """Base class: raw splits -> checks -> tokenizer -> cached token ids -> bucketed batches.
@@ -165,24 +193,14 @@ class TextDataModule(L.LightningDataModule):
             log_dir = trainer.log_dir  # a collective call under DDP: every rank must make it
             if log_dir and trainer.is_global_zero:
                 self.tokenizer.save(Path(log_dir) / "tokenizer")
-        self._check_sharding()
-
-    def _check_sharding(self) -> None:
-        trainer = self.trainer
-        if trainer is None or trainer.world_size == 1:
-            return
-        connector = getattr(trainer, "_accelerator_connector", None)
-        if getattr(connector, "use_distributed_sampler", False):
-            raise DataError(
-                "seqkit's data modules shard batches across ranks themselves: create the Trainer with "
-                "use_distributed_sampler=False (the seqkit CLI does this for you)."
-            )
+        check_own_sharding(self.trainer)
 
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.encoded:
             raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
         dataset = self.encoded[role]
-        trainer = self.trainer
+        rank, world_size = rank_and_size(self.trainer)
+        check_one_per_rank(role, len(dataset), world_size)
         sampler = BucketBatchSampler(
             sequence_lengths(dataset, self.length_column()),
             self.batching.batch_size if train else self.batching.eval_batch_size,
@@ -191,8 +209,8 @@ class TextDataModule(L.LightningDataModule):
             bucket=self.batching.bucketing,
             pool_factor=self.batching.pool_factor,
             seed=self.splits.seed,
-            num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0,
+            num_replicas=world_size,
+            rank=rank,
         )
         # Training loaders resume mid-epoch from a checkpoint (seqkit.data.resumable).
         loader_class, extra = (ResumableDataLoader, {"position": self._train_position}) if train else (DataLoader, {})
@@ -215,11 +233,16 @@ class TextDataModule(L.LightningDataModule):
         return self._loader(TEST, train=False)
 
     def predict_dataloader(self) -> DataLoader:
-        """The test split in file order, so predictions line up with the input rows.
+        """The test split in file order, so predictions line up with the input rows; under DDP each rank predicts
+        a contiguous part of it (:class:`~seqkit.data.sampler.ShardSampler`).
 
-        A plain sequential ``BatchSampler``: Lightning rebuilds a prediction loader's batch sampler to track indices.
+        Plain batching of a sampler: Lightning rebuilds a prediction loader's batch sampler to track indices.
         """
         if TEST not in self.encoded:
             raise DataError(f"No test split is configured for {self.source.label}; set data.init_args.splits.test.")
-        return DataLoader(ArrowBatches(self.encoded[TEST]), batch_size=self.batching.eval_batch_size, shuffle=False,
-                          collate_fn=self.collator(), num_workers=self.batching.num_workers)
+        dataset = self.encoded[TEST]
+        rank, world_size = rank_and_size(self.trainer)
+        check_one_per_rank(TEST, len(dataset), world_size)
+        return DataLoader(ArrowBatches(dataset), sampler=ShardSampler(len(dataset), world_size, rank),
+                          batch_size=self.batching.eval_batch_size, collate_fn=self.collator(),
+                          num_workers=self.batching.num_workers)

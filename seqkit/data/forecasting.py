@@ -20,8 +20,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from seqkit.data.base import check_one_per_rank, check_own_sharding, rank_and_size
 from seqkit.data.forecast_output import forecast_table, plot_forecasts
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
+from seqkit.data.resumable import ResumableDataLoader, training_position
+from seqkit.data.sampler import BucketBatchSampler, ShardSampler
 from seqkit.data.sources import DataSource, describe_split, load_splits
 from seqkit.errors import DataError
 
@@ -265,6 +268,7 @@ class ForecastingDataModule(L.LightningDataModule):
             log_dir = trainer.log_dir  # a collective call under DDP: every rank must make it
             if log_dir and trainer.is_global_zero:
                 self.save_scaler(Path(log_dir) / "scaler.json")
+        check_own_sharding(trainer)
 
     def save_scaler(self, path: Path) -> None:
         """Write the train statistics (``series_spec``) as JSON into the run directory."""
@@ -272,11 +276,21 @@ class ForecastingDataModule(L.LightningDataModule):
         path.write_text(json.dumps(self.series_spec, indent=2) + "\n")
 
     def _loader(self, role: str, train: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.splits.seed) if train else None
-        batching = self.batching
-        return DataLoader(self.datasets[role], batch_size=batching.batch_size if train else batching.eval_batch_size,
-                          shuffle=train, generator=generator, collate_fn=_whole_batch,
-                          num_workers=batching.num_workers, persistent_workers=batching.num_workers > 0)
+        """Random batches of windows for training (a new order each epoch from ``seed + epoch``), windows in time
+        order for evaluation; under DDP each rank takes its share, every window on exactly one rank."""
+        dataset, batching = self.datasets[role], self.batching
+        rank, world_size = rank_and_size(self.trainer)
+        check_one_per_rank(role, len(dataset), world_size, unit="windows")
+        sampler = BucketBatchSampler(np.ones(len(dataset)), batching.batch_size if train else batching.eval_batch_size,
+                                     shuffle=train, bucket=False, seed=self.splits.seed, num_replicas=world_size,
+                                     rank=rank)
+        # Training loaders resume mid-epoch from a checkpoint (seqkit.data.resumable).
+        loader_class, extra = (ResumableDataLoader, {"position": self._train_position}) if train else (DataLoader, {})
+        return loader_class(dataset, batch_sampler=sampler, collate_fn=_whole_batch, num_workers=batching.num_workers,
+                            persistent_workers=batching.num_workers > 0, **extra)
+
+    def _train_position(self) -> tuple[int, int]:
+        return training_position(self.trainer)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(TRAIN, train=True)
@@ -288,8 +302,13 @@ class ForecastingDataModule(L.LightningDataModule):
         return self._loader(TEST, train=False)
 
     def predict_dataloader(self) -> DataLoader:
-        """Every test window in time order."""
-        return self._loader(TEST, train=False)
+        """Every test window in time order; under DDP each rank forecasts a contiguous part of them."""
+        dataset = self.datasets[TEST]
+        rank, world_size = rank_and_size(self.trainer)
+        check_one_per_rank(TEST, len(dataset), world_size, unit="windows")
+        return DataLoader(dataset, sampler=ShardSampler(len(dataset), world_size, rank),
+                          batch_size=self.batching.eval_batch_size, collate_fn=_whole_batch,
+                          num_workers=self.batching.num_workers)
 
     # ----------------------------------------------------------------- predictions in original units
     def write_predictions(self, batches: list[dict[str, Tensor]], run_dir: Path) -> list[Path]:

@@ -3,9 +3,11 @@
 The stream layout of Zaremba et al. and AWD-LSTM: a split's tokens (each line followed by ``<eos>``) are
 concatenated, cut into ``B`` equal contiguous rows ``(B, L)``, and read left to right in chunks of ``bptt`` steps.
 Row ``b`` of chunk ``i + 1`` continues row ``b`` of chunk ``i``, so a model can carry its hidden state across
-chunks. Under DDP the stream is cut into ``B * world_size`` rows and rank ``r`` takes rows ``r*B .. (r+1)*B - 1``:
-every rank owns contiguous text, state carrying stays correct, and a run on ``W`` processes with batch ``B`` sees
-exactly the data of one process with batch ``W * B``.
+chunks. Under DDP the training stream is cut into ``B * world_size`` rows and rank ``r`` takes rows
+``r*B .. (r+1)*B - 1``: every rank owns contiguous text, state carrying stays correct, and a run on ``W`` processes
+with batch ``B`` sees exactly the data of one process with batch ``W * B``. Evaluation lays a split out as
+``eval_batch_size`` rows in all, whatever the number of processes, and each rank reads a contiguous share of them:
+a checkpoint's perplexity is the same on one process and on many.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from seqkit.data.base import TEST, TextDataModule
+from seqkit.data.base import TEST, TextDataModule, rank_and_size
 from seqkit.data.encoding import encode_column
 from seqkit.data.options import Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader
@@ -28,6 +30,17 @@ from seqkit.errors import DataError
 
 if TYPE_CHECKING:
     from datasets import Dataset as HFDataset
+
+
+def evaluation_rows(tokens: np.ndarray | torch.Tensor, rows: int, rank: int = 0, world_size: int = 1) -> torch.Tensor:
+    """Lay a 1-D token stream out as ``rows`` contiguous rows in all and return this rank's contiguous share of them
+    (``rows // world_size`` or one more): ``(rows_r, L)``, the same layout on any number of processes."""
+    if rows < world_size:
+        raise DataError(f"Evaluation reads the stream as eval_batch_size = {rows} rows in all, fewer than the "
+                        f"{world_size} processes sharing them; set data.init_args.batching.eval_batch_size to at "
+                        f"least {world_size}.")
+    layout = stream_rows(tokens, rows)
+    return layout[rank * rows // world_size : (rank + 1) * rows // world_size]
 
 
 def stream_rows(tokens: np.ndarray | torch.Tensor, rows: int, rank: int = 0, world_size: int = 1) -> torch.Tensor:
@@ -123,7 +136,8 @@ class LanguageModelingDataModule(TextDataModule):
         add_eos: Append ``<eos>`` to every line (the standard for WikiText and PTB word-level perplexity).
         skip_empty_lines: Drop lines that are blank (WikiText keeps them as ``<eos>``-only lines by convention).
         batching: ``batch_size``: parallel rows ``B`` per process for training (default 20); ``eval_batch_size``:
-            rows for validation and test (default 10, as in AWD-LSTM's evaluation); ``num_workers``. Chunks of one
+            rows for validation and test in all, shared among the processes (default 10, as in AWD-LSTM's
+            evaluation); ``num_workers``. Chunks of one
             stream have no lengths to bucket: ``max_tokens``, ``bucketing`` and ``pool_factor`` are refused.
         splits: Split names, held-out validation, row limits (the first rows: running text stays contiguous), seed.
     """
@@ -185,11 +199,10 @@ class LanguageModelingDataModule(TextDataModule):
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.streams:
             raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
-        trainer = self.trainer
-        rows = stream_rows(
-            self.streams[role], self.batching.batch_size if train else self.batching.eval_batch_size,
-            rank=trainer.global_rank if trainer else 0, world_size=trainer.world_size if trainer else 1,
-        )
+        rank, world_size = rank_and_size(self.trainer)
+        layout = stream_rows if train else evaluation_rows
+        rows = layout(self.streams[role], self.batching.batch_size if train else self.batching.eval_batch_size,
+                      rank=rank, world_size=world_size)
         chunks = BPTTChunks(rows.shape[1], self.bptt, variable=train and self.variable_bptt, seed=self.splits.seed)
         if train:  # resumes mid-epoch from a checkpoint (seqkit.data.resumable)
             return ResumableDataLoader(StreamChunks(rows), sampler=chunks, batch_size=None,

@@ -1,4 +1,4 @@
-"""Length-bucketing batch sampler that shards batches across DDP ranks itself."""
+"""Length-bucketing batch sampler that shards batches across DDP ranks itself, each example on exactly one rank."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     Shuffles all indices, cuts them into pools of ``batch_size * pool_factor`` examples, sorts each pool by length
     and cuts it into batches, then shuffles the batch order. Every epoch (``set_epoch``) draws a new order from
-    ``seed + epoch``, identical on every rank. Under DDP each rank takes every ``num_replicas``-th batch; the
-    batch list is first padded by repeating batches so that all ranks run the same number of steps.
+    ``seed + epoch``, identical on every rank. Under DDP each rank takes every ``num_replicas``-th batch of
+    :func:`equal_shares` of the list: the largest batches are halved until every rank has the same number of steps,
+    so no example repeats (training, and evaluation that counts each example once) and no rank waits for another.
 
     Args:
         lengths: Length of every example, shape ``(N,)`` (any sequence of ints).
@@ -25,7 +26,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         shuffle: Random order (training). Without it, examples are sorted by length once (evaluation).
         bucket: Sort pools by length. ``False`` gives plain random batches (for comparison).
         pool_factor: Pool size in batches: larger pools pad less but are less random.
-        drop_last: Drop the last, smaller batch of each pool.
+        drop_last: Drop the last, smaller batch of each pool (and under DDP the batches past a multiple of the
+            number of ranks, rather than halving batches).
         seed: Base seed of the shuffling.
         num_replicas: Number of DDP ranks (world size).
         rank: This process's rank.
@@ -97,9 +99,9 @@ class BucketBatchSampler(Sampler[list[int]]):
     def _shard(self, batches: list[np.ndarray]) -> list[np.ndarray]:
         if self.num_replicas == 1 or not batches:
             return batches
-        total = -(-len(batches) // self.num_replicas) * self.num_replicas
-        padded = batches + batches[: total - len(batches)]
-        return padded[self.rank :: self.num_replicas]
+        kept = len(batches) // self.num_replicas * self.num_replicas
+        batches = batches[:kept] if self.drop_last and kept else equal_shares(batches, self.num_replicas)
+        return batches[self.rank :: self.num_replicas]
 
     def __iter__(self) -> Iterator[list[int]]:
         for batch in self._shard(self.batches()):
@@ -107,6 +109,49 @@ class BucketBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return len(self._shard(self.batches()))
+
+
+def equal_shares(batches: Sequence[np.ndarray], parts: int) -> list[np.ndarray]:
+    """``batches`` re-cut into a multiple of ``parts`` batches, every example still in exactly one of them and the
+    order kept: the largest batch is halved in place until the count is a multiple (at most ``parts - 1`` cuts).
+    When there are too few examples for that, the two smallest neighbouring batches are merged instead.
+
+    Raises ``ValueError`` when there are fewer examples than ``parts``: some part would get none.
+    """
+    batches = list(batches)
+    examples = sum(len(batch) for batch in batches)
+    if examples < parts:
+        raise ValueError(f"{examples} examples cannot be shared among {parts} processes: each needs one")
+    target = -(-len(batches) // parts) * parts
+    if target > examples:
+        target = len(batches) // parts * parts
+    while len(batches) < target:
+        at = max(range(len(batches)), key=lambda i: len(batches[i]))
+        half = len(batches[at]) // 2
+        batches[at : at + 1] = [batches[at][:half], batches[at][half:]]
+    while len(batches) > target:
+        at = min(range(len(batches) - 1), key=lambda i: len(batches[i]) + len(batches[i + 1]))
+        batches[at : at + 2] = [np.concatenate([batches[at], batches[at + 1]])]
+    return batches
+
+
+class ShardSampler(Sampler[int]):
+    """The indices ``0 .. size - 1`` in order, cut into ``num_replicas`` contiguous parts whose sizes differ by at
+    most one; iterates over part ``rank``. Prediction loaders use it: rank ``r``'s outputs come right after rank
+    ``r - 1``'s, so gathering them in rank order gives the split's order.
+    """
+
+    def __init__(self, size: int, num_replicas: int = 1, rank: int = 0) -> None:
+        if size < num_replicas:
+            raise ValueError(f"{size} examples cannot be shared among {num_replicas} processes: each needs one")
+        self.start = rank * size // num_replicas
+        self.end = (rank + 1) * size // num_replicas
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(self.start, self.end))
+
+    def __len__(self) -> int:
+        return self.end - self.start
 
 
 def padding_fraction(lengths: Sequence[int] | np.ndarray, batches: Sequence[Sequence[int]]) -> float:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from seqkit.data import BucketBatchSampler, PadCollator, padding_fraction
+from seqkit.data.sampler import ShardSampler, equal_shares
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.encoding import sequence_lengths, truncate
 from seqkit.data.options import Splits
@@ -48,16 +49,31 @@ def test_every_example_once_per_epoch_and_new_order_each_epoch():
     assert list(sampler) == first  # reproducible from (seed, epoch)
 
 
-def test_ddp_ranks_get_disjoint_shards_of_equal_size():
-    lengths = np.random.default_rng(1).integers(1, 50, size=999)
-    shards = [list(BucketBatchSampler(lengths, 10, num_replicas=3, rank=r, seed=5)) for r in range(3)]
-    assert len({len(s) for s in shards}) == 1  # same number of steps on every rank
-    full = list(BucketBatchSampler(lengths, 10, seed=5))  # the same epoch order on every rank
-    padded = full + full[: -len(full) % 3]
-    for rank, shard in enumerate(shards):
-        assert shard == padded[rank::3]
+@pytest.mark.parametrize(("size", "shuffle"), [(999, True), (999, False), (5, False), (3, True)])
+def test_ddp_ranks_share_every_example_exactly_once_in_equal_steps(size, shuffle):
+    lengths = np.random.default_rng(1).integers(1, 50, size=size)
+    shards = [list(BucketBatchSampler(lengths, 10, num_replicas=3, rank=r, seed=5, shuffle=shuffle))
+              for r in range(3)]
+    assert len({len(s) for s in shards}) == 1 and len(shards[0]) >= 1  # same number of steps on every rank
     seen = [i for shard in shards for batch in shard for i in batch]
-    assert set(seen) == set(range(999))
+    assert sorted(seen) == list(range(size))  # no example repeated, none left out
+    full = [list(b) for b in BucketBatchSampler(lengths, 10, seed=5, shuffle=shuffle)]  # one order on every rank
+    interleaved = [batch for step in zip(*shards, strict=True) for batch in step]
+    assert [i for b in interleaved for i in b] == [i for b in full for i in b]  # only cut, never reordered
+
+
+def test_equal_shares_halves_the_largest_batches_or_merges_when_examples_are_few():
+    batches = [np.arange(0, 10), np.arange(10, 14), np.arange(14, 24)]
+    shared = equal_shares(batches, 2)
+    assert [len(b) for b in shared] == [5, 5, 4, 10]
+    assert [len(b) for b in equal_shares([np.array([0]), np.array([1]), np.array([2])], 2)] == [2, 1]
+    with pytest.raises(ValueError, match="each needs one"):
+        equal_shares([np.array([0])], 2)
+
+
+def test_shard_sampler_gives_each_rank_a_contiguous_part_in_order():
+    parts = [list(ShardSampler(10, 3, rank)) for rank in range(3)]
+    assert parts == [[0, 1, 2], [3, 4, 5], [6, 7, 8, 9]]
 
 
 def test_max_tokens_caps_padded_batch_size():
