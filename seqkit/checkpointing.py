@@ -4,10 +4,11 @@
   renames it over the old one (``os.replace``), so a kill while saving leaves the previous checkpoint intact.
 - :class:`RunCheckpoint` keeps ``best.ckpt`` (the model's metric) and ``last.ckpt``, which it also writes every
   ``last_every_n_steps`` training steps so a killed run loses little work.
-- :class:`ResumeRandomState` stores the random generators' states in every checkpoint and restores them right
-  before the first batch of a resumed run, so dropout continues as if the run had never stopped. With the training
-  loader's position (:mod:`seqkit.data.resumable`) and the language model's carried state, a run resumed after
-  ``kill -9`` ends with the same weights as an uninterrupted one (on one process).
+- :class:`ResumeRandomState` stores every rank's random generators in every checkpoint and restores each rank's own
+  right before the first batch of a resumed run, so dropout continues as if the run had never stopped. With the
+  training loader's position (:mod:`seqkit.data.resumable`) and every rank's carried recurrent state
+  (:class:`seqkit.tasks.base.CarriedStates`), a run resumed after ``kill -9`` ends with the same weights as an
+  uninterrupted one, on one process or several (on the same number of them).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import numpy as np
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_warn
 
+from seqkit.distributed import every_rank, own_share
 from seqkit.errors import CheckpointError
 
 
@@ -125,24 +128,30 @@ def check_checkpoint(path: str | Path) -> None:
 
 
 class RunCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` that also writes ``last.ckpt`` every ``last_every_n_steps`` training steps.
+    """``ModelCheckpoint`` that also writes ``last.ckpt`` every ``last_every_n_steps`` training steps, and at the last
+    step of a run stopped in the middle of an epoch (``max_steps``, ``max_time``, ``trainer.should_stop``).
 
     The best checkpoint is still chosen at validation time and ``last.ckpt`` still written at every epoch end; the
-    step-based saves only add mid-epoch resume points (never on an epoch's last batch: validation comes next).
+    step-based saves only add mid-epoch resume points (never on an epoch's last batch: validation comes next). An
+    epoch that a stop cut short keeps the ``last.ckpt`` of its last step, which says where in the epoch the run
+    stood: the epoch-end save would record the epoch as done, and a resume would skip the rest of it.
     """
 
     def __init__(self, *args: Any, last_every_n_steps: int | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("save_last", True)
         super().__init__(*args, **kwargs)
         self.last_every_n_steps = last_every_n_steps
+        self._keep_last = False
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-        every = self.last_every_n_steps
-        if not every or not self.save_last or trainer.global_step % every:
+        if not self.save_last or trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
             return
-        if trainer.fit_loop.epoch_loop.batch_progress.is_last_batch or self._should_skip_saving_checkpoint(trainer):
+        every = self.last_every_n_steps
+        if not (every and trainer.global_step % every == 0) and not _stops_after_this_step(trainer):
+            return
+        if self._should_skip_saving_checkpoint(trainer):
             return
         saved_at = self._last_global_step_saved
         self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
@@ -150,43 +159,90 @@ class RunCheckpoint(ModelCheckpoint):
         self._last_global_step_saved = saved_at
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        super().on_train_epoch_end(trainer, pl_module)
-        # Validating every N steps, ModelCheckpoint saves only after validations: an epoch whose last step is not one
-        # of them (or a run stopped by max_time) would end with a last.ckpt up to N steps old.
-        if self.save_last and not self._should_skip_saving_checkpoint(trainer):
-            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        self._keep_last = _epoch_cut_short(trainer)
+        try:
+            super().on_train_epoch_end(trainer, pl_module)
+            # Validating every N steps, ModelCheckpoint saves only after validations: an epoch whose last step is not
+            # one of them would end with a last.ckpt up to N steps old.
+            if self.save_last and not self._should_skip_saving_checkpoint(trainer):
+                self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        finally:
+            self._keep_last = False
+
+    def _save_last_checkpoint(self, trainer: L.Trainer, monitor_candidates: dict[str, Any]) -> None:
+        if not self._keep_last:
+            super()._save_last_checkpoint(trainer, monitor_candidates)
+
+
+def _stops_after_this_step(trainer: L.Trainer) -> bool:
+    """Whether training ends after the step that just ran: ``max_steps`` reached, or a stop requested (the
+    ``Timer`` of ``max_time`` and early stopping set ``trainer.should_stop``, the same on every rank)."""
+    return trainer.should_stop or 0 <= trainer.max_steps <= trainer.global_step
+
+
+def _epoch_cut_short(trainer: L.Trainer) -> bool:
+    """Whether the epoch now ending stopped before its last batch."""
+    done = trainer.fit_loop.epoch_loop.batch_progress.current.processed
+    return done < trainer.num_training_batches
 
 
 class ResumeRandomState(L.Callback):
-    """Saves the torch, CUDA, Python and NumPy random states in checkpoints; restores them before the first
-    training batch after a resume (not at load time: the sanity check and data set-up run in between)."""
+    """Saves every rank's torch, CUDA, Python and NumPy random states in checkpoints; restores each rank's own before
+    the first training batch after a resume (not at load time: the sanity check and data set-up run in between).
+
+    Resuming on a different number of processes cannot continue every rank's generators: each rank then starts
+    from rank zero's, with a warning.
+    """
 
     def __init__(self) -> None:
         self._pending: dict[str, Any] | None = None
 
     def state_dict(self) -> dict[str, Any]:
-        name, keys, position, has_gauss, cached = np.random.get_state()
-        state = {
-            "torch": torch.get_rng_state(),
-            "python": random.getstate(),
-            "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
-        }
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            state["cuda"] = torch.cuda.get_rng_state_all()
-        return state
+        return {"ranks": every_rank(random_state())}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._pending = state_dict
+        if "ranks" not in state_dict:  # written before every rank's state was kept: one process's
+            self._pending = state_dict
+            return
+        self._pending = own_share(state_dict["ranks"])
+        if self._pending is None:
+            rank_zero_warn(f"This run was saved by {len(state_dict['ranks'])} processes: every rank continues from "
+                           "rank zero's random state (a resume is exact on the same number of processes).")
+            self._pending = state_dict["ranks"][0]
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
                              batch_idx: int) -> None:
         state, self._pending = self._pending, None
-        if state is None:
-            return
-        torch.set_rng_state(state["torch"])
-        version, internal, gauss = state["python"]
-        random.setstate((version, tuple(internal), gauss))
-        name, keys, position, has_gauss, cached = state["numpy"]
-        np.random.set_state((name, keys.numpy().astype(np.uint32), position, has_gauss, cached))
-        if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(state["cuda"])
+        if state is not None:
+            set_random_state(state)
+
+
+def random_state() -> dict[str, Any]:
+    """This process's torch, Python, NumPy and (when in use) current CUDA device's random states, as tensors and
+    plain values (a checkpoint holding them loads with ``weights_only=True``)."""
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    state = {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": [name, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_random_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`random_state` returned (``cuda``: one device's state, or every device's in the format
+    of checkpoints written before each rank kept its own)."""
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+    cuda = state.get("cuda")
+    if cuda is None or not torch.cuda.is_available():
+        return
+    if isinstance(cuda, torch.Tensor):
+        torch.cuda.set_rng_state(cuda)
+    elif len(cuda) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda)

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Timer
 
+from seqkit.distributed import from_rank_zero
 from seqkit.errors import ConfigError
 
 
@@ -27,7 +28,8 @@ class TimeBudgetDecay(L.Callback):
     ``max_time`` counts it) from Lightning's ``Timer`` before every step, so the rate reaches its floor when the
     run stops, and the validation Lightning runs at the stop scores the annealed model. ``ReduceLROnPlateau``, by
     contrast, steps only at epoch ends and may never cut the rate within a short budget. Set the task's
-    ``lr_scheduler`` to null: this callback owns the rate.
+    ``lr_scheduler`` to null: this callback owns the rate. Under DDP rank zero's clock sets every rank's rate (as it
+    decides when the ``Timer`` stops the run), so the ranks stay identical.
 
     Args:
         decay_fraction: The last part of the budget over which the rate falls (0.4: the last 40%).
@@ -60,7 +62,9 @@ class TimeBudgetDecay(L.Callback):
         assert self._timer is not None and self.base_lrs is not None
         elapsed, remaining = self._timer.time_elapsed("train"), self._timer.time_remaining("train")
         assert remaining is not None  # on_train_start refused a Timer without a duration
-        factor = budget_factor(elapsed, elapsed + remaining, self.decay_fraction, self.final_fraction)
+        # Rank zero's clock decides, as it does when the Timer stops the run: ranks' clocks differ, and different
+        # learning rates would make the ranks' weights drift apart.
+        factor = from_rank_zero(budget_factor(elapsed, elapsed + remaining, self.decay_fraction, self.final_fraction))
         for opt, lrs in zip(trainer.optimizers, self.base_lrs):
             for group, base in zip(opt.param_groups, lrs):
                 group["lr"] = base * factor

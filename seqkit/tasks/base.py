@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
+from seqkit.distributed import every_rank, own_share, rank_and_size
 from seqkit.errors import DataError
 
 Config = TypeVar("Config")
@@ -94,7 +95,13 @@ class TaskModule(L.LightningModule):
 
 class CarriedStates:
     """Mixed into a task that reads a token stream in chunks: ``_states`` (a dict the task creates) holds each
-    split's recurrent state, carried from one chunk to the next and dropped when the split's epoch starts."""
+    split's recurrent state, carried from one chunk to the next and dropped when the split's epoch starts.
+
+    The carried training state belongs to the run's position in the stream, so checkpoints keep it (every rank's:
+    under DDP each rank reads its own rows) and a resumed run continues with it. It is kept in the parameters'
+    dtype and device whatever the precision it was computed in (a ``bf16-mixed`` run resumes in ``32-true``).
+    Lightning does not call ``on_train_epoch_start`` when it resumes mid-epoch, so the restored state is used as is.
+    """
 
     _states: dict[str, Any]
 
@@ -104,7 +111,9 @@ class CarriedStates:
         state = first = self._states.get(split)
         while isinstance(first, tuple | list):  # per layer, (h, c): any of its tensors tells the batch size
             first = first[0]
-        return state if first is not None and first.shape[-2] == ids.shape[0] else None
+        if first is None or first.shape[-2] != ids.shape[0]:
+            return None
+        return _convert(state, self.device, self.dtype)
 
     def on_train_epoch_start(self) -> None:
         self._states["train"] = None
@@ -114,3 +123,22 @@ class CarriedStates:
 
     def on_test_epoch_start(self) -> None:
         self._states["test"] = None
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        train = self._states.get("train")
+        checkpoint["seqkit_train_states"] = every_rank(None if train is None else _convert(train, "cpu", self.dtype))
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "seqkit_train_states" in checkpoint:
+            self._states["train"] = own_share(checkpoint["seqkit_train_states"])
+        elif rank_and_size()[1] == 1:  # a checkpoint from before every rank's state was kept: one process's
+            self._states["train"] = checkpoint.get("seqkit_train_state")
+
+
+def _convert(state: Any, device: torch.device | str, dtype: torch.dtype) -> Any:
+    """``state`` (tensors nested in lists and tuples) on ``device``, floating tensors in ``dtype``."""
+    if isinstance(state, Tensor):
+        return state.to(device=device, dtype=dtype if state.is_floating_point() else state.dtype)
+    if isinstance(state, list | tuple):
+        return type(state)(_convert(item, device, dtype) for item in state)
+    return state

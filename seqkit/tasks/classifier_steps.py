@@ -10,7 +10,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torchmetrics import MetricCollection
+from torchmetrics import MeanMetric, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
 
@@ -26,8 +26,10 @@ def prediction_record(probabilities: list[float], label_names: list[str] | None 
 class ClassifierSteps:
     """Mixed into a LightningModule whose ``forward(*self.model_inputs(batch))`` gives class logits ``(B, C)``.
 
-    Logs ``train_loss``; accuracy, macro-F1 and loss for validation and test (synced across ranks); writes the test
-    confusion matrix to ``<log_dir>/confusion_matrix.csv``; predicts class probabilities.
+    Logs ``train_loss``; accuracy, macro-F1 and loss for validation and test; writes the test confusion matrix to
+    ``<log_dir>/confusion_matrix.csv``; predicts class probabilities. Every metric is a torchmetrics state summed
+    across ranks (the loss as a sum and a weight, :meth:`loss_weight`), so under DDP, where each rank evaluates its
+    own share of a split, the figures equal one process's.
     """
 
     monitor: ClassVar[tuple[str, str]] = ("val_acc", "max")  # checkpoints and plateau schedulers follow accuracy
@@ -53,6 +55,12 @@ class ClassifierSteps:
         self.test_metrics = metrics.clone(prefix="test_")
         # Kept out of the collections: a (C, C) tensor cannot be logged; it is written to a CSV at test end.
         self.test_confusion = MulticlassConfusionMatrix(num_classes)
+        self.val_mean_loss, self.test_mean_loss = MeanMetric(), MeanMetric()
+
+    def loss_weight(self, batch: dict[str, Tensor]) -> int:
+        """How many terms the batch's mean loss averages (its examples): the weight that makes a split's loss the
+        mean over every one of them, on one process or many."""
+        return len(batch["labels"])
 
     def _step(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
         logits = self(*self.model_inputs(batch))
@@ -66,14 +74,16 @@ class ClassifierSteps:
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         logits, loss = self._step(batch)
         self.val_metrics.update(logits, batch["labels"])
-        self.log("val_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
+        self.val_mean_loss.update(loss, self.loss_weight(batch))
+        self.log("val_loss", self.val_mean_loss)
         self.log_dict(self.val_metrics, prog_bar=True)
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         logits, loss = self._step(batch)
         self.test_metrics.update(logits, batch["labels"])
         self.test_confusion.update(logits, batch["labels"])
-        self.log("test_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
+        self.test_mean_loss.update(loss, self.loss_weight(batch))
+        self.log("test_loss", self.test_mean_loss)
         self.log_dict(self.test_metrics)
 
     def on_test_epoch_end(self) -> None:

@@ -11,12 +11,16 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 from torchmetrics import MeanMetric
 
+from seqkit.distributed import every_rank, own_share
 from seqkit.models.echo_state import EchoStateClassifierNet, ReservoirConfig
 from seqkit.tasks.base import CarriedStates, TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
+#: The readout's normal-equation sums (state-dict names): each rank's own until they are added up.
+READOUT_SUMS = [f"network.readout.{name}" for name in ("gram", "cross", "count")]
 CLASSIFIER_RESERVOIR = ReservoirConfig()
 LM_RESERVOIR = ReservoirConfig(reservoir_size=1000, input_scaling=1.0, density=0.05)
 
@@ -43,6 +47,11 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
         super().__init__(reservoir=reservoir)
         self.automatic_optimization = False
         self.network = EchoStateClassifierNet(vocab_size, num_classes, reservoir=reservoir, pad_id=pad_id, alpha=alpha)
+        # DDP wraps only a module with a parameter that could take a gradient: the readout is the part this task
+        # fits (solved, never stepped). Its normal-equation sums are each rank's own until solve() adds them up, so
+        # DDP must not copy rank zero's over them before every step as it does with buffers.
+        self.network.readout.linear.requires_grad_(True)
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, READOUT_SUMS)
         self.setup_metrics(num_classes)
         self._unsolved = False
 
@@ -67,6 +76,20 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
                 setattr(readout, name, self.trainer.strategy.reduce(getattr(readout, name), reduce_op="sum"))
         readout.solve()
         self._unsolved = False
+
+    # A checkpoint written in the middle of the pass keeps the sums (under DDP every rank's: they differ until
+    # solve() adds them up), so a resumed run solves from everything seen.
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["seqkit_readout_unsolved"] = self._unsolved
+        if self._unsolved and self.trainer.world_size > 1:
+            readout = self.network.readout
+            checkpoint["seqkit_readout_sums"] = every_rank([readout.gram, readout.cross, readout.count])
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self._unsolved = bool(checkpoint.get("seqkit_readout_unsolved", False))
+        sums = own_share(checkpoint.get("seqkit_readout_sums"))
+        if sums is not None:
+            checkpoint["state_dict"].update(zip(READOUT_SUMS, sums, strict=True))
 
     # Lightning validates before on_train_epoch_end, so the solve happens when evaluation starts.
     def on_validation_epoch_start(self) -> None:

@@ -81,18 +81,6 @@ class LanguageModel(CarriedStates, TaskModule):
         output, state, _ = self.model(ids, state)
         return self.model.logits(output), state
 
-    # ------------------------------------------------------------------ state carrying
-    # Mid-epoch resume: the carried training state belongs to the run's position in the stream, so it is saved in
-    # checkpoints (tensors only, readable with weights_only) and restored with them. Lightning does not call
-    # on_train_epoch_start when it resumes in the middle of an epoch, so the restored state is used as is.
-    def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["seqkit_train_state"] = self._states.get("train")
-
-    def on_load_checkpoint(self, checkpoint: dict) -> None:
-        # Under DDP the file holds rank zero's rows only: the other ranks start their rows afresh instead.
-        same_rows = self._trainer is None or self.trainer.world_size == 1
-        self._states["train"] = checkpoint.get("seqkit_train_state") if same_rows else None
-
     # ------------------------------------------------------------------ steps
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]

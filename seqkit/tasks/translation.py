@@ -11,6 +11,7 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 from torchmetrics.text import CHRFScore, SacreBLEUScore
 
+from seqkit.distributed import gather_objects
 from seqkit.errors import DataError
 from seqkit.models.seq2seq import AttentionalSeq2Seq, AttentionType, Seq2SeqConfig
 from seqkit.nn.recurrent import CellType
@@ -174,12 +175,13 @@ class Seq2SeqTranslator(TaskModule):
         self.log_dict({"test_bleu": bleu, "test_chrf": chrf})
         self.test_bleu.reset()
         self.test_chrf.reset()
-        outputs, self._test_outputs = sorted(self._test_outputs), []
+        # Under DDP each rank translated its own share of the test split: rank zero writes them all, in split order.
+        outputs = sorted(output for part in gather_objects(self._test_outputs) for output in part)
+        self._test_outputs = []
         trainer = self.trainer
         log_dir = trainer.log_dir  # a collective call under DDP
-        if not log_dir or not trainer.is_global_zero or trainer.world_size > 1:
-            return  # the files hold one process's hypotheses: written for single-process evaluation only
-        self.write_test_outputs(Path(log_dir), outputs)
+        if log_dir and trainer.is_global_zero:
+            self.write_test_outputs(Path(log_dir), outputs)
 
     def write_test_outputs(self, folder: Path, outputs: list[tuple[int, str]]) -> dict:
         """Write ``test_hypotheses.txt`` (split order) and ``test_scores.json`` (sacreBLEU BLEU and chrF with

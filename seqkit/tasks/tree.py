@@ -22,7 +22,8 @@ class TreeClassifier(ClassifierSteps, TaskModule):
     """A :class:`~seqkit.models.tree_lstm.TreeLSTM` with a classifier on every node (Tai et al. 2015).
 
     The training loss is the cross-entropy averaged over every labelled node of the batch (phrases and words as
-    well as whole sentences); accuracy, macro-F1 and the test confusion matrix are those of the roots (the
+    well as whole sentences), and ``val_loss``/``test_loss`` average it over every labelled node of the split;
+    accuracy, macro-F1 and the test confusion matrix are those of the roots (the
     sentence task), as for :class:`~seqkit.tasks.SequenceClassifier`. ``val_node_acc`` is the accuracy over all
     labelled nodes. ``vocab_size``, ``num_classes``, ``pad_id`` and ``label_names`` come from the DataModule.
 
@@ -83,10 +84,15 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         nodes, loss = self._node_step(batch)
         return nodes[batch["roots"]], loss
 
+    def loss_weight(self, batch: dict[str, Tensor]) -> int:
+        """The labelled nodes of the batch: the loss is their mean, so a split's loss is the mean over all of its."""
+        return int((batch["node_labels"] != IGNORE).sum())
+
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         nodes, loss = self._node_step(batch)
         self.val_metrics.update(nodes[batch["roots"]], batch["labels"])
         self.val_node_accuracy.update(nodes, batch["node_labels"])
-        self.log("val_loss", loss, sync_dist=True, batch_size=len(batch["labels"]))
+        self.val_mean_loss.update(loss, self.loss_weight(batch))
+        self.log("val_loss", self.val_mean_loss)
         self.log_dict(self.val_metrics, prog_bar=True)
         self.log("val_node_acc", self.val_node_accuracy)
