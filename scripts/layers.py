@@ -37,7 +37,6 @@ _CMD = "the command's --help and option errors answer before torch and Lightning
 _BENCH = "`seqkit bench --help` lists every benchmark without importing torch-heavy modules"
 _GRAD = "`seqkit grad-plot --help` answers before torch is imported"
 LAZY_IMPORTS: dict[tuple[str, str], str] = {
-    ("seqkit.bench.gpu", "seqkit.commands.speedrun"): _BENCH,
     ("seqkit.bench.lm", "seqkit.models.rnn_lm"): _BENCH,
     ("seqkit.bench.padding", "seqkit.data.encoding"): _BENCH,
     ("seqkit.bench.padding", "seqkit.data.sampler"): _BENCH,

@@ -417,15 +417,36 @@ def run_lightning_cli(args: list[str]) -> SeqkitCLI:
 
 
 def _seqkit_cause(error: BaseException) -> SeqkitError | None:
-    """The :class:`SeqkitError` that ``error`` was raised from (directly or through a chain of wrappers)."""
+    """The :class:`SeqkitError` that ``error`` was raised from (directly or through a chain of wrappers, or in a
+    ``ddp_spawn``/``ddp_notebook`` worker process, which passes it on as text)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         if isinstance(current, SeqkitError):
             return current
+        worker = _worker_error(current)
+        if worker is not None:
+            return worker
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def _worker_error(error: BaseException) -> SeqkitError | None:
+    """The seqkit error a worker process raised, when ``error`` is torch.multiprocessing's report of it (the last
+    line of its traceback: ``seqkit.<module>.<Error>: message``)."""
+    if type(error).__name__ != "ProcessRaisedException":
+        return None
+    last = str(error).strip().splitlines()[-1] if str(error).strip() else ""
+    match = re.match(r"(seqkit(?:\.\w+)*)\.(\w+): (.*)", last)
+    if match is None:
+        return None
+    import importlib
+
+    kind = getattr(importlib.import_module(match.group(1)), match.group(2), None)
+    if not (isinstance(kind, type) and issubclass(kind, SeqkitError)):
+        return None
+    return SeqkitError(match.group(3))
 
 
 def _first_problem(message: str, subcommand: str) -> str:

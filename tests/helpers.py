@@ -50,13 +50,15 @@ class RecordTrainingExamples(L.Callback):
 
 
 class PoisonWeightsAtStep(L.Callback):
-    """Fills the model's weights with NaN before training step ``step`` (to test non-finite loss handling)."""
+    """Fills the model's weights with NaN before training step ``step`` (to test non-finite loss handling), on every
+    rank or on ``rank`` only."""
 
-    def __init__(self, step: int = 2) -> None:
+    def __init__(self, step: int = 2, rank: int | None = None) -> None:
         self.step = step
+        self.rank = rank
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if trainer.global_step == self.step:
+        if trainer.global_step == self.step and self.rank in (None, trainer.global_rank):
             for parameter in pl_module.parameters():
                 parameter.data.fill_(float("nan"))
 

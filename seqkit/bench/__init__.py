@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from seqkit.bench import gpu, layers, lm, padding, reviews, threads, translate, trees
+from seqkit.bench import ddp, gpu, layers, lm, padding, reviews, threads, translate, trees
 
 #: ``seqkit bench NAME``: name -> typed benchmark function.
 BENCHMARKS: dict[str, Callable[..., int]] = {
     module.__name__.rsplit(".", 1)[1]: module.bench
-    for module in (gpu, layers, lm, padding, reviews, threads, translate, trees)
+    for module in (ddp, gpu, layers, lm, padding, reviews, threads, translate, trees)
 }

@@ -17,7 +17,7 @@ from torch.nn.utils import parametrize
 
 from seqkit.nn.dropout import DropoutEmbedding, LockedDropout
 from seqkit.nn.dropout import weight_drop as apply_weight_drop
-from seqkit.nn.recurrent import FUSED_LAYERS, CellType, detach_state, ensure_flat_weights
+from seqkit.nn.recurrent import FUSED_LAYERS, CellType, detach_state, ensure_flat_weights, fused_call
 from seqkit.nn.recurrent import State as LayerState
 from seqkit.nn.tying import tie_weights as tie
 
@@ -128,7 +128,8 @@ class RNNLanguageModel(nn.Module):
         with parametrize.cached():  # one weight-drop mask per forward, shared by every time step
             for index, layer in enumerate(self.layers):
                 ensure_flat_weights(layer)  # one cuDNN weight buffer after DDP or loading (no-op on CPU)
-                hidden, layer_state = layer(hidden, None if state is None else state[index])
+                with fused_call(layer):
+                    hidden, layer_state = layer(hidden, None if state is None else state[index])
                 new_state.append(layer_state)
                 if index < len(self.layers) - 1:
                     hidden = self.hidden_dropout(hidden)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,13 +41,34 @@ def detach_state(state: State | None) -> State | None:
 def ensure_flat_weights(rnn: nn.RNNBase) -> None:
     """Re-compact a CUDA RNN's weights into one cuDNN buffer when something (DDP, ``load_state_dict`` of new
     tensors, tying) left them in separate storages; cuDNN otherwise copies them on every call and warns
-    "RNN module weights are not part of single contiguous chunk of memory". A no-op on CPU."""
+    "RNN module weights are not part of single contiguous chunk of memory". A no-op on CPU, and for a weight-dropped
+    RNN in training (:func:`weight_copy_expected`): its dropped matrix is a new tensor at every call, so re-packing
+    would only copy every weight into a new buffer at every step."""
     weights = getattr(rnn, "_flat_weights", None)
-    if not weights or weights[0] is None or not weights[0].is_cuda:
+    if not weights or weights[0] is None or not weights[0].is_cuda or weight_copy_expected(rnn):
         return
     storage = weights[0].untyped_storage().data_ptr()
     if any(w is None or w.untyped_storage().data_ptr() != storage for w in weights):
         rnn.flatten_parameters()
+
+
+def weight_copy_expected(rnn: nn.Module) -> bool:
+    """Whether cuDNN must gather ``rnn``'s weights into one buffer at every call: a weight-dropped RNN in training."""
+    return rnn.training and parametrize.is_parametrized(rnn)
+
+
+@contextmanager
+def fused_call(rnn: nn.Module) -> Iterator[None]:
+    """Around a call of a fused RNN: cuDNN's warning that it copies the weights into one buffer is silenced where
+    that copy is expected (weight drop in training: the copy is the price of a new dropped matrix per step, a few
+    milliseconds at most, measured by ``seqkit bench gpu``); anywhere else it stays, since it means a forgotten
+    ``flatten_parameters``."""
+    if not weight_copy_expected(rnn):
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+        yield
 
 
 @dataclass(frozen=True)
@@ -140,7 +164,7 @@ class RecurrentEncoder(nn.Module):
         embedded = self.dropout(self.embedding(ids))
         ensure_flat_weights(self.rnn)
         # cached(): with weight drop, every read of a dropped weight in this forward sees the same mask.
-        with parametrize.cached():
+        with parametrize.cached(), fused_call(self.rnn):
             if lengths is None:
                 return self.rnn(embedded, state)
             lengths_cpu = lengths.cpu()

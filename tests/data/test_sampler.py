@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from seqkit.data import BucketBatchSampler, PadCollator, padding_fraction
-from seqkit.data.sampler import ShardSampler, equal_shares
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.encoding import sequence_lengths, truncate
 from seqkit.data.options import Splits
+from seqkit.data.sampler import ShardSampler, equal_shares
 from seqkit.data.sources import DataSource
 from seqkit.data.tokenizers import TokenizerConfig
 

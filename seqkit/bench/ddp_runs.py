@@ -1,0 +1,419 @@
+"""The runs behind ``seqkit bench ddp``, made by every process of a distributed launch (and by one process alone).
+
+Each task family is a tiny version of one of its recipes, trained and evaluated through the ``seqkit`` CLI itself
+(``seqkit.cli.main``, several runs in one process: the process group is set up once). In ``train`` mode (under
+torchrun, several processes) a family is trained for two epochs, trained again but stopped in the middle of its
+second epoch (``--trainer.max_steps``) and resumed (``--ckpt_path last``), tested, and (where the task predicts)
+predicted from. In ``evaluate`` mode (one process) the same checkpoint is tested again. :class:`Probe` records on
+every rank what the comparisons need: a digest of the weights after training, the examples each rank evaluated.
+
+Run by :mod:`seqkit.bench.ddp`: ``python -m seqkit.bench.ddp_runs --mode train --out DIR`` under torchrun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from seqkit import settings
+from seqkit.cli import main as seqkit_main
+from seqkit.distributed import gather_objects, rank_and_size
+
+TINY = ["--trainer.num_sanity_val_steps", "0", "--trainer.enable_progress_bar", "false",
+        "--trainer.enable_model_summary", "false", "--trainer.log_every_n_steps", "1", "--threads", "1"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A task family as ``seqkit bench ddp`` runs it: a shipped recipe made tiny by ``overrides``.
+
+    Args:
+        name: The row of the table.
+        recipe: The recipe (``task/name``).
+        overrides: Options that shrink it (rows, sizes) and add the callbacks under test.
+        resume: Whether the stop-and-resume comparison applies (a model fitted in one pass without optimizer
+            steps has no step to stop at).
+        predict: Whether ``seqkit predict`` is run too (its file must hold each test row once).
+        after: A family whose trained run this one starts from; ``overrides`` may name it as ``{after}``.
+        strategy: The DDP strategy of the training runs.
+    """
+
+    name: str
+    recipe: str
+    overrides: tuple[str, ...] = ()
+    resume: bool = True
+    predict: bool = False
+    after: str | None = None
+    strategy: str = "ddp"
+
+
+def _rows(train: int, validation: int, test: int) -> tuple[str, ...]:
+    prefix = "--data.init_args.splits.max_rows"
+    return (f"{prefix}.train", str(train), f"{prefix}.validation", str(validation), f"{prefix}.test", str(test))
+
+
+FAMILIES: tuple[Family, ...] = (
+    Family("sentiment (BiGRU classifier)", "sentiment/sst2_tiny", _rows(320, 64, 101), predict=True),
+    Family("sentiment + TimeBudgetDecay", "sentiment/sst2_tiny", (
+        *_rows(320, 64, 101), "--trainer.max_time", "00:00:10:00", "--trainer.max_epochs", "1",
+        "--trainer.callbacks+=seqkit.callbacks.TimeBudgetDecay", "--trainer.callbacks.decay_fraction", "1.0"),
+        resume=False),
+    Family("language model + NT-ASGD", "lm/tiny", (
+        *_rows(240, 40, 40), "--data.init_args.batching.batch_size", "8",
+        "--data.init_args.batching.eval_batch_size", "5", "--trainer.callbacks+=seqkit.callbacks.NTASGD",
+        "--trainer.callbacks.nonmono", "1")),
+    Family("translation (attention seq2seq)", "translation/tiny", (
+        *_rows(256, 40, 41), "--trainer.max_epochs", "2", "--model.init_args.beam_size", "2")),
+    Family("reviews (HAN)", "reviews/tiny", _rows(128, 30, 31)),
+    Family("trees (Tree-LSTM)", "trees/sst5", (
+        *_rows(200, 40, 41), "--trainer.max_epochs", "2", "--model.init_args.embedding_dim", "32",
+        "--model.init_args.hidden_size", "32")),
+    Family("forecasting (LSTM)", "forecasting/etth1_lstm", (
+        "--data.init_args.splits.max_rows.train", "256", "--data.init_args.splits.max_rows.validation", "64",
+        "--data.init_args.splits.max_rows.test", "65", "--data.init_args.lookback", "24",
+        "--data.init_args.horizon", "12", "--model.init_args.hidden_size", "16", "--trainer.max_epochs", "2"),
+        predict=True),
+    Family("CNN + BiLSTM classifier", "sentiment/sst2_cnn_lstm", (
+        *_rows(320, 64, 101), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "32",
+        "--model.init_args.embedding_dim", "32", "--model.init_args.channels", "16",
+        "--model.init_args.hidden_size", "16")),
+    Family("character-CNN language model", "lm/ptb_char_cnn", (
+        *_rows(300, 60, 60), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "8",
+        "--data.init_args.batching.eval_batch_size", "5", "--model.init_args.filters", "{1: 8, 2: 8, 3: 8}",
+        "--model.init_args.hidden_size", "32")),
+    Family("echo-state classifier", "esn/sst2", (
+        *_rows(320, 64, 101), "--model.init_args.reservoir.reservoir_size", "100"), resume=False),
+    Family("echo-state language model", "esn/ptb", (
+        *_rows(300, 60, 60), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "8",
+        "--data.init_args.batching.eval_batch_size", "5", "--model.init_args.reservoir.reservoir_size", "100")),
+    Family("history compressor", "compressor/ptb_chars", (
+        *_rows(120, 30, 30), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "4",
+        "--data.init_args.batching.eval_batch_size", "5", "--data.init_args.bptt", "64",
+        "--model.init_args.lower_size", "32", "--model.init_args.higher_size", "32")),
+    Family("ULMFiT fine-tuning + GradualUnfreezing", "sentiment/sst2_tiny", (
+        *_rows(320, 64, 101), "--model.init_args.pretrained_lm", "{after}/checkpoints/last.ckpt",
+        "--data.init_args.tokenizer.path", "{after}/tokenizer", "--model.init_args.layer_lr_decay", "2.6",
+        "--trainer.callbacks+=seqkit.callbacks.GradualUnfreezing", "--trainer.callbacks.every", "2",
+        "--trainer.callbacks.interval", "step"),
+        after="language model + NT-ASGD", strategy="ddp_find_unused_parameters_true"),
+)
+
+
+# ---------------------------------------------------------------------------------------------- what each rank records
+def examples(batch: Any) -> int:
+    """The examples (or, for a token stream, the predicted tokens) of one batch of any seqkit data module."""
+    for key in ("labels", "rows", "x"):
+        if key in batch:
+            return len(batch[key])
+    return int(batch["target_ids"].numel())
+
+
+def split_size(datamodule: Any) -> int:
+    """What one evaluation of the test split must count with :func:`examples`: its examples, or the predicted
+    tokens of its ``eval_batch_size`` stream rows."""
+    if hasattr(datamodule, "streams"):
+        rows = datamodule.batching.eval_batch_size
+        return (datamodule.streams["test"].numel() // rows - 1) * rows
+    if hasattr(datamodule, "datasets"):
+        return len(datamodule.datasets["test"])
+    return len(datamodule.encoded["test"])
+
+
+def weights_digest(module: torch.nn.Module) -> str:
+    """SHA-256 of every tensor of ``module``'s state dict, by name."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        digest.update(name.encode() + tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+class Probe(L.Callback):
+    """Writes ``probe-<stage>.json`` into the run folder (rank zero, from every rank's records): after ``fit`` the
+    digest of each rank's weights; after ``test`` and ``predict`` the examples each rank evaluated and the size
+    of the split."""
+
+    def __init__(self) -> None:
+        self.counted = 0
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write(trainer, "fit", {"digests": gather_objects(weights_digest(pl_module))})
+
+    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.counted = 0
+
+    on_predict_epoch_start = on_test_epoch_start
+
+    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self.counted += examples(batch)
+
+    on_predict_batch_end = on_test_batch_end
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write_counts(trainer, "test")
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._write_counts(trainer, "predict")
+
+    def _write_counts(self, trainer: L.Trainer, stage: str) -> None:
+        counts = gather_objects(self.counted)
+        self._write(trainer, stage, {"evaluated": counts, "split": split_size(trainer.datamodule)})
+
+    @staticmethod
+    def _write(trainer: L.Trainer, stage: str, record: dict) -> None:
+        if trainer.is_global_zero:
+            Path(trainer.default_root_dir, f"probe-{stage}.json").write_text(json.dumps(record))
+
+
+class StopAfterStep(L.Callback):
+    """Requests a stop (``trainer.should_stop``) once training step ``step`` is done, as a time limit would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True
+
+
+# ---------------------------------------------------------------------------------------------- the runs of a family
+#: The fully trained run of each family trained in this process (a later family may start from one).
+TRAINED: dict[str, Path] = {}
+
+
+@dataclass
+class Runs:
+    """One family's runs in one launch, and how to make them.
+
+    Args:
+        family: The family.
+        folder: Its folder of runs (``<out>/<family>``).
+        devices, nodes: Processes per node and nodes of this launch (1 and 1 in ``evaluate`` mode).
+        accelerator: ``cpu`` or ``gpu``.
+        strategy: The DDP strategy, instead of the family's.
+        unnamed: Train without ``--run_dir``: rank zero names the run folder, the other ranks learn it.
+        resume: Stop and resume too (where the family can).
+    """
+
+    family: Family
+    folder: Path
+    devices: int = 1
+    nodes: int = 1
+    accelerator: str = "cpu"
+    strategy: str | None = None
+    unnamed: bool = False
+    resume: bool = True
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def devices_options(self) -> list[str]:
+        options = ["--trainer.accelerator", self.accelerator, "--trainer.devices", str(self.devices),
+                   "--trainer.num_nodes", str(self.nodes)]
+        one = self.devices * self.nodes == 1  # a run's own config may name a DDP strategy: one process needs none
+        return [*options, "--trainer.strategy", "auto" if one else self.strategy or self.family.strategy]
+
+    def seqkit(self, command: str, *args: str) -> None:
+        code = seqkit_main([command, *args])
+        if code:
+            raise RuntimeError(f"seqkit {command} exited with {code}")
+
+    def fit(self, run: str, *extra: str, named: bool = True) -> Path:
+        """``seqkit fit`` of the family's recipe into ``<folder>/<run>`` (or, not ``named``, into the folder rank zero
+        names under ``SEQKIT_RUNS_DIR``)."""
+        trained = str(TRAINED.get(self.family.after, "")) if self.family.after else ""
+        options = [option.replace("{after}", trained) for option in self.family.overrides]
+        folder = self.folder / run
+        where = ["--run_dir", str(folder)] if named else []
+        self.seqkit("fit", "--config", self.family.recipe, *where, *TINY, *self.devices_options(), *options,
+                    "--trainer.callbacks+=seqkit.bench.ddp_runs.Probe", *extra)
+        return folder if named else _newest_run(self.family.recipe)
+
+    def evaluate(self, command: str, trained: Path, checkpoint: Path) -> Path:
+        """``seqkit test`` / ``predict`` of ``checkpoint`` with the run's own configuration (its probe included)
+        into ``<folder>/<command>-<processes>``."""
+        folder = self.folder / f"{command}-{self.devices * self.nodes}"
+        self.seqkit(command, "--config", str(trained / "config.yaml"), "--ckpt_path", str(checkpoint), "--run_dir",
+                    str(folder), *TINY, *self.devices_options())
+        return folder
+
+    def train(self) -> None:
+        """Fit and test (``--test_after_fit``), stop and resume, predict; record what each rank saw."""
+        full = TRAINED[self.family.name] = self.fit("full", "--test_after_fit", "true", named=not self.unnamed)
+        checkpoint = full / "checkpoints" / "best.ckpt"  # what --test_after_fit tested
+        checkpoint = checkpoint if checkpoint.is_file() else full / "checkpoints" / "last.ckpt"
+        steps = torch.load(full / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+        self.record(full=str(full), steps=steps, checkpoint=str(checkpoint),
+                    digests=lambda: _probe(full, "fit")["digests"], test=lambda: _last_metrics(full, "test_"),
+                    test_probe=lambda: _probe(full, "test"), files=lambda: _output_files(full),
+                    run_folders=lambda: _run_folders(full))
+        if self.family.resume and self.resume:
+            self.stop_and_resume(full, "stopped")
+        if self.family.predict:
+            self.predict(full, checkpoint)
+
+    def stop_and_resume(self, full: Path, run: str, request: bool = False) -> None:
+        """Train again, stop in the middle of the second epoch, resume (``--ckpt_path last``). The stop is
+        ``--trainer.max_steps``, or with ``request`` a stop requested by a callback (``trainer.should_stop``, as
+        ``--trainer.max_time`` and early stopping do)."""
+        # Every rank reads the same finished checkpoint (written before fit returned): all stop at the same step.
+        steps = torch.load(full / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
+        stop = steps // 2 + max(1, steps // 4)
+        how = ["--trainer.callbacks+=seqkit.bench.ddp_runs.StopAfterStep", "--trainer.callbacks.step", str(stop)] \
+            if request else ["--trainer.max_steps", str(stop)]
+        self.fit(run, *how)
+        resumed = self.fit(run, "--ckpt_path", "last")
+        self.record(**{f"{run}_at": [stop, steps], f"{run}_digests": lambda: _probe(resumed, "fit")["digests"]})
+
+    def resume_on_one_process(self) -> None:
+        """Train on this (one) process, then stop and resume, to compare."""
+        full = self.fit("full-1")
+        self.record(**{"full-1_digests": lambda: _probe(full, "fit")["digests"]})
+        self.stop_and_resume(full, "stopped-1", request=True)
+
+    def test(self) -> None:
+        """Test the checkpoint the processes tested, in this (one) process."""
+        trained = json.loads((self.folder / "train.json").read_text())
+        full, checkpoint = Path(trained["full"]), Path(trained["checkpoint"])
+        folder = self.evaluate("test", full, checkpoint)
+        self.record(test=lambda: _last_metrics(folder, "test_"), test_probe=lambda: _probe(folder, "test"),
+                    files=lambda: _output_files(folder))
+        if self.family.predict:
+            self.predict(full, checkpoint)
+
+    def predict(self, full: Path, checkpoint: Path) -> None:
+        folder = self.evaluate("predict", full, checkpoint)
+        self.record(predict_probe=lambda: _probe(folder, "predict"), predicted=lambda: _output_files(folder))
+
+    def record(self, **values: Any) -> None:
+        """Rank zero (which wrote the files read here) records ``values``, calling those that are functions."""
+        if rank_and_size()[0] == 0:
+            self.result.update({key: value() if callable(value) else value for key, value in values.items()})
+
+
+def _newest_run(recipe: str) -> Path:
+    """The run folder rank zero created last for ``recipe`` under ``SEQKIT_RUNS_DIR``, known to every rank."""
+    runs = sorted((settings.runs_dir() / recipe).iterdir(), key=lambda p: p.stat().st_mtime) \
+        if rank_and_size()[0] == 0 else [None]
+    return gather_objects(runs[-1])[0]
+
+
+def _run_folders(run: Path) -> dict[str, Any]:
+    """What a run folder holds: its checkpoints, config files, metrics logs, and any placeholder folder a rank made
+    beside it (there must be none)."""
+    return {
+        "checkpoints": sorted(p.name for p in (run / "checkpoints").iterdir()),
+        "configs": sorted(p.name for p in run.glob("config*.yaml")),
+        "metrics": sorted(p.name for p in run.glob("metrics*.csv")),
+        "placeholders": [str(p) for p in run.parent.rglob(".pending*")],
+    }
+
+
+def slug(name: str | None) -> str:
+    return "".join(c if c.isalnum() else "-" for c in (name or "").lower()).strip("-")
+
+
+def _probe(folder: Path, stage: str) -> dict:
+    return json.loads((folder / f"probe-{stage}.json").read_text())
+
+
+def _last_metrics(folder: Path, prefix: str) -> dict[str, float]:
+    values: dict[str, float] = {}
+    with (folder / "metrics.csv").open(newline="") as handle:
+        for row in csv.DictReader(handle):
+            values.update({k: float(v) for k, v in row.items() if v and k.startswith(prefix)})
+    return values
+
+
+def _output_files(folder: Path) -> dict[str, list]:
+    """``{file: [rows, digest of its content, its numbers]}`` of the per-example files an evaluation wrote (the
+    confusion matrix's rows are its total count; predicted probabilities and forecasts are kept as numbers, which
+    batches of other sizes may change in their last bits)."""
+    files: dict[str, list] = {}
+    for name in ("confusion_matrix.csv", "test_hypotheses.txt", "predictions.jsonl", "forecasts.parquet"):
+        path = folder / name
+        if not path.is_file():
+            continue
+        numbers: list[float] = []
+        if name == "forecasts.parquet":
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            rows, content = len(set(table.column("window").to_pylist())), table.to_pandas().to_csv().encode()
+            forecast = [c for c in table.column_names if c not in ("window", "step", "row", "time")
+                        and not c.endswith("_true")]
+            numbers = [float(v) for c in forecast for v in table.column(c).to_pylist()]
+        else:
+            content = path.read_bytes()
+            lines = content.decode("utf-8").splitlines()
+            rows = sum(int(v) for line in lines[1:] for v in line.split(",")[1:]) if name.endswith(".csv") \
+                else len(lines)
+            if name == "predictions.jsonl":
+                numbers = [p for line in lines for p in json.loads(line)["probabilities"]]
+        files[name] = [rows, hashlib.sha256(content).hexdigest(), numbers]
+    return files
+
+
+def run(mode: str, out: Path, families: list[str], accelerator: str = "cpu", devices: int = 1, nodes: int = 1,
+        strategy: str | None = None, unnamed: bool = False, resume: list[str] | None = None,
+        resume_one_process: list[str] = ()) -> None:
+    """Every family's runs of ``mode`` (``train``: all processes of this launch; ``evaluate``: one process); rank
+    zero writes ``<out>/<family>/<mode>.json``. A family that fails is recorded with its error; the others run."""
+    for family in FAMILIES:
+        if family.name not in families:
+            continue
+        folder = out / slug(family.name)
+        if mode == "train":
+            runs = Runs(family, folder, devices, nodes, accelerator, strategy, unnamed,
+                        resume is None or family.name in resume)
+        else:
+            runs = Runs(family, folder, accelerator=accelerator)
+        started = time.perf_counter()
+        try:
+            if mode == "train":
+                runs.train()
+            else:
+                runs.test()
+                if family.name in resume_one_process:
+                    runs.resume_on_one_process()
+        except Exception as error:  # noqa: BLE001 - recorded in the table; the other families still run
+            runs.result["error"] = f"{type(error).__name__}: {error}"
+            traceback.print_exc()
+        runs.record(seconds=round(time.perf_counter() - started, 1))
+        if rank_and_size()[0] == 0:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{mode}.json").write_text(json.dumps(runs.result, indent=1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("train", "evaluate"), required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--families", default=None, help="JSON list of family names (default: all)")
+    parser.add_argument("--accelerator", default="cpu")
+    parser.add_argument("--devices", type=int, default=1, help="processes per node (train)")
+    parser.add_argument("--nodes", type=int, default=1, help="nodes (train)")
+    parser.add_argument("--strategy", default=None, help="DDP strategy instead of each family's (train)")
+    parser.add_argument("--unnamed", action="store_true", help="train without --run_dir (train)")
+    parser.add_argument("--resume", default=None, help="JSON list of the families to stop and resume (train; "
+                        "default: every family that can)")
+    parser.add_argument("--resume_one_process", default="[]", help="JSON list of families also stopped and resumed "
+                        "on one process (evaluate)")
+    args = parser.parse_args(argv)
+    families = json.loads(args.families) if args.families else [f.name for f in FAMILIES]
+    run(args.mode, args.out, families, args.accelerator, args.devices, args.nodes, args.strategy, args.unnamed,
+        json.loads(args.resume) if args.resume else None, json.loads(args.resume_one_process))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
