@@ -19,14 +19,9 @@ import torch
 import torch.distributed as dist
 
 
-def launched_as_rank_zero() -> bool:
-    """Whether the launcher made this process global rank zero.
-
-    Read in Lightning's own order of cluster environments: torchrun (``RANK``), SLURM (``SLURM_PROCID``, under
-    ``srun``), LSF and MPI; otherwise Lightning starts the processes itself and rank zero is the process started by
-    hand on node 0 (``NODE_RANK`` unset or 0) before it starts its local children (``LOCAL_RANK`` 1, 2...).
-    ``ddp_spawn``/``ddp_notebook`` workers are started later from rank zero's process, which counts as rank zero.
-    """
+def _external_environment() -> Any:
+    """The cluster environment that started this process, when one did (torchrun, SLURM's srun, LSF, MPI), in
+    Lightning's order of detection; ``None`` when Lightning starts the processes itself."""
     from lightning.fabric.plugins.environments import (
         LSFEnvironment,
         MPIEnvironment,
@@ -36,7 +31,33 @@ def launched_as_rank_zero() -> bool:
 
     for environment in (TorchElasticEnvironment, SLURMEnvironment, LSFEnvironment, MPIEnvironment):
         if environment.detect():
-            return environment().global_rank() == 0
+            return environment()
+    return None
+
+
+def strategy_for_launcher(strategy: Any) -> Any:
+    """``strategy``, or plain DDP in place of a spawning one (``ddp_spawn``, ``ddp_fork``, ``ddp_notebook``, with
+    or without ``_find_unused_parameters_true``) when torchrun or SLURM already started every process: spawning
+    more from each of them would give two processes each rank."""
+    if not isinstance(strategy, str) or _external_environment() is None:
+        return strategy
+    for start in ("_spawn", "_fork", "_notebook"):
+        if strategy.startswith("ddp" + start):
+            return "ddp" + strategy[len("ddp" + start):]
+    return strategy
+
+
+def launched_as_rank_zero() -> bool:
+    """Whether the launcher made this process global rank zero.
+
+    Read in Lightning's own order of cluster environments: torchrun (``RANK``), SLURM (``SLURM_PROCID``, under
+    ``srun``), LSF and MPI; otherwise Lightning starts the processes itself and rank zero is the process started by
+    hand on node 0 (``NODE_RANK`` unset or 0) before it starts its local children (``LOCAL_RANK`` 1, 2...).
+    ``ddp_spawn``/``ddp_notebook`` workers are started later from rank zero's process, which counts as rank zero.
+    """
+    environment = _external_environment()
+    if environment is not None:
+        return environment.global_rank() == 0
     node = int(os.environ.get("NODE_RANK", os.environ.get("GROUP_RANK", 0)))
     return node == 0 and int(os.environ.get("LOCAL_RANK", 0)) == 0
 

@@ -32,7 +32,7 @@ from seqkit.checkpointing import (  # noqa: E402
     remove_partial_checkpoints,
 )
 from seqkit.data.options import Batching, Splits  # noqa: E402
-from seqkit.distributed import FollowRankZeroRunDir, launched_as_rank_zero  # noqa: E402
+from seqkit.distributed import FollowRankZeroRunDir, launched_as_rank_zero, strategy_for_launcher  # noqa: E402
 from seqkit.errors import CheckpointError, ConfigError, SeqkitError  # noqa: E402
 from seqkit.guards import StopOnNonFiniteLoss  # noqa: E402
 from seqkit.hyperparameters import check_ranges  # noqa: E402
@@ -302,6 +302,10 @@ class SeqkitCLI(LightningCLI):
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         rank_zero_info(set_threads(self._section(self.config).get("threads"), trainable,
                                    processes=devices if isinstance(devices, int) and devices > 1 else 1))
+        strategy = trainer_config.get("strategy")
+        if strategy_for_launcher(strategy) != strategy:
+            kwargs["strategy"] = strategy_for_launcher(strategy)
+            rank_zero_info(f"The launcher started every process: strategy {kwargs['strategy']} rather than {strategy}.")
         self.run_dir = self._make_run_dir()
         run_dir = str(self.run_dir)
         kwargs.setdefault("default_root_dir", run_dir)

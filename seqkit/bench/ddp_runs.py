@@ -175,18 +175,6 @@ class Probe(L.Callback):
             Path(trainer.default_root_dir, f"probe-{stage}.json").write_text(json.dumps(record))
 
 
-class StopAfterStep(L.Callback):
-    """Requests a stop (``trainer.should_stop``) once training step ``step`` is done, as a time limit would."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
-        if trainer.global_step >= self.step:
-            trainer.should_stop = True
-
-
 # ---------------------------------------------------------------------------------------------- the runs of a family
 #: The fully trained run of each family trained in this process (a later family may start from one).
 TRAINED: dict[str, Path] = {}
@@ -268,7 +256,7 @@ class Runs:
         # Every rank reads the same finished checkpoint (written before fit returned): all stop at the same step.
         steps = torch.load(full / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
         stop = steps // 2 + max(1, steps // 4)
-        how = ["--trainer.callbacks+=seqkit.bench.ddp_runs.StopAfterStep", "--trainer.callbacks.step", str(stop)] \
+        how = ["--trainer.callbacks+=seqkit.bench.timing.StopAfterStep", "--trainer.callbacks.step", str(stop)] \
             if request else ["--trainer.max_steps", str(stop)]
         self.fit(run, *how)
         resumed = self.fit(run, "--ckpt_path", "last")

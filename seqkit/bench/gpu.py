@@ -42,7 +42,9 @@ from seqkit.bench.timing import synchronize
 from seqkit.cli import main
 from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 
-#: cuBLAS needs this set before its first use for deterministic algorithms (section 5).
+#: cuBLAS needs this set before its first use in the process for deterministic algorithms (part 5); the separate
+#: processes of part 2 run without it, as a user's would.
+_OWN_CUBLAS_SETTING = "CUBLAS_WORKSPACE_CONFIG" not in os.environ
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 WORDS_PER_LINE = 30
@@ -222,7 +224,7 @@ def lm_options(corpus: Path, vocab: int, hidden: int, layers: int, batch_size: i
     return [
         "--config", "lm/tiny", "--seed_everything", str(seed), "--threads", "1",
         "--data.init_args.source.name", str(corpus), "--data.init_args.tokenizer.vocab_size", str(vocab + 8),
-        "--data.init_args.splits.max_rows", "null", "--data.init_args.bptt", str(bptt),
+        "--data.init_args.splits.max_rows", str(10**9), "--data.init_args.bptt", str(bptt),
         "--data.init_args.batching.batch_size", str(batch_size), "--data.init_args.batching.eval_batch_size", "10",
         "--model.init_args.embedding_dim", str(hidden), "--model.init_args.hidden_size", str(hidden),
         "--model.init_args.num_layers", str(layers), "--model.init_args.dropout", "0.4",
@@ -292,7 +294,8 @@ def throughput(folder: Path, model: list[str], steps: int, cuda: bool) -> dict:
         command = [sys.executable, "-m", "seqkit", "fit", *model, *accelerator, *precision, *options,
                    "--run_dir", str(run), "--trainer.max_steps", str(steps + 20), "--trainer.limit_val_batches", "0",
                    "--trainer.callbacks+=seqkit.bench.gpu.StepRate"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+        env = {k: v for k, v in os.environ.items() if k != "CUBLAS_WORKSPACE_CONFIG" or not _OWN_CUBLAS_SETTING}
+        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"{label}: seqkit fit exited with {done.returncode}: {done.stderr.strip()[-1500:]}")
         rate = json.loads((run / "rate.json").read_text())
@@ -334,13 +337,13 @@ def precision_quality(folder: Path, model: list[str], epochs: int, cuda: bool, c
     bf16 = folder / "precision-bf16-mixed" / "checkpoints" / "last.ckpt"
     steps = torch.load(bf16, weights_only=True, map_location="cpu")["global_step"]
     code = main(["fit", *model, *accelerator, "--trainer.precision", "32-true", "--run_dir",
-                 str(folder / "precision-bf16-mixed"), "--ckpt_path", "last", "--trainer.max_steps", str(steps + 5),
-                 "--trainer.max_epochs", str(epochs + 1)])
+                 str(folder / "precision-bf16-mixed"), "--ckpt_path", "last", "--trainer.max_epochs", str(epochs + 1),
+                 "--trainer.callbacks+=seqkit.bench.timing.StopAfterStep", "--trainer.callbacks.step", str(steps + 5)])
     resumed = torch.load(bf16, weights_only=True, map_location="cpu")["global_step"]
-    verdict = "ok" if code == 0 and resumed == steps + 5 else "FAILED"
+    verdict = "ok" if code == 0 and resumed > steps else "FAILED"
     notes.append(f"The bf16-mixed run's last.ckpt resumed in fp32: {verdict} (steps {steps} -> {resumed}; the "
                  "language model's carried state is kept in fp32).")
-    if code or resumed != steps + 5:
+    if verdict != "ok":
         raise RuntimeError(notes[-1])
     return {"rows": rows, "notes": notes}
 
@@ -428,8 +431,8 @@ def determinism(settings: dict, steps: int, cuda: bool) -> dict:
                 error = str(failure).splitlines()[0][:200]
         rows.append({"deterministic algorithms": "on" if deterministic else "off",
                      "two runs' weights": error or ("identical" if digests[0] == digests[1] else "differ")})
-    notes = ["`seqkit fit --trainer.deterministic true` turns them on (Lightning also sets cuDNN to deterministic), "
-             "for runs, and resumes, that repeat to the bit on a GPU."]
+    notes = ["`seqkit fit --trainer.deterministic true` turns them on (cuDNN's included), for runs and resumes that "
+             "repeat to the bit on a GPU."]
     return {"rows": rows, "notes": notes}
 
 

@@ -21,6 +21,18 @@ def synchronize(device: torch.device | str) -> None:
         torch.cuda.synchronize(device)
 
 
+class StopAfterStep(L.Callback):
+    """Requests a stop (``trainer.should_stop``) once training step ``step`` is done, as a time limit would."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if trainer.global_step >= self.step:
+            trainer.should_stop = True
+
+
 class _StepTimer(L.Callback):
     """Wall and CPU time from the start of step ``skip`` to the end of the last step."""
 
