@@ -17,7 +17,7 @@ from seqkit.bench.ddp_runs import FAMILIES, slug
 from seqkit.errors import ConfigError
 
 #: The metric shown for a family in the table: the first of these its test logs.
-HEADLINE = ("test_acc", "test_bleu", "test_ppl", "test_bpc", "test_mse", "test_loss")
+HEADLINE = ("test_acc", "test_chrf", "test_bleu", "test_ppl", "test_bpc", "test_mse", "test_loss")
 
 
 def bench(*, processes: PositiveInt = 2, families: list[str] | None = None, out: str | None = None,
@@ -56,14 +56,21 @@ def bench(*, processes: PositiveInt = 2, families: list[str] | None = None, out:
             command = [sys.executable, *launcher, "-m", "seqkit.bench.ddp_runs", "--mode", mode, "--out",
                        str(folder), "--families", json.dumps(names), "--accelerator", accelerator]
             command += ["--devices", str(processes)] if mode == "train" else []
-            print(f"seqkit bench ddp: {mode} ({processes if mode == 'train' else 1} processes): {' '.join(command)}",
-                  flush=True)
-            try:
-                subprocess.run(command, timeout=timeout, check=False, env={**os.environ, "OMP_NUM_THREADS": "1"})
-            except subprocess.TimeoutExpired:
-                print(f"  stopped after {timeout} s", flush=True)
+            log = folder / f"{mode}.log"
+            print(f"seqkit bench ddp: {mode} on {processes if mode == 'train' else 1} process(es), "
+                  f"{len(chosen)} families; output in {log}", flush=True)
+            folder.mkdir(parents=True, exist_ok=True)
+            with log.open("w") as handle:
+                try:
+                    subprocess.run(command, timeout=timeout, check=False, stdout=handle, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "OMP_NUM_THREADS": "1"})
+                except subprocess.TimeoutExpired:
+                    print(f"  stopped after {timeout} s", flush=True)
             seconds[mode] = round(time.perf_counter() - started, 1)
         results = {family.name: _compare(family, folder / slug(family.name), processes) for family in chosen}
+        if not all(result["ok"] for result in results.values()):
+            for mode in launches:
+                print(f"\n--- the end of {mode}.log\n" + (folder / f"{mode}.log").read_text(errors="replace")[-4000:])
     table = markdown_table(results, processes)
     print(table)
     print(f"\nWall time: {seconds['train']:.0f} s for the {processes}-process runs, {seconds['evaluate']:.0f} s for "
