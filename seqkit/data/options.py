@@ -35,7 +35,8 @@ class Batching(_Group):
 
     Args:
         batch_size: Training examples per batch (per process under DDP); ``None``: the DataModule's default.
-        eval_batch_size: Examples per evaluation batch; ``None``: the DataModule's default, else ``batch_size``.
+        eval_batch_size: Examples per evaluation batch (per process; a language model's stream rows in all, shared
+            by the processes); ``None``: the DataModule's default, else ``batch_size``.
         max_tokens: Optional cap on padded tokens per batch (``batch_size`` stays an upper bound).
         bucketing: Group examples of similar length into batches (much less padding).
         pool_factor: Bucketing pool size, in batches: larger pools pad less but are less random.
