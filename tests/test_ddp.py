@@ -1,6 +1,6 @@
 """Distributed training on CPU (gloo, 2 processes) under every launcher: torchrun (one node and two), SLURM (through
 its environment variables, as Lightning's own tests do), hand-started nodes (MASTER_ADDR / NODE_RANK), Lightning's own
-launcher, ddp_spawn and ddp_notebook.
+launcher (killed, then resumed on two torchrun nodes), ddp_spawn and ddp_notebook.
 
 Each launch trains some task families through the seqkit CLI (``seqkit.bench.ddp_runs``, several runs in one
 process) and records what every rank saw; the last test evaluates every trained checkpoint on one process and checks,
@@ -33,11 +33,11 @@ LAUNCHES = {
     "torchrun": ["sentiment (BiGRU classifier)", "language model + NT-ASGD", "ULMFiT fine-tuning + GradualUnfreezing",
                  "sentiment + TimeBudgetDecay"],
     "slurm": ["translation (attention seq2seq)", "forecasting (LSTM)"],
-    "nodes": ["trees (Tree-LSTM)", "reviews (HAN)", "echo-state classifier", "CNN + BiLSTM classifier"],
-    "torchrun_nodes": ["history compressor", "echo-state language model", "character-CNN language model"],
+    "nodes": ["trees (Tree-LSTM)", "reviews (HAN)", "echo-state classifier", "CNN + BiLSTM classifier",
+              "history compressor", "echo-state language model", "character-CNN language model"],
 }
 #: The families stopped mid-epoch and resumed in these launches (the language model is killed and resumed by
-#: test_killed_two_process_run_resumes_to_the_uninterrupted_weights; the classifier on one process at the end).
+#: test_a_killed_run_resumes_on_two_torchrun_nodes; the Tree-LSTM on one process at the end).
 RESUMED = ["forecasting (LSTM)"]
 BY_NAME = {family.name: family for family in FAMILIES}
 LAUNCH_TIMEOUT = 420
@@ -156,16 +156,6 @@ def test_hand_started_nodes_follow_the_folder_rank_zero_names(out):
     assert not list(runs.rglob(".pending*"))
 
 
-def test_torchrun_two_nodes(out):
-    """Two torchrun agents, one process each, meeting on 127.0.0.1 (--nnodes 2 --node_rank)."""
-    port = str(free_port())
-    processes = [([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", str(rank),
-                   "--nproc_per_node", "1", "--master_addr", "127.0.0.1", "--master_port", port,
-                   *worker(out, "torchrun_nodes", "--devices", "1", "--nodes", "2")], _env()) for rank in (0, 1)]
-    launch(processes, out / "launch-torchrun-nodes")
-    check_trained(out, "torchrun_nodes")
-
-
 def test_ddp_spawn_writes_one_run_folder(out):
     """``seqkit fit --trainer.strategy ddp_spawn``: the workers are spawned processes (the run folder's lock stays
     with the process that holds it); one run folder, one set of checkpoints and metrics."""
@@ -181,24 +171,30 @@ def test_ddp_spawn_writes_one_run_folder(out):
     assert [p.name for p in (out / "spawn").iterdir() if p.is_dir()] == ["run"]  # the workers made no folder
 
 
-def test_killed_two_process_run_resumes_to_the_uninterrupted_weights(out):
-    """SIGKILL both ranks in the middle of the second epoch (Lightning's own launcher), resume with --ckpt_path last:
-    the weights equal those of the uninterrupted torchrun run of the same recipe (dropout, carried LM states)."""
+def test_a_killed_run_resumes_on_two_torchrun_nodes(out):
+    """SIGKILL both ranks of a run started by Lightning's own launcher in the middle of its second epoch; resume it
+    with --ckpt_path last on two torchrun agents, one process each, meeting on 127.0.0.1 (--nnodes 2 --node_rank):
+    the weights equal those of the uninterrupted torchrun run of the same recipe (dropout, weight drop, carried
+    language-model states, NT-ASGD)."""
     family = BY_NAME["language model + NT-ASGD"]
     uninterrupted = json.loads((out / slug(family.name) / "train.json").read_text())
-    run = out / "killed"
-    command = [sys.executable, "-m", "seqkit", "fit", "--config", family.recipe, "--run_dir", str(run), *TINY,
-               "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp",
-               *family.overrides, "--trainer.callbacks+=seqkit.bench.ddp_runs.Probe"]
-    steps = uninterrupted["steps"]
-    kill = [*command, "--checkpoint_every_n_steps", str(steps // 2 + 2),
+    run, steps = out / "killed", uninterrupted["steps"]
+    command = ["-m", "seqkit", "fit", "--config", family.recipe, "--run_dir", str(run), *TINY,
+               "--trainer.accelerator", "cpu", "--trainer.strategy", "ddp", *family.overrides,
+               "--trainer.callbacks+=seqkit.bench.ddp_runs.Probe"]
+    kill = [sys.executable, *command, "--trainer.devices", "2", "--checkpoint_every_n_steps", str(steps // 2 + 2),
             "--trainer.callbacks+=tests.hub.callbacks.KillAtStep", "--trainer.callbacks.step", str(steps // 2 + 4)]
-    processes = subprocess.run(kill, env=_env(MASTER_PORT=str(free_port())), cwd=out, capture_output=True,
-                               text=True, timeout=LAUNCH_TIMEOUT)
-    assert processes.returncode == -signal.SIGKILL, processes.stderr[-3000:]
-    launch([([*command, "--ckpt_path", "last"], _env(MASTER_PORT=str(free_port())))], out / "launch-resume")
-    resumed = json.loads((run / "probe-fit.json").read_text())["digests"]
-    assert resumed == uninterrupted["digests"]
+    killed = subprocess.run(kill, env=_env(MASTER_PORT=str(free_port())), cwd=out, capture_output=True, text=True,
+                            timeout=LAUNCH_TIMEOUT)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    port = str(free_port())
+    resume = [([sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--node_rank", str(rank),
+                "--nproc_per_node", "1", "--master_addr", "127.0.0.1", "--master_port", port, *command,
+                "--trainer.devices", "1", "--trainer.num_nodes", "2", "--ckpt_path", "last"], _env())
+              for rank in (0, 1)]
+    outputs = launch(resume, out / "launch-resume")
+    assert f"Resuming {run} from {run / 'checkpoints' / 'last.ckpt'}" in outputs[0]
+    assert json.loads((run / "probe-fit.json").read_text())["digests"] == uninterrupted["digests"]
 
 
 def test_a_non_finite_loss_on_one_rank_stops_every_rank(out):
@@ -224,7 +220,7 @@ def test_one_process_evaluates_each_checkpoint_as_the_ranks_did(out):
     missing = [name for name in trained if not (out / slug(name) / "train.json").is_file()]
     assert not missing, f"run the whole module: the launches of {missing} did not run"
     command = [sys.executable, "-m", "seqkit.bench.ddp_runs", "--mode", "evaluate", "--out", str(out), "--families",
-               json.dumps(trained), "--resume_one_process", json.dumps(["sentiment (BiGRU classifier)"])]
+               json.dumps(trained), "--resume_one_process", json.dumps(["trees (Tree-LSTM)"])]
     launch([(command, _env())], out / "launch-evaluate")
     failed = {}
     for name in trained:
@@ -232,8 +228,8 @@ def test_one_process_evaluates_each_checkpoint_as_the_ranks_did(out):
         if not result["ok"]:
             failed[name] = result.get("checks") or result.get("errors")
     assert not failed
-    one = json.loads((out / slug("sentiment (BiGRU classifier)") / "evaluate.json").read_text())
-    assert one["stopped-1_digests"] == one["full-1_digests"]
+    one = json.loads((out / slug("trees (Tree-LSTM)") / "evaluate.json").read_text())
+    assert one["stopped-1_digests"] == one["full-1_digests"]  # a requested stop (as max_time makes) resumed
 
 
 def test_families_cover_every_task():
