@@ -15,6 +15,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torchmetrics import MeanMetric
 
 from seqkit.distributed import every_rank, own_share
+from seqkit.errors import CheckpointError
 from seqkit.models.echo_state import EchoStateClassifierNet, ReservoirConfig
 from seqkit.tasks.base import CarriedStates, TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
@@ -87,7 +88,11 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         self._unsolved = bool(checkpoint.get("seqkit_readout_unsolved", False))
-        sums = own_share(checkpoint.get("seqkit_readout_sums"))
+        saved = checkpoint.get("seqkit_readout_sums")
+        sums = own_share(saved)
+        if saved is not None and sums is None and self._trainer is not None:  # resuming, on another process count
+            raise CheckpointError(f"This echo-state fit was cut short on {len(saved)} processes, each holding its own "
+                                  f"part of the sums: resume it on {len(saved)} processes (or start it again).")
         if sums is not None:
             checkpoint["state_dict"].update(zip(READOUT_SUMS, sums, strict=True))
 
