@@ -69,7 +69,8 @@ def test_zero_samples_nan_and_too_long_are_refused(tmp_path):
 
     empty = tmp_path / "zero.wav"
     soundfile.write(empty, np.zeros(0, dtype=np.float32), 8000)
-    for read in (lambda: decode_audio(empty, 8000), lambda: check_audio(empty), lambda: list(stream_audio(empty, 8000))):
+    readers = (lambda: decode_audio(empty, 8000), lambda: check_audio(empty), lambda: list(stream_audio(empty, 8000)))
+    for read in readers:
         with pytest.raises(DataError, match="holds no audio \\(0 samples\\)"):
             read()
     with pytest.raises(DataError, match="NaN or infinite"):
@@ -104,7 +105,8 @@ def test_features_are_the_same_alone_padded_and_in_blocks():
 
 def test_mfcc_normalisation_and_spec_augment():
     wave = torch.from_numpy(decode_audio(fixture_rows("test")[0]["audio"], 8000))[None]
-    mfcc, frames = LogMelFrontend(AudioFeatures(sample_rate=8000, kind="mfcc", num_mfcc=13))(wave, torch.tensor([wave.shape[1]]))
+    frontend = LogMelFrontend(AudioFeatures(sample_rate=8000, kind="mfcc", num_mfcc=13))
+    mfcc, frames = frontend(wave, torch.tensor([wave.shape[1]]))
     assert mfcc.shape[-1] == 13
     normal = normalize_utterances(mfcc, frames)
     torch.testing.assert_close(normal[0].mean(0), torch.zeros(13), atol=1e-4, rtol=0)
