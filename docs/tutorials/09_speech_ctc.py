@@ -21,7 +21,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from seqkit.data import AudioFeatures, Batching, Composition, ConnectedWordsDataModule, DataSource, Splits
-from seqkit.data.audio import decode_audio
 from seqkit.data.features import LogMelFrontend
 from seqkit.models.speech import AcousticConfig
 from seqkit.tasks import CTCSpeechRecognizer
