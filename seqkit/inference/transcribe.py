@@ -152,7 +152,7 @@ def render_heard_png(heard: Heard, out: Any, title: str = "") -> None:
     feats = heard.features.numpy()
     frame_seconds = heard.frame_seconds
     step_times = (np.arange(len(heard.scores)) + 0.5) * heard.step_seconds
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.2), sharex=True,
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(10.5, 5.2), sharex=True,
                                          gridspec_kw={"height_ratios": [1.2, 1]})
     top.imshow(feats.T, origin="lower", aspect="auto", cmap="magma",
                extent=(0, len(feats) * frame_seconds, 0, feats.shape[1]))
@@ -176,7 +176,7 @@ def render_heard_png(heard: Heard, out: Any, title: str = "") -> None:
                      ha="center", va="top", fontsize=14, fontweight="bold")
         bottom.set_ylabel("P(label | step)")
         bottom.set_ylim(0, 1.02)
-        bottom.legend(loc="upper right", ncol=6, fontsize=8, frameon=False)
+        bottom.legend(loc="upper left", bbox_to_anchor=(1.0, 1.02), fontsize=8, frameon=False)
     else:  # pooling weights of a classifier
         bottom.fill_between(step_times, heard.scores.numpy(), color="tab:blue", alpha=0.5, step="mid")
         bottom.set_ylabel("pooling weight")
