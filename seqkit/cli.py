@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                   "plot dL/dh_t through time: Elman vs LSTM vs GRU"),
     "translate": ("seqkit.commands.translate:translate",
                   "translate lines of text with a trained translation model"),
+    "transcribe": ("seqkit.commands.transcribe:transcribe",
+                   "the digits (words) heard in audio files, with a trained speech model"),
     "publish": ("seqkit.commands.publish:publish",
                 "upload a trained run to the HuggingFace Hub (or --dry_run a folder)"),
     "export": ("seqkit.commands.export:COMMANDS",
@@ -102,8 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-#: A parameter of this name (``list[str]``) is read from the positional arguments: ``seqkit classify "a" "b"``.
-POSITIONAL_LIST = "texts"
+#: A parameter of one of these names (``list[str]``) is read from the positional arguments: ``seqkit classify "a"
+#: "b"``, ``seqkit transcribe a.wav b.wav``; the value is what the positional arguments are, for the help.
+POSITIONAL_LISTS = {"texts": "texts to work on (or use --input)",
+                    "files": "audio files, .txt/.jsonl lists of them, or - for a list on standard input"}
 
 
 def _function_parser(function: Callable[..., Any], prog: str) -> Any:
@@ -117,10 +121,10 @@ def _function_parser(function: Callable[..., Any], prog: str) -> Any:
     parser = ArgumentParser(prog=prog, description=summary, exit_on_error=False)
     parser.add_argument("--config", action=ActionConfigFile, help="read the options from a YAML/JSON file")
     parameters = inspect.signature(function).parameters
-    skip = {POSITIONAL_LIST} & set(parameters)
+    skip = set(POSITIONAL_LISTS) & set(parameters)
     parser.add_function_arguments(function, as_positional=True, skip=skip)
-    if skip:
-        parser.add_argument(POSITIONAL_LIST, nargs="*", default=[], help="texts to work on (or use --input)")
+    for name in skip:
+        parser.add_argument(name, nargs="*", default=[], help=POSITIONAL_LISTS[name])
     for action in parser._actions:  # a switch that is off by default is on when given alone: --dry_run
         if action.dest in parameters and parameters[action.dest].default is False:
             action.nargs, action.const = "?", True

@@ -5,6 +5,11 @@
   ``(1, B, H_i)`` float (zeros to start) -> ``logits`` ``(B, T, V)`` and the next state ``h_out_l{i}``...
   Feed the returned state back in to continue a text step by step.
 - Translator: two graphs, the encoder and one decoder step (see :func:`export_translator`).
+- Speech: ``features`` ``(B, T, F)`` float (the model's log-mel or MFCC frames, normalised as in training: see
+  :class:`~seqkit.data.features.LogMelFrontend`) and ``feature_lengths`` ``(B,)`` int64 -> ``logits`` ``(B, C)``
+  (word classifier) or ``log_probs`` ``(B, T', C+1)`` and ``step_lengths`` ``(B,)`` (CTC; decode them with
+  :func:`~seqkit.search.ctc_greedy_decode` or any CTC decoder, blank 0). The recurrent layers already run without
+  packing, so they export as they are.
 
 Batch size and length are dynamic. Packed sequences do not export faithfully, so the classifier's recurrent
 encoder is exported through :class:`LengthAwareRNN`: the same weights run on the padded batch, each sequence reversed
@@ -25,7 +30,14 @@ from torch import Tensor, nn
 
 from seqkit.errors import SeqkitError
 from seqkit.nn.recurrent import FUSED_LAYERS, RecurrentEncoder
-from seqkit.tasks import HierarchicalClassifier, LanguageModel, Seq2SeqTranslator, SequenceClassifier
+from seqkit.tasks import (
+    CTCSpeechRecognizer,
+    HierarchicalClassifier,
+    LanguageModel,
+    Seq2SeqTranslator,
+    SequenceClassifier,
+    SpeechClassifier,
+)
 
 
 class ExportError(SeqkitError, RuntimeError):
@@ -332,6 +344,36 @@ def export_translator(module: nn.Module, path: str | Path, tolerance: float = 1e
                         extra={"decoder_step": {"onnx": str(step_path), "inputs": step_in, "outputs": step_out}})
 
 
+class _SpeechNetwork(nn.Module):
+    """Export view of a speech task: feature frames and their counts -> its network's outputs."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.network = module.network
+
+    def forward(self, features: Tensor, feature_lengths: Tensor) -> Any:
+        return self.network(features, feature_lengths)
+
+
+def export_speech(module: nn.Module, path: str | Path, tolerance: float = 1e-4) -> ExportReport:
+    """Export a :class:`~seqkit.tasks.SpeechClassifier` or :class:`~seqkit.tasks.CTCSpeechRecognizer` (from
+    feature frames: see the module docstring) and check it on batches of several shapes."""
+    wrapper = _SpeechNetwork(module.eval()).eval()
+    width = module.hparams.num_features
+    generator = torch.Generator().manual_seed(0)
+    ctc = isinstance(module, CTCSpeechRecognizer)
+    inputs = ["features", "feature_lengths"]
+    outputs = ["log_probs", "step_lengths"] if ctc else ["logits"]
+    dynamic = {"features": {0: "batch", 1: "frames"}, "feature_lengths": {0: "batch"}}
+    dynamic.update({"log_probs": {0: "batch", 1: "steps"}, "step_lengths": {0: "batch"}} if ctc
+                   else {"logits": {0: "batch"}})
+    example = (torch.randn(3, 37, width, generator=generator), torch.tensor([37, 20, 5]))
+    _export(wrapper, example, Path(path), inputs, outputs, dynamic)
+    cases = [example, (torch.randn(4, 58, width, generator=generator), torch.tensor([58, 13, 40, 1])),
+             (torch.randn(1, 9, width, generator=generator), torch.tensor([9]))]
+    return _report(Path(path), wrapper, cases, inputs, outputs, tolerance)
+
+
 #: Why a task has no ONNX export.
 UNSUPPORTED = {
     HierarchicalClassifier: "its input is documents split into sentences by seqkit's Python sentence splitter and "
@@ -341,9 +383,10 @@ UNSUPPORTED = {
 
 
 def export_onnx(module: Any, path: str | Path, tolerance: float = 1e-4) -> ExportReport:
-    """Export a language model, classifier or translator task module to ONNX (see docs/checkpoints.md)."""
+    """Export a language model, classifier, translator or speech task module to ONNX (see docs/checkpoints.md)."""
     exporters = {LanguageModel: export_language_model, SequenceClassifier: export_classifier,
-                 Seq2SeqTranslator: export_translator}
+                 Seq2SeqTranslator: export_translator, SpeechClassifier: export_speech,
+                 CTCSpeechRecognizer: export_speech}
     exporter = next((exporters[k] for k in type(module).__mro__ if k in exporters), None)
     if exporter is None:
         why = UNSUPPORTED.get(type(module), "seqkit has no ONNX exporter for this task")

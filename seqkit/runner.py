@@ -76,6 +76,8 @@ DATA_TO_MODEL_LINKS = (
     "vocab_size", "pad_id", "num_classes", "src_vocab_size", "tgt_vocab_size", "label_names",
     # forecasting: channels, window and the train statistics that scale new data
     "num_inputs", "num_targets", "lookback", "horizon", "series_spec",
+    # speech: feature width and settings, the training statistics of global normalisation
+    "num_features", "audio_features", "feature_stats",
 )
 
 

@@ -117,7 +117,28 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
 
     archive = aclimdb_archive(data_root)
     hub.plain_files["aclImdb_v1.tar.gz"] = archive
+    recordings = {row["file"]: row["audio"] for split in ("train", "test") for row in
+                  pq.read_table(data_root / "fsdd" / f"{split}.parquet", columns=["file", "audio"]).to_pylist()}
+    hub.plain_files[FSDD_ARCHIVE] = fsdd_archive(recordings)
     return {"archive_url": f"{hub.url}/files/aclImdb_v1.tar.gz", "archive_sha256": hashlib.sha256(archive).hexdigest()}
+
+
+#: The FSDD archive's name under ``/files/`` (the speech recipes read it, every recording checked by SHA-256).
+FSDD_ARCHIVE = "fsdd.tar"
+
+
+def fsdd_archive(recordings: dict[str, bytes]) -> bytes:
+    """A tar archive laid out as a code host's archive of FSDD's commit: ``<top>/recordings/<file>`` and a README."""
+    from seqkit.data.fsdd import FSDD_COMMIT
+
+    top = f"free-spoken-digit-dataset-{FSDD_COMMIT}"
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in {**{f"recordings/{n}": d for n, d in recordings.items()}, "README.md": b"# FSDD\n"}.items():
+            member = tarfile.TarInfo(f"{top}/{name}")
+            member.size = len(data)
+            tar.addfile(member, io.BytesIO(data))
+    return out.getvalue()
 
 
 def aclimdb_archive(data_root: Path, per_split: int = ROWS) -> bytes:

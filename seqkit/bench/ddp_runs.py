@@ -101,6 +101,13 @@ FAMILIES: tuple[Family, ...] = (
         *_rows(120, 30, 30), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "4",
         "--data.init_args.batching.eval_batch_size", "5", "--data.init_args.bptt", "64",
         "--model.init_args.lower_size", "32", "--model.init_args.higher_size", "32")),
+    Family("spoken digits (speech classifier)", "speech/fsdd_digits", (
+        *_rows(256, 40, 41), "--trainer.max_epochs", "2", "--model.init_args.network.hidden_size", "16",
+        "--model.init_args.network.num_layers", "1"), predict=True),
+    Family("connected digits (CTC recogniser)", "speech/fsdd_connected", (
+        "--data.init_args.composition.train_utterances", "128", "--data.init_args.composition.eval_utterances", "41",
+        "--data.init_args.composition.max_words", "3", "--trainer.max_epochs", "2",
+        "--model.init_args.network.hidden_size", "16", "--model.init_args.network.num_layers", "1")),
     Family("ULMFiT fine-tuning + GradualUnfreezing", "sentiment/sst2_tiny", (
         *_rows(320, 64, 101), "--model.init_args.pretrained_lm", "{after}/checkpoints/last.ckpt",
         "--data.init_args.tokenizer.path", "{after}/tokenizer", "--model.init_args.layer_lr_decay", "2.6",
@@ -113,7 +120,7 @@ FAMILIES: tuple[Family, ...] = (
 # ---------------------------------------------------------------------------------------------- what each rank records
 def examples(batch: Any) -> int:
     """The examples (or, for a token stream, the predicted tokens) of one batch of any seqkit data module."""
-    for key in ("labels", "rows", "x"):
+    for key in ("labels", "rows", "x", "targets"):
         if key in batch:
             return len(batch[key])
     return int(batch["target_ids"].numel())
@@ -126,7 +133,8 @@ def split_size(datamodule: Any) -> int:
         rows = datamodule.batching.eval_batch_size
         return (datamodule.streams["test"].numel() // rows - 1) * rows
     if hasattr(datamodule, "datasets"):
-        return len(datamodule.datasets["test"])
+        test = datamodule.datasets["test"]
+        return len(test[0] if isinstance(test, tuple) else test)  # speech: (dataset, lengths)
     return len(datamodule.encoded["test"])
 
 

@@ -4,6 +4,7 @@ from seqkit.data.base import TextDataModule
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import encode_column, pad_ids, sequence_lengths, truncate
+from seqkit.data.features import AudioFeatures, LogMelFrontend, SpecAugment
 from seqkit.data.forecasting import ForecastingDataModule
 from seqkit.data.hierarchical import HierarchicalCollator, HierarchicalDataModule
 from seqkit.data.language_modeling import LanguageModelingDataModule
@@ -11,12 +12,21 @@ from seqkit.data.options import Batching, Splits
 from seqkit.data.sampler import BucketBatchSampler, padding_fraction
 from seqkit.data.sentences import SentenceSplitter
 from seqkit.data.sources import DataSource, load_splits
+from seqkit.data.speech import (
+    Composition,
+    ConnectedWordsDataModule,
+    SpeechDataModule,
+    SpokenWordsDataModule,
+)
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer, load_tokenizer, train_tokenizer
 from seqkit.data.translation import TranslationDataModule
 from seqkit.data.trees import TreeCollator, TreeDataModule, parse_tree
 
 __all__ = [
     "ArrowBatches",
+    "AudioFeatures",
+    "Composition",
+    "ConnectedWordsDataModule",
     "Batching",
     "BucketBatchSampler",
     "DataSource",
@@ -24,8 +34,12 @@ __all__ = [
     "HierarchicalCollator",
     "HierarchicalDataModule",
     "LanguageModelingDataModule",
+    "LogMelFrontend",
     "PadCollator",
     "SentenceSplitter",
+    "SpecAugment",
+    "SpeechDataModule",
+    "SpokenWordsDataModule",
     "Splits",
     "TextClassificationDataModule",
     "TextDataModule",

@@ -24,6 +24,7 @@ from seqkit.inference.explain import HierarchicalPredictor
 from seqkit.inference.forecast import ForecastPredictor
 from seqkit.inference.generate import LanguageModelPredictor
 from seqkit.inference.predictor import Predictor
+from seqkit.inference.transcribe import TranscriberPredictor
 from seqkit.inference.translate import TranslatorPredictor
 from seqkit.inference.trees import TreePredictor
 from seqkit.pretrained.card import run_results
@@ -33,11 +34,13 @@ from seqkit.runs import find_checkpoint, read_run_config
 from seqkit.tasks import (
     CharCNNLanguageModel,
     CNNRNNClassifier,
+    CTCSpeechRecognizer,
     Forecaster,
     HierarchicalClassifier,
     LanguageModel,
     Seq2SeqTranslator,
     SequenceClassifier,
+    SpeechClassifier,
     TreeClassifier,
 )
 
@@ -54,6 +57,8 @@ PREDICTORS: dict[type, type[Predictor]] = {
     HierarchicalClassifier: HierarchicalPredictor,
     TreeClassifier: TreePredictor,
     Forecaster: ForecastPredictor,
+    SpeechClassifier: TranscriberPredictor,
+    CTCSpeechRecognizer: TranscriberPredictor,
 }
 
 
@@ -150,8 +155,9 @@ def load(path_or_id: str | Path, *, task: type | tuple[type, ...] | None = None,
     """A ready predictor for the trained model at ``path_or_id`` (eval mode).
 
     Language models get ``.generate``, classifiers ``.classify``, translators ``.translate``, review and tree
-    models ``.classify`` and ``.explain``, forecasters ``.forecast``; every predictor has ``.module``,
-    ``.tokenizer`` (``None`` for forecasters) and ``.model`` (the :class:`~seqkit.pretrained.SeqkitModel`).
+    models ``.classify`` and ``.explain``, forecasters ``.forecast``, speech models ``.transcribe``; every
+    predictor has ``.module``, ``.tokenizer`` (``None`` for forecasters and speech models) and ``.model`` (the
+    :class:`~seqkit.pretrained.SeqkitModel`).
 
     Args:
         path_or_id: A run directory (its ``checkpoints/best.ckpt``, else ``last.ckpt``), a ``.ckpt`` file in one, a

@@ -22,6 +22,8 @@ METRIC_TYPES = {
     "chrf": ("chrf", "chrF"),
     "mse": ("mse", "MSE (standardised)"),
     "mae": ("mae", "MAE (standardised)"),
+    "wer": ("wer", "Word error rate (each digit a word)"),
+    "sentence_acc": ("accuracy", "Sentence accuracy (every word right)"),
 }
 SPLITS = {"val": "validation", "test": "test"}
 

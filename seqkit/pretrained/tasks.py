@@ -108,7 +108,11 @@ _SEQKIT_TASKS = (
     ("echo_state.EchoStateClassifier", "text-classification", ("text-classification", "echo-state-network")),
     ("echo_state.EchoStateLM", "text-generation", ("language-model", "echo-state-network")),
     ("history_compressor.HistoryCompressorLM", "text-generation", ("language-model", "history-compressor")),
+    ("speech.SpeechClassifier", "audio-classification", ("audio-classification", "speech", "keyword-spotting")),
+    ("speech.CTCSpeechRecognizer", "automatic-speech-recognition", ("automatic-speech-recognition", "speech", "ctc")),
 )
+#: Tasks whose input is not text: no tokenizer is saved or loaded with them.
+_NO_TOKENIZER = ("forecasting.Forecaster", "speech.SpeechClassifier", "speech.CTCSpeechRecognizer")
 for _path, _tag, _tags in _SEQKIT_TASKS:
     register_task(TaskSupport(f"seqkit.tasks.{_path}", pipeline_tag=_tag, task_type=_tag, tags=_tags,
-                              tokenizer=_path != "forecasting.Forecaster"))  # numeric series, no tokenizer
+                              tokenizer=_path not in _NO_TOKENIZER))

@@ -7,11 +7,13 @@ from seqkit.tasks.forecasting import Forecaster
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 from seqkit.tasks.history_compressor import HistoryCompressorLM
 from seqkit.tasks.language_modeling import LanguageModel
+from seqkit.tasks.speech import CTCSpeechRecognizer, SpeechClassifier
 from seqkit.tasks.translation import Seq2SeqTranslator
 from seqkit.tasks.tree import TreeClassifier
 
 __all__ = [
     "CNNRNNClassifier",
+    "CTCSpeechRecognizer",
     "CharCNNLanguageModel",
     "EchoStateClassifier",
     "EchoStateLM",
@@ -21,5 +23,6 @@ __all__ = [
     "LanguageModel",
     "Seq2SeqTranslator",
     "SequenceClassifier",
+    "SpeechClassifier",
     "TreeClassifier",
 ]

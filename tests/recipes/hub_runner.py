@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from seqkit.cli import main
+from tests.hub_repos import FSDD_ARCHIVE
 from tests.recipes.test_recipes import SMOKE, STAGES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +28,8 @@ def run(recipe: str, out: Path, archive: list[str]) -> dict:
     if recipe.startswith("reviews/imdb_rating"):
         extra += ["--data.init_args.source.archive.url", archive[0], "--data.init_args.source.archive.sha256",
                   archive[1]]
+    if recipe.startswith("speech/fsdd"):  # served beside the aclImdb archive
+        extra += ["--data.init_args.source.archive.url", f"{archive[0].rsplit('/', 1)[0]}/{FSDD_ARCHIVE}"]
     if recipe in STAGES:
         first_recipe, overrides = STAGES[recipe]
         first = run_dir.with_name(run_dir.name + "__stage1")
