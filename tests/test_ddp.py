@@ -32,7 +32,8 @@ pytestmark = pytest.mark.slow
 LAUNCHES = {
     "torchrun": ["sentiment (BiGRU classifier)", "language model + NT-ASGD", "ULMFiT fine-tuning + GradualUnfreezing",
                  "sentiment + TimeBudgetDecay"],
-    "slurm": ["translation (attention seq2seq)", "forecasting (LSTM)"],
+    "slurm": ["translation (attention seq2seq)", "forecasting (LSTM)", "spoken digits (speech classifier)",
+              "connected digits (CTC recogniser)"],
     "nodes": ["trees (Tree-LSTM)", "reviews (HAN)", "echo-state classifier", "CNN + BiLSTM classifier",
               "history compressor", "echo-state language model", "character-CNN language model"],
 }

@@ -17,7 +17,7 @@ from seqkit.bench.ddp_runs import FAMILIES, slug
 from seqkit.errors import ConfigError
 
 #: The metric shown for a family in the table: the first of these its test logs.
-HEADLINE = ("test_acc", "test_chrf", "test_bleu", "test_ppl", "test_bpc", "test_mse", "test_loss")
+HEADLINE = ("test_acc", "test_wer", "test_chrf", "test_bleu", "test_ppl", "test_bpc", "test_mse", "test_loss")
 
 
 def bench(*, processes: PositiveInt = 2, families: list[str] | None = None, out: str | None = None,

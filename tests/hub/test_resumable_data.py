@@ -36,6 +36,35 @@ def test_a_restored_loader_skips_the_batches_already_trained_on():
     assert list(resumed) == epoch_two  # the next pass of the same epoch is whole again
 
 
+class _Augmented(torch.utils.data.Dataset):
+    """Each example drawn at random from the global generator, as data augmentation does."""
+
+    def __len__(self) -> int:
+        return 40
+
+    def __getitem__(self, index: int) -> float:
+        return index + float(torch.rand(()))
+
+
+def test_random_augmentation_resumes_exactly_and_leaves_the_global_generator_alone():
+    def loader() -> ResumableDataLoader:
+        return ResumableDataLoader(_Augmented(), batch_sampler=BucketBatchSampler([1] * 40, 4, seed=3),
+                                   collate_fn=list)
+
+    torch.manual_seed(0)
+    uninterrupted = loader()
+    _set_sampler_epoch(uninterrupted, 2)
+    before = torch.get_rng_state()
+    epoch_two = list(uninterrupted)
+    assert torch.equal(torch.get_rng_state(), before)  # loading drew nothing from the model's generator
+    assert list(uninterrupted) == epoch_two  # the same batches: their randomness depends on the batch alone
+    torch.manual_seed(0)
+    resumed = loader()
+    resumed.load_state_dict({"epoch": 2, "batches": 3})
+    torch.rand(5)  # whatever the model drew in between
+    assert list(resumed) == epoch_two[3:]
+
+
 @pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
 def test_the_language_model_checkpoints_its_carried_state():
     module = LanguageModel(30, embedding_dim=8, hidden_size=8, num_layers=2, weight_drop=0.0)
