@@ -303,7 +303,7 @@ def throughput(folder: Path, model: list[str], steps: int, cuda: bool) -> dict:
                    "--run_dir", str(run), "--trainer.max_steps", str(steps + 20), "--trainer.limit_val_batches", "0",
                    "--trainer.callbacks+=seqkit.bench.gpu.StepRate"]
         env = {k: v for k, v in os.environ.items() if k != "CUBLAS_WORKSPACE_CONFIG" or not _OWN_CUBLAS_SETTING}
-        done = subprocess.run(command, capture_output=True, text=True, timeout=1800, env=env)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"{label}: seqkit fit exited with {done.returncode}: {done.stderr.strip()[-1500:]}")
         rate = json.loads((run / "rate.json").read_text())
