@@ -11,7 +11,6 @@ PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -c const
 # several GB of nvidia packages). A CUDA build: make install TORCH_INDEX=https://download.pytorch.org/whl/cu126
 # Empty (TORCH_INDEX=) takes whatever pip's configured index gives.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 TORCH_PIN := $(shell grep '^torch==' constraints.txt)
 SHOW_TORCH := $(BIN)/python -c "import torch; print('torch', torch.__version__, '- CUDA available' if torch.cuda.is_available() else '- CPU only')"
 
@@ -26,12 +25,18 @@ endif
 .PHONY: install demo test docs-test lint docs clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	@echo "Installing $(TORCH_PIN) from $(or $(TORCH_INDEX),pip's configured index) (choose with TORCH_INDEX=...), then seqkit[dev,docs] pinned by constraints.txt into $(VENV)"
-	$(PIP_INSTALL) $(TORCH_INDEX_ARG) torch
-	$(PIP_INSTALL) -e '.[dev,docs]'
+	@$(PYTHON) -m venv $(VENV)
+	@index="$(TORCH_INDEX)"; \
+	if [ -n "$$index" ] && ! $(PYTHON) -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=10)" \
+	    "$$index/" > /dev/null 2>&1; then \
+	  echo "PyTorch's index $$index cannot be reached: installing $(TORCH_PIN) from pip's configured index instead."; \
+	  index=""; \
+	fi; \
+	echo "Installing $(TORCH_PIN) and seqkit[dev,docs] into $(VENV) (a few minutes; pip's output goes to $(VENV)/install.log)"; \
+	{ $(PIP_INSTALL) $${index:+--extra-index-url $$index} torch && $(PIP_INSTALL) -e '.[dev,docs]'; } \
+	  > $(VENV)/install.log 2>&1 || { tail -n 15 $(VENV)/install.log; echo "Installation failed; pip's whole output: $(VENV)/install.log"; exit 1; }
 	@$(SHOW_TORCH)
-	touch $@
+	@touch $@
 
 install: $(VENV)/.installed
 

@@ -64,6 +64,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.cli", "seqkit.errors"): _CLI,
     ("seqkit.cli", "seqkit.hub_access"): _CLI,
     ("seqkit.cli", "seqkit.runner"): _CLI,
+    ("seqkit.cli", "seqkit.distributed"): _CLI,
     ("seqkit.commands.classify", "seqkit.inference.loading"): _CMD,
     ("seqkit.commands.classify", "seqkit.tasks"): _CMD,
     ("seqkit.commands.data", "seqkit.data.sources"): _CMD,

@@ -152,6 +152,7 @@ def test_offline_hub_dataset_through_the_cli(runs_dir, tmp_path):
     assert f"put its splits at {tmp_path}/sst2/<split>.parquet" in last
 
 
+@pytest.mark.full_data
 def test_predict_writes_one_record_per_test_example(two_runs, runs_dir):
     import json
 

@@ -214,6 +214,7 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank(out):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.full_data
 def test_one_process_evaluates_each_checkpoint_as_the_ranks_did(out):
     """Every family trained above, tested (and predicted from) again on one process: the same test metrics, each
     example counted once, the same per-example files; and one stop-and-resume on one process."""

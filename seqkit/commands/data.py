@@ -53,7 +53,7 @@ def show(*, recipe: str) -> None:
         print(f"  {'':<18} columns: {', '.join(data.column_names)}")
 
 
-def pull(*, recipe: str, out: Path) -> None:
+def pull(*, recipe: str, out: Path, overwrite: bool = False) -> None:
     """Write a recipe's splits, read from the Hub, as OUT/<name>/<split>.parquet, for offline machines.
 
     Copy OUT over and set SEQKIT_DATA_DIR=OUT there (local folders are always read before the Hub). With a filled
@@ -62,6 +62,8 @@ def pull(*, recipe: str, out: Path) -> None:
     Args:
         recipe: a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml
         out: the local data root to write
+        overwrite: replace splits and a SOURCE.md that are already there (by default they are kept, and nothing is
+            downloaded)
     """
     from seqkit.data.sources import load_splits, resolve
 
@@ -72,6 +74,7 @@ def pull(*, recipe: str, out: Path) -> None:
     splits = list(dict.fromkeys(module.split_roles().values()))
     # The folder's own name, never a path: a source named "/data/x" must not send the pull back into /data/x.
     target = Path(out).expanduser() / Path(source.label).name
+    _check_target(target, [target / f"{split}.parquet" for split in splits] + [target / "SOURCE.md"], overwrite)
     loaded = load_splits(source, splits, remote=True)
     places = resolve(source, splits, remote=True)
     target.mkdir(parents=True, exist_ok=True)
@@ -85,6 +88,18 @@ def pull(*, recipe: str, out: Path) -> None:
                        + "".join(f"- `{split}.parquet`: {len(loaded[split]):,} rows from {places[split]}\n"
                                  for split in splits))
     print(f"Use it offline with SEQKIT_DATA_DIR={target.parent}")
+
+
+def _check_target(target: Path, files: list[Path], overwrite: bool) -> None:
+    """Refuses, before anything is downloaded, a target that is not a folder or that holds files ``pull`` would
+    replace (unless ``overwrite``)."""
+    for place in (target.parent, target):
+        if place.exists() and not place.is_dir():
+            raise DataError(f"{place} exists and is not a folder: pass a folder as --out.")
+    existing = [file for file in files if file.exists()]
+    if existing and not overwrite:
+        raise DataError(f"{existing[0]} already exists: pass --overwrite to replace "
+                        f"{'it' if len(existing) == 1 else f'it and {len(existing) - 1} more'}, or another --out.")
 
 
 #: ``seqkit data show|pull``

@@ -31,6 +31,7 @@ def _good_rows(n=8):
     return [{"text": f"text number {i} is {'good' if i % 2 else 'bad'}", "label": i % 2} for i in range(n)]
 
 
+@pytest.mark.full_data
 def test_batches_from_real_data(data_root):
     module = _module(DataSource(name="sst2"), batching=Batching(batch_size=16),
                      splits=Splits(max_rows={"train": 500, "validation": 100, "test": 100}))
@@ -64,6 +65,7 @@ def test_second_setup_reads_the_tokenised_cache(data_root, monkeypatch):
     assert second.encoded["train"]["input_ids"][:5] == first.encoded["train"]["input_ids"][:5]
 
 
+@pytest.mark.full_data
 def test_val_from_train_holds_out_a_seeded_split(data_root):
     module = _module(DataSource(name="amazon_multidomain"), splits=Splits(val_from_train=0.1, test=None))
     assert len(module.raw["train"]) == 5400 and len(module.raw["validation"]) == 600

@@ -30,6 +30,7 @@ def _as_hub_wikitext(data_root, split, folder) -> str:
     return str(path)
 
 
+@pytest.mark.full_data
 @pytest.mark.slow
 def test_wikitext2_in_the_hub_format_keeps_the_published_token_counts(data_root, tmp_path):
     local = {s: str(data_root / "wikitext2" / f"{s}.parquet") for s in ("validation", "test")}
@@ -38,6 +39,7 @@ def test_wikitext2_in_the_hub_format_keeps_the_published_token_counts(data_root,
     assert _streams({"train": hub["validation"], **hub}) == WIKITEXT2
 
 
+@pytest.mark.full_data
 @pytest.mark.slow
 def test_ptb_parquet_export_column_keeps_the_published_token_counts(data_root, tmp_path):
     files = {}

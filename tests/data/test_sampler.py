@@ -27,6 +27,7 @@ def imdb_lengths(data_root) -> np.ndarray:
     return sequence_lengths(module.encoded["train"])
 
 
+@pytest.mark.full_data
 def test_bucketing_keeps_padding_small_on_imdb(imdb_lengths):
     assert len(imdb_lengths) == 2000
     bucketed = BucketBatchSampler(imdb_lengths, 32, shuffle=True, seed=0)

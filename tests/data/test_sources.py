@@ -11,18 +11,21 @@ from seqkit.data.sources import DataSource, load_splits
 from seqkit.errors import DataError, HubUnreachableError
 
 
+@pytest.mark.full_data
 def test_local_name_under_data_root(data_root):
     splits = load_splits(DataSource(name="sst2"), ["train", "validation", "test"])
     assert {k: len(v) for k, v in splits.items()} == {"train": 67349, "validation": 872, "test": 1821}
     assert splits["train"].column_names == ["text", "label"]
 
 
+@pytest.mark.full_data
 def test_data_dir_in_recipe_overrides_environment(data_root, tmp_path, monkeypatch):
     monkeypatch.setenv("SEQKIT_DATA_DIR", str(tmp_path))  # the environment points elsewhere
     splits = load_splits(DataSource(name="ptb", data_dir=str(data_root)), ["validation"])
     assert len(splits["validation"]) == 3370
 
 
+@pytest.mark.full_data
 def test_folder_path_as_name(data_root):
     splits = load_splits(DataSource(name=str(data_root / "multi30k")), ["test_2016_flickr"])
     assert len(splits["test_2016_flickr"]) == 1000

@@ -120,3 +120,6 @@ def test_min_frequency_drops_rare_words():
     frequent = train_tokenizer(TokenizerConfig(kind="word", min_frequency=2), [texts])
     assert every.encode("rare")[0] != every.unk_id
     assert frequent.encode("rare")[0] == frequent.unk_id and frequent.encode("other")[0] != frequent.unk_id
+
+
+pytestmark = pytest.mark.full_data  # trains on thousands of real rows

@@ -100,6 +100,27 @@ def test_data_pull_writes_the_layout_that_the_recipe_then_reads_offline(hub, tmp
     assert f"{out}/sst2/train.parquet" in shown.stdout and "label <- label" in shown.stdout
 
 
+def test_data_pull_keeps_what_is_there_unless_told_to_overwrite(hub, tmp_path):
+    out = tmp_path / "data"
+    (out / "sst2").mkdir(parents=True)
+    kept = b"a local copy that must survive"
+    (out / "sst2" / "train.parquet").write_bytes(kept)
+    requests = len(hub.requests)
+    refused = run(["data", "pull", "--recipe", "recipes/sentiment/sst2.yaml", "--out", str(out)], tmp_path, hub.url)
+    assert "train.parquet already exists: pass --overwrite" in one_line_error(refused)
+    assert (out / "sst2" / "train.parquet").read_bytes() == kept and not (out / "sst2" / "SOURCE.md").exists()
+    assert len(hub.requests) == requests  # refused before anything was downloaded
+
+    onto_file = run(["data", "pull", "--recipe", "recipes/sentiment/sst2.yaml", "--out", str(out / "sst2" /
+                     "train.parquet")], tmp_path, hub.url)
+    assert "is not a folder" in one_line_error(onto_file) and len(hub.requests) == requests
+
+    replaced = run(["data", "pull", "--recipe", "recipes/sentiment/sst2.yaml", "--out", str(out), "--overwrite",
+                    "true"], tmp_path, hub.url)
+    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert pq.read_table(out / "sst2" / "train.parquet").num_rows > 0 and (out / "sst2" / "SOURCE.md").is_file()
+
+
 def test_data_pull_holds_out_and_samples_as_the_recipe_says(hub, tmp_path):
     out = tmp_path / "data"
     pulled = run(["data", "pull", "--recipe", "recipes/reviews/yelp.yaml", "--out", str(out)], tmp_path, hub.url)

@@ -33,6 +33,7 @@ def test_yelp_documents_become_sentences_and_two_level_batches(data_root):
     assert [c for batch in counts for c in batch] == sorted(c for batch in counts for c in batch)
 
 
+@pytest.mark.full_data
 def test_imdb_ratings_map_to_eight_classes_with_validation_held_out_of_train(data_root):
     data = HierarchicalDataModule(
         DataSource("imdb", columns={"label": "rating"}), TokenizerConfig(vocab_size=2000, lowercase=True),

@@ -59,6 +59,7 @@ def test_members_are_verified_split_by_take_and_kept_byte_for_byte(tmp_path):
         read_fsdd_archive(path, "the archive", checksums)
 
 
+@pytest.mark.full_data
 @pytest.mark.slow
 def test_data_pull_reads_the_archive_into_the_local_layout(data_root, tmp_path, capsys):
     """The whole dataset as a code host's tarball, served by a local stand-in, pulled and checked member by member:

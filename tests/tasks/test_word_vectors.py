@@ -82,6 +82,7 @@ def test_wrong_dimension_and_missing_file_are_clear_errors(tokenizer, tmp_path):
         load_word_vectors(tmp_path / "nope.txt", tokenizer, _embedding(tokenizer))
 
 
+@pytest.mark.full_data
 def test_classifier_loads_vectors_from_the_recipe_and_can_freeze_them(data_root, tmp_path):
     words = ["the", "movie", "film", "good", "bad", "great", "not", "is", "zzzunseen"]
     path = tmp_path / "glove.32d.txt"

@@ -88,6 +88,7 @@ def test_single_word_tree_batches():
     assert batch["roots"].tolist() == [0, 3]
 
 
+@pytest.mark.full_data
 @pytest.mark.parametrize(("task", "sizes"), [("fine", (8544, 1101, 2210)), ("binary", (6920, 872, 1821))])
 def test_datamodule_split_sizes_and_labels(data_root, task, sizes):
     data = TreeDataModule(DataSource(name="sst_trees"), task=task)
