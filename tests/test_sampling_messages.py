@@ -18,3 +18,13 @@ def test_non_finite_temperature_is_called_non_finite(temperature: float) -> None
 def test_negative_temperature_keeps_its_message() -> None:
     with pytest.raises(DataError, match="0 \\(greedy\\) or more"):
         check_sampling(10, -1.0, None, None)
+
+
+def test_no_prompts_give_no_continuations_and_still_check_settings() -> None:
+    from seqkit.inference.generate import generate_text
+    from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
+
+    model = RNNLanguageModel(RNNLMConfig(50))
+    assert generate_text(model, None, [], max_new_tokens=5) == []
+    with pytest.raises(DataError, match="temperature"):
+        generate_text(model, None, [], max_new_tokens=5, temperature=-1.0)
