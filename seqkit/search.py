@@ -36,7 +36,10 @@ def check_sampling(max_new_tokens: int, temperature: float, top_k: int | None, t
     temperature samples from the inverted distribution)."""
     if max_new_tokens < 0:
         raise DataError(f"max_new_tokens must be 0 or more, got {max_new_tokens}.")
-    if not math.isfinite(temperature) or temperature < 0:
+    if not math.isfinite(temperature):
+        raise DataError(f"temperature must be a finite number (0 for greedy, 1 to sample as trained), "
+                        f"got {temperature}.")
+    if temperature < 0:
         raise DataError(f"temperature must be 0 (greedy) or more, got {temperature}.")
     if top_k is not None and top_k < 1:
         raise DataError(f"top_k must be at least 1, got {top_k}.")

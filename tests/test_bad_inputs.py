@@ -303,3 +303,10 @@ def test_an_older_format_checkpoint_is_accepted_for_resume(run, tmp_path):
     torch.save(torch.load(run / "checkpoints" / "last.ckpt", weights_only=True), legacy,
                _use_new_zipfile_serialization=False)  # torch's pre-1.6 (non-zip) format
     check_checkpoint(legacy)
+
+
+# ------------------------------------------------------------------------------ sampling values that cannot work
+def test_generate_calls_an_infinite_temperature_not_finite(place, run, runs):
+    done = seqkit(["generate", "--checkpoint", str(run), "--temperature", "inf"], place, runs)
+    assert_one_line(done, "--temperature", "finite")
+    assert b"0 (greedy) or more" not in done.stderr

@@ -57,6 +57,9 @@ def generate_text(model: RNNLanguageModel, tokenizer, prompts: Sequence[str], ma
                   temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                   seed: int | None = None) -> list[str]:
     """Continue several prompts at once; returns each continuation as text (``<eos>`` as a newline)."""
+    check_sampling(max_new_tokens, temperature, top_k, top_p)
+    if not prompts:  # no prompts, no continuations (an empty batch has no rows to run)
+        return []
     ids = [prompt_ids(tokenizer, p) for p in prompts]
     steps = list(generate(model, ids, max_new_tokens, temperature, top_k, top_p, seed=seed))
     texts = []

@@ -1,0 +1,30 @@
+"""Sampling settings that cannot work are refused with a message that names what is wrong."""
+
+import math
+
+import pytest
+
+from seqkit.errors import DataError
+from seqkit.search import check_sampling
+
+
+@pytest.mark.parametrize("temperature", [math.inf, -math.inf, math.nan])
+def test_non_finite_temperature_is_called_non_finite(temperature: float) -> None:
+    with pytest.raises(DataError, match="finite") as caught:
+        check_sampling(10, temperature, None, None)
+    assert "0 (greedy) or more" not in str(caught.value)
+
+
+def test_negative_temperature_keeps_its_message() -> None:
+    with pytest.raises(DataError, match="0 \\(greedy\\) or more"):
+        check_sampling(10, -1.0, None, None)
+
+
+def test_no_prompts_give_no_continuations_and_still_check_settings() -> None:
+    from seqkit.inference.generate import generate_text
+    from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
+
+    model = RNNLanguageModel(RNNLMConfig(50))
+    assert generate_text(model, None, [], max_new_tokens=5) == []
+    with pytest.raises(DataError, match="temperature"):
+        generate_text(model, None, [], max_new_tokens=5, temperature=-1.0)
