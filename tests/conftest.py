@@ -25,6 +25,10 @@ FIXTURE_DATA = _REPO / "tests" / "fixtures" / "data"
 FULL_DATA = Path(os.environ.get("SEQKIT_TEST_FULL_DATA") or _REPO.parent / "shared" / "data")
 REQUIRE_FULL_DATA = os.environ.get("SEQKIT_TEST_REQUIRE_FULL_DATA") == "1"
 
+def _full_data_present() -> bool:
+    return (FULL_DATA / "sst2" / "train.parquet").is_file()
+
+
 #: Variables that change where data, models and caches come from: never inherited from the user's shell.
 _CLEARED = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE",
             "HF_DATASETS_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HF_TOKEN_PATH", "SEQKIT_DATA_DIR",
@@ -35,7 +39,7 @@ _SESSION_TMP = Path(tempfile.mkdtemp(prefix="seqkit-tests-"))
 for _name in _CLEARED:
     os.environ.pop(_name, None)
 os.environ.update({
-    "SEQKIT_DATA_DIR": str(FULL_DATA if (FULL_DATA / "sst2" / "train.parquet").is_file() else FIXTURE_DATA),
+    "SEQKIT_DATA_DIR": str(FULL_DATA if _full_data_present() else FIXTURE_DATA),
     "SEQKIT_CACHE_DIR": str(_SESSION_TMP / "seqkit-cache"),
     "SEQKIT_RUNS_DIR": str(_SESSION_TMP / "runs"),
     "HF_HOME": str(_SESSION_TMP / "hf"),
@@ -44,10 +48,6 @@ os.environ.update({
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
 })
-
-
-def _full_data_present() -> bool:
-    return (FULL_DATA / "sst2" / "train.parquet").is_file()
 
 
 @pytest.fixture(scope="session")
