@@ -53,7 +53,7 @@ from seqkit.runs import (  # noqa: E402
     job_id,
     job_run_dir,
 )
-from seqkit.threads import set_threads  # noqa: E402
+from seqkit.threads import check_cpu_precision, set_threads  # noqa: E402
 
 
 class _DropTips(logging.Filter):
@@ -301,6 +301,7 @@ class SeqkitCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         trainer_config = self._section(self.config_init)["trainer"]
         devices = trainer_config.get("devices")
+        check_cpu_precision(self.model, trainer_config.get("precision"), trainer_config.get("accelerator"))
         trainable = sum(p.numel() for p in self.model.parameters() if p.requires_grad)
         rank_zero_info(set_threads(self._section(self.config).get("threads"), trainable,
                                    processes=devices if isinstance(devices, int) and devices > 1 else 1))

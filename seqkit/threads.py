@@ -10,7 +10,11 @@ model.
 
 from __future__ import annotations
 
+import functools
 import os
+from typing import Any
+
+from seqkit.errors import ConfigError
 
 #: Below this many trainable parameters a second thread does not pay, even on an idle machine: 1.03x the steps/s
 #: for 0.16M parameters against 1.42-1.81x for models of 1M and more (``seqkit bench threads``, 2 idle cores;
@@ -70,3 +74,34 @@ def cpu_has_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+@functools.cache
+def cpu_runs_lstm_in_bf16() -> bool:
+    """Whether ``nn.LSTM`` runs under bfloat16 autocast on this CPU. PyTorch runs it through oneDNN, whose bf16 LSTM
+    needs AVX-512; elsewhere it raises "could not create a primitive descriptor". Tried once, on a one-unit LSTM."""
+    import torch
+
+    lstm = torch.nn.LSTM(1, 1)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            lstm(torch.zeros(1, 1, 1))
+    except RuntimeError:
+        return False
+    return True
+
+
+def check_cpu_precision(model: Any, precision: Any, accelerator: Any) -> None:
+    """Refuse ``bf16-mixed`` for a model with an ``nn.LSTM`` on a CPU that cannot run it in bf16, before any work.
+
+    Raises:
+        ConfigError: naming the precision to use instead.
+    """
+    import torch
+
+    on_cpu = accelerator == "cpu" or (accelerator in (None, "auto") and not torch.cuda.is_available())
+    if str(precision) not in ("bf16", "bf16-mixed") or not on_cpu or cpu_runs_lstm_in_bf16():
+        return
+    if any(isinstance(module, torch.nn.LSTM) for module in model.modules()):
+        raise ConfigError(f"--trainer.precision {precision} cannot run this model's LSTM on this CPU: PyTorch's bf16 "
+                          "LSTM needs AVX-512 here. Use --trainer.precision 32-true (bf16 would be emulated, slower).")

@@ -76,3 +76,26 @@ def test_bf16_instructions_are_read_from_the_cpu_flags(tmp_path, monkeypatch):
         monkeypatch.setattr(builtins, "open", lambda path, *a, f=fake, **k: real_open(
             f if path == "/proc/cpuinfo" else path, *a, **k))
         assert threads.cpu_has_bf16() is expected
+
+
+def test_bf16_mixed_is_refused_before_any_work_where_the_cpu_cannot_run_an_lstm_in_bf16(tmp_path, monkeypatch, capsys,
+                                                                                        data_root):
+    monkeypatch.setattr(threads, "cpu_runs_lstm_in_bf16", lambda: False)
+    run = tmp_path / "run"
+    code = main(["fit", "--config", str(REPO / "recipes" / "lm" / "tiny.yaml"), "--trainer.accelerator", "cpu",
+                 "--trainer.precision", "bf16-mixed", "--run_dir", str(run)])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "--trainer.precision 32-true" in err and "LSTM" in err
+    assert not run.exists()
+
+
+def test_the_lstm_probe_agrees_with_a_real_bf16_run():
+    lstm = torch.nn.LSTM(4, 4, batch_first=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            lstm(torch.randn(2, 3, 4))
+        ran = True
+    except RuntimeError:
+        ran = False
+    assert threads.cpu_runs_lstm_in_bf16() is ran

@@ -41,6 +41,7 @@ from jsonargparse.typing import PositiveInt
 from seqkit.bench.timing import synchronize
 from seqkit.cli import main
 from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
+from seqkit.threads import cpu_runs_lstm_in_bf16
 
 #: cuBLAS needs this set before its first use in the process for deterministic algorithms (part 5); the separate
 #: processes of part 2 run without it, as a user's would.
@@ -100,7 +101,8 @@ def bench(*, markdown: str | None = None, json_file: str | None = None, vocab: P
         report.part(2, "training steps/s: one device and every visible device (DDP, NCCL)",
                     lambda: throughput(folder, model, throughput_steps, cuda))
         report.part(3, "fp32 against bf16-mixed: a short LM run",
-                    lambda: precision_quality(folder, model, quality_epochs, cuda, corpus))
+                    lambda: precision_quality(folder, model, quality_epochs, cuda, corpus)
+                    if cuda or cpu_runs_lstm_in_bf16() else skipped("this CPU cannot run an LSTM in bf16 (no AVX-512)"))
         report.part(4, "cuDNN with and without weight drop",
                     lambda: weight_drop_cost(settings, kernel_steps) if cuda else skipped("no CUDA device"))
         report.part(5, "deterministic algorithms", lambda: determinism(settings, kernel_steps, cuda))

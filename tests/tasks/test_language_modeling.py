@@ -12,6 +12,7 @@ from seqkit.data.language_modeling import BPTTChunks, StreamChunks, stream_rows
 from seqkit.data.options import Splits
 from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 from seqkit.search import generate, sample_next
+from seqkit.threads import cpu_runs_lstm_in_bf16
 from tests.helpers import REPO
 
 TINY = str(REPO / "recipes" / "lm" / "tiny.yaml")
@@ -109,9 +110,12 @@ def test_adaptive_softmax_option_gives_normalised_log_probabilities():
     torch.testing.assert_close(model.loss(output, targets), expected)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "mingru"])
+@pytest.mark.parametrize("cell", [
+    pytest.param("lstm", marks=pytest.mark.skipif(not cpu_runs_lstm_in_bf16(), reason="no bf16 LSTM on this CPU")),
+    "rnn", "mingru"])
 def test_adaptive_softmax_trains_under_bf16_autocast(cell):
-    # A scan cell's output stays float32 under autocast, while the adaptive softmax's clusters compute in bfloat16.
+    # A fused layer's output is bfloat16 under autocast (a scan cell's stays float32), while the adaptive softmax's
+    # clusters compute in bfloat16.
     config = RNNLMConfig(50, embedding_dim=8, hidden_size=8, num_layers=1, cell=cell, adaptive_softmax_cutoffs=[10, 30],
                          weight_drop=0.0)
     model = RNNLanguageModel(config)
