@@ -53,7 +53,7 @@ def show(*, recipe: str) -> None:
         print(f"  {'':<18} columns: {', '.join(data.column_names)}")
 
 
-def pull(*, recipe: str, out: Path) -> None:
+def pull(*, recipe: str, out: Path, overwrite: bool = False) -> None:
     """Write a recipe's splits, read from the Hub, as OUT/<name>/<split>.parquet, for offline machines.
 
     Copy OUT over and set SEQKIT_DATA_DIR=OUT there (local folders are always read before the Hub). With a filled
@@ -62,6 +62,8 @@ def pull(*, recipe: str, out: Path) -> None:
     Args:
         recipe: a recipe YAML, a shipped recipe name (sentiment/sst2) or a run's config.yaml
         out: the local data root to write
+        overwrite: replace splits and SOURCE.md already in OUT/<name>/ (without it, the pull refuses before
+            downloading anything)
     """
     from seqkit.data.sources import load_splits, resolve
 
@@ -72,6 +74,12 @@ def pull(*, recipe: str, out: Path) -> None:
     splits = list(dict.fromkeys(module.split_roles().values()))
     # The folder's own name, never a path: a source named "/data/x" must not send the pull back into /data/x.
     target = Path(out).expanduser() / Path(source.label).name
+    if not overwrite:
+        # A local folder may hold another copy of the data (more rows, another revision): never replace it silently.
+        for name in [f"{split}.parquet" for split in splits] + ["SOURCE.md"]:
+            if (target / name).exists():
+                raise DataError(f"{target / name} already exists; pass --overwrite to replace it, "
+                                "or choose another --out.")
     loaded = load_splits(source, splits, remote=True)
     places = resolve(source, splits, remote=True)
     target.mkdir(parents=True, exist_ok=True)

@@ -93,6 +93,11 @@ def test_data_pull_writes_the_layout_that_the_recipe_then_reads_offline(hub, tmp
         written = pq.read_table(out / "sst2" / f"{split}.parquet").to_pylist()
         assert [(r["text"], r["label"]) for r in written] == [(r["text"], r["label"]) for r in rows]
     assert "SetFit/sst2@main" in (out / "sst2" / "SOURCE.md").read_text()
+    again = run(["data", "pull", "--recipe", "recipes/sentiment/sst2.yaml", "--out", str(out)], tmp_path, hub.url)
+    assert again.returncode != 0 and f"{out}/sst2/train.parquet already exists" in again.stderr
+    forced = run(["data", "pull", "--recipe", "recipes/sentiment/sst2.yaml", "--out", str(out), "--overwrite"],
+                 tmp_path, hub.url)
+    assert forced.returncode == 0, forced.stderr[-3000:]
 
     shown = run(["data", "show", "--recipe", "recipes/sentiment/sst2.yaml"], tmp_path, None,
                 SEQKIT_DATA_DIR=str(out), HF_HUB_OFFLINE="1")
