@@ -100,6 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SeqkitError as error:
         print(f"seqkit: error: {error}", file=sys.stderr)
         return 2
+    finally:
+        if argv is None and "torch.distributed" in sys.modules:  # this process ends here: leave the process group
+            from seqkit.distributed import leave_process_group
+
+            leave_process_group()
     print(f"seqkit: unknown command {args[0]!r}; run `seqkit --help` for the list.", file=sys.stderr)
     return 2
 

@@ -7,6 +7,7 @@
   process group Lightning set up (plain Python objects gathered to every rank; state that differs between ranks
   saved in a checkpoint and read back by each rank; the ranks on which a condition holds). Outside a distributed
   run they return what one process would.
+- :func:`leave_process_group`: the process group is destroyed as the process ends, not left to the interpreter.
 """
 
 from __future__ import annotations
@@ -129,6 +130,14 @@ def ranks_where(condition: bool, device: torch.device | str = "cpu") -> list[int
     flags[dist.get_rank()] = float(condition)
     dist.all_reduce(flags)
     return [rank for rank, flag in enumerate(flags.tolist()) if flag]
+
+
+def leave_process_group() -> None:
+    """Destroys the default process group when this process joined one: called once, as the process ends.
+    Left to the interpreter's shutdown, the backend's threads can outlive it and abort a run that succeeded
+    (``terminate called without an active exception``, exit by SIGABRT)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 class FollowRankZeroRunDir(L.Callback):

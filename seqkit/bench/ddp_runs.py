@@ -28,7 +28,7 @@ import torch
 
 from seqkit import settings
 from seqkit.cli import main as seqkit_main
-from seqkit.distributed import gather_objects, rank_and_size
+from seqkit.distributed import gather_objects, leave_process_group, rank_and_size
 
 TINY = ["--trainer.num_sanity_val_steps", "0", "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false", "--trainer.log_every_n_steps", "1", "--threads", "1"]
@@ -408,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     families = json.loads(args.families) if args.families else [f.name for f in FAMILIES]
     run(args.mode, args.out, families, args.accelerator, args.devices, args.nodes, args.strategy, args.unnamed,
         json.loads(args.resume) if args.resume else None, json.loads(args.resume_one_process))
+    leave_process_group()
     return 0
 
 

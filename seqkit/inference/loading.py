@@ -142,6 +142,11 @@ def load_model(path_or_id: str | Path, revision: str | None = None) -> SeqkitMod
         return from_run(path)
     if looks_like_hub_id(text):
         return from_hub(text, revision)
+    repo_id, at, pinned = text.partition("@")  # owner/name@revision: a branch, tag or commit on the command line
+    if at and pinned and looks_like_hub_id(repo_id):
+        if revision not in (None, pinned):
+            raise CheckpointError(f"{text} names revision {pinned!r} but revision={revision!r} was given: pass one.")
+        return from_hub(repo_id, pinned)
     if HUB_ID.match(text):  # owner/name whose owner is a local folder: a local path with a typo
         raise CheckpointError(f"{text} does not exist (there is no such run, checkpoint or model folder in "
                               f"{text.split('/', 1)[0]}/); check the path.")
@@ -161,7 +166,7 @@ def load(path_or_id: str | Path, *, task: type | tuple[type, ...] | None = None,
 
     Args:
         path_or_id: A run directory (its ``checkpoints/best.ckpt``, else ``last.ckpt``), a ``.ckpt`` file in one, a
-            published folder, or a Hub id ``owner/name``.
+            published folder, or a Hub id ``owner/name`` (``owner/name@revision`` pins a branch, tag or commit).
         task: The task class(es) the model must be; a one-line error otherwise (commands use it).
         device: Where to move the model (default: stays on the CPU).
         revision: Hub revision (branch, tag or commit) for Hub ids.

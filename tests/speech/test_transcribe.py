@@ -123,3 +123,31 @@ def test_published_folder_and_onnx_reproduce_the_run(runs, wav_files, tmp_path, 
         assert main(["export", "onnx", str(tmp_path / f"{name}.onnx"), "--checkpoint", str(folder)]) == 0
         report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert report["inputs"] == ["features", "feature_lengths"] and report["max_abs_diff"] < 1e-4
+
+
+def test_transcribe_reads_a_model_from_the_hub_at_a_revision(runs, wav_files, tmp_path):
+    """A published recogniser served by the local Hub stand-in: ``transcribe --checkpoint owner/name@sha`` prints
+    what the run itself prints, and downloads the weights through the Hub API."""
+    import subprocess
+
+    from tests.fake_hub import FakeHub
+    from tests.helpers import seqkit_command, subprocess_env
+
+    folder = tmp_path / "published"
+    assert main(["publish", str(runs["connected"]), "--repo_id", "someone/fsdd", "--dry_run", "--out",
+                 str(folder)]) == 0
+    files = {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
+    wav = str(wav_files["16k.wav"])
+    with FakeHub() as hub:
+        revision = hub.add_repo("model", "someone/fsdd", files, sha="a1" * 20)
+        env = subprocess_env(HF_ENDPOINT=hub.url, HF_HOME=str(tmp_path / "hf"), HF_HUB_OFFLINE="0",
+                             OMP_NUM_THREADS="1")
+        remote = subprocess.run([*seqkit_command(), "transcribe", "--checkpoint", f"someone/fsdd@{revision.sha}",
+                                 wav], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        requests = list(hub.requests)
+    local = subprocess.run([*seqkit_command(), "transcribe", "--checkpoint", str(runs["connected"]), wav],
+                           capture_output=True, text=True, env=subprocess_env(OMP_NUM_THREADS="1"), cwd=tmp_path,
+                           timeout=300)
+    assert remote.returncode == 0 and local.returncode == 0, remote.stderr[-2000:] + local.stderr[-2000:]
+    assert _lines(remote.stdout) == _lines(local.stdout)
+    assert any(f"/someone/fsdd/resolve/{revision.sha}/model.safetensors" in line for line in requests), requests
