@@ -22,6 +22,9 @@ from tests.fake_hub import FakeHub
 #: Rows per split in the stand-in repos: enough for a few batches of every recipe.
 ROWS = 240
 WIKITEXT_REVISION = "b08601e04326c79dfdd32d625aee71d232d685c3"
+#: The commits the recipes pin (public records of each repository's history).
+IMDB_REVISION = "e6281661ce1c48d982bc483cf8a173c1bbeb5d31"
+YELP_REVISION = "c1f9ee939b7d05667af864ee1cb066393154bf85"
 
 
 def _rows(data_root: Path, name: str, split: str, rows: int = ROWS) -> pa.Table:
@@ -69,7 +72,7 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
         "plain_text/train-00000-of-00001.parquet": _parquet(plain["train"]),
         "plain_text/test-00000-of-00001.parquet": _parquet(plain["test"]),
         "plain_text/unsupervised-00000-of-00001.parquet": _parquet(unsup),
-    })
+    }, sha=IMDB_REVISION)
 
     wikitext = {"README.md": _readme("wikitext-2-v1", ["test", "train", "validation"])}
     for split in ("train", "validation", "test"):
@@ -104,7 +107,7 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
     hub.add_repo("dataset", "Yelp/yelp_review_full", {
         "README.md": _readme("yelp_review_full", ["train", "test"]),
         **{f"yelp_review_full/{s}-00000-of-00001.parquet": _parquet(t) for s, t in yelp.items()},
-    })
+    }, sha=YELP_REVISION)
 
     amazon = _rows(data_root, "amazon_multidomain", "train")
     polarity = pa.table({"label": amazon.column("label"), "title": amazon.column("title"),
