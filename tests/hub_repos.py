@@ -25,6 +25,7 @@ WIKITEXT_REVISION = "b08601e04326c79dfdd32d625aee71d232d685c3"
 #: The commits the recipes pin (public records of each repository's history).
 IMDB_REVISION = "e6281661ce1c48d982bc483cf8a173c1bbeb5d31"
 YELP_REVISION = "c1f9ee939b7d05667af864ee1cb066393154bf85"
+GLUE_REVISION = "bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c"
 
 
 def _rows(data_root: Path, name: str, split: str, rows: int = ROWS) -> pa.Table:
@@ -63,6 +64,14 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
         names = pa.array(["negative" if v == 0 else "positive" for v in table.column("label").to_pylist()])
         files[file] = _jsonl(table.append_column("label_text", names))
     hub.add_repo("dataset", "SetFit/sst2", files)
+    glue = {"README.md": _readme("sst2", ["train", "validation", "test"])}
+    for split in ("train", "validation", "test"):  # GLUE's sentences end with a space; its test labels are hidden
+        table = sst2[split]
+        labels = table.column("label") if split != "test" else pa.array([-1] * table.num_rows, pa.int64())
+        glue[f"sst2/{split}-00000-of-00001.parquet"] = _parquet(pa.table({
+            "sentence": [text + " " for text in table.column("text").to_pylist()], "label": labels,
+            "idx": pa.array(range(table.num_rows), pa.int32())}))
+    hub.add_repo("dataset", "nyu-mll/glue", glue, sha=GLUE_REVISION)
 
     plain = {s: _mixed(pq.read_table(data_root / "imdb" / f"{s}.parquet")).select(["text", "label"])
              for s in ("train", "test")}

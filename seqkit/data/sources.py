@@ -52,6 +52,8 @@ class DataSource:
         hub: The Hub dataset to read when there is no local folder ``<data_dir>/<name>/``, with the split and
             column names, revision, held-out splits and size caps that make it look like the local copy.
         archive: A dataset archive (URL + SHA-256) to read when there is no local folder.
+        hub_splits: ``{split: Hub dataset}`` for splits read from another Hub dataset than ``hub``, e.g. SST-2's
+            labelled test sentences, which GLUE does not publish: ``{test: {id: SetFit/sst2, ...}}``.
     """
 
     name: str | None = None
@@ -62,6 +64,7 @@ class DataSource:
     columns: dict[str, str] = field(default_factory=dict)
     hub: HubDataset | None = None
     archive: ArchiveSource | None = None
+    hub_splits: dict[str, HubDataset] = field(default_factory=dict)
 
     def column(self, role: str, default: str) -> str:
         """The column that plays ``role`` in this dataset."""
@@ -91,8 +94,11 @@ class DataSource:
         path = Path(self.name).expanduser()
         return path if path.is_dir() else None
 
-    def hub_dataset(self) -> HubDataset | None:
-        """The Hub dataset this source reads when nothing is local: ``hub``, or ``name`` if it is a Hub id."""
+    def hub_dataset(self, split: str | None = None) -> HubDataset | None:
+        """The Hub dataset this source reads ``split`` from when nothing is local: ``hub_splits[split]``, else
+        ``hub``, else ``name`` if it is a Hub id."""
+        if split in self.hub_splits:
+            return self.hub_splits[split]
         if self.hub is not None:
             return self.hub
         if self.name and NAMESPACED.match(self.name) and not _is_path(self.name):
@@ -129,9 +135,9 @@ def resolve(source: DataSource, splits: list[str], *, remote: bool = False) -> d
         return {s: str(files[s]) if s in files else "(missing)" for s in splits}
     if source.archive is not None:
         return {s: f"{source.archive.label} split {s!r}" for s in splits}
-    hub = source.hub_dataset()
-    if hub is not None:
-        return {s: describe_hub_split(hub, s) for s in splits}
+    if source.hub_dataset() is not None or source.hub_splits:
+        nowhere = "(nowhere: " + _nothing_local(source) + ")"
+        return {s: describe_hub_split(hub, s) if (hub := source.hub_dataset(s)) else nowhere for s in splits}
     return {s: "(nowhere: " + _nothing_local(source) + ")" for s in splits}
 
 
@@ -176,10 +182,16 @@ def _load_remote(source: DataSource, splits: list[str]) -> dict[str, Dataset]:
     hint = _local_alternative(source)
     if source.archive is not None:
         return load_archive_splits(source.archive, splits, hint)
-    hub = source.hub_dataset()
-    if hub is None:
-        raise DataError(f"{_nothing_local(source)}; {hint}, or name a Hub dataset in data.init_args.source.hub.")
-    return load_hub_splits(hub, splits, hint)
+    groups: dict[int, tuple[HubDataset, list[str]]] = {}  # splits that come from the same Hub dataset, together
+    for split in splits:
+        hub = source.hub_dataset(split)
+        if hub is None:
+            raise DataError(f"{_nothing_local(source)}; {hint}, or name a Hub dataset in data.init_args.source.hub.")
+        groups.setdefault(id(hub), (hub, []))[1].append(split)
+    loaded: dict[str, Dataset] = {}
+    for hub, group in groups.values():
+        loaded.update(load_hub_splits(hub, group, hint))
+    return {split: loaded[split] for split in splits}
 
 
 def _nothing_local(source: DataSource) -> str:

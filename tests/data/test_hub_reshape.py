@@ -45,3 +45,19 @@ def test_the_local_folder_is_read_before_the_hub(data_root):
     assert resolve(source, ["train"])["train"] == str(data_root / "sst2" / "train.parquet")
     assert resolve(source, ["train"], remote=True)["train"] == describe_hub_split(source.hub, "train")
     assert resolve(DataSource(name="/no/such/folder"), ["train"])["train"].startswith("(nowhere: Dataset folder")
+
+
+def test_strip_removes_the_whitespace_the_local_copy_lost():
+    padded = {"train": Dataset.from_dict({"sentence": [" a b ", "c "], "label": [1, 2]})}
+    out = _reshape(HubDataset(id="o/n", columns={"text": "sentence"}, strip=["text"]), padded, ["train"])
+    assert out["train"]["text"] == ["a b", "c"]
+    with pytest.raises(DataError, match="hub.strip names 'sentence'"):
+        _reshape(HubDataset(id="o/n", columns={"text": "sentence"}, strip=["sentence"]), padded, ["train"])
+
+
+def test_a_split_can_come_from_another_hub_dataset():
+    glue, setfit = HubDataset(id="nyu-mll/glue", config="sst2"), HubDataset(id="SetFit/sst2")
+    source = DataSource(name="/no/such/folder", hub=glue, hub_splits={"test": setfit})
+    assert source.hub_dataset("train") is glue and source.hub_dataset("test") is setfit
+    places = resolve(source, ["train", "test"])
+    assert places == {"train": describe_hub_split(glue, "train"), "test": describe_hub_split(setfit, "test")}

@@ -17,11 +17,13 @@ UNPINNED = {
 
 
 def hub_sources(node):
-    """Every ``hub:`` mapping anywhere in a recipe."""
+    """Every ``hub:`` mapping anywhere in a recipe, and each of its ``hub_splits:``."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "hub" and isinstance(value, dict):
                 yield value
+            elif key == "hub_splits" and isinstance(value, dict):
+                yield from value.values()
             else:
                 yield from hub_sources(value)
     elif isinstance(node, list):
@@ -41,7 +43,7 @@ def test_every_hub_source_is_pinned_to_a_full_commit_sha():
             if not SHA.fullmatch(str(hub.get("revision", ""))) and hub["id"] not in UNPINNED:
                 unpinned.append(f"{path.relative_to(REPO)}: {hub['id']}@{hub.get('revision')}")
     assert not unpinned, "\n".join(unpinned)
-    assert seen >= {"Salesforce/wikitext", "stanfordnlp/imdb", "Yelp/yelp_review_full"}
+    assert seen >= {"Salesforce/wikitext", "stanfordnlp/imdb", "Yelp/yelp_review_full", "nyu-mll/glue", "SetFit/sst2"}
 
 
 def test_the_list_of_unpinned_repositories_is_not_stale():
