@@ -1,7 +1,8 @@
 """`make demo` on a fresh copy of the repository with no data folder beside it: the data comes from the Hub.
 
-The Hub is the local stand-in serving ``nyu-mll/glue`` and ``SetFit/sst2`` (slices of them); the demo uses this test's environment
-instead of creating a new one (``make -o``), so what is tested is the recipe, the Makefile and the data path.
+The Hub is the local stand-in serving ``nyu-mll/glue`` and ``SetFit/sst2`` (slices of them); the demo uses this test's
+environment instead of creating a new one (``make -o``), so what is tested is the recipe, the Makefile and the data
+path.
 """
 
 from __future__ import annotations
