@@ -84,9 +84,10 @@ def test_recipe_trains_from_the_hub_then_offline_from_the_cache(recipe, hub_and_
 @pytest.mark.slow
 def test_the_hub_runs_read_every_repo_through_the_hub_api(hub_and_offline_runs):
     _, _, requests = hub_and_offline_runs
-    for repo in ("nyu-mll/glue", "SetFit/sst2", "stanfordnlp/imdb", "Salesforce/wikitext",
-                 "ptb-text-only/ptb_text_only", "bentrevett/multi30k",
-                 "sentence-transformers/parallel-sentences-tatoeba", "Yelp/yelp_review_full", "fancyzhx/amazon_polarity"):
+    repos = ["nyu-mll/glue", "SetFit/sst2", "stanfordnlp/imdb", "Salesforce/wikitext", "ptb-text-only/ptb_text_only",
+             "bentrevett/multi30k", "sentence-transformers/parallel-sentences-tatoeba", "Yelp/yelp_review_full",
+             "fancyzhx/amazon_polarity"]
+    for repo in repos:
         assert any(f"/datasets/{repo}/resolve/" in line for line in requests), repo
     assert any("refs%2Fconvert%2Fparquet/penn_treebank/train/0000.parquet" in line for line in requests)
     assert any(line == "GET /files/aclImdb_v1.tar.gz" for line in requests)
