@@ -132,7 +132,24 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
     recordings = {row["file"]: row["audio"] for split in ("train", "test") for row in
                   pq.read_table(data_root / "fsdd" / f"{split}.parquet", columns=["file", "audio"]).to_pylist()}
     hub.plain_files[FSDD_ARCHIVE] = fsdd_archive(recordings)
-    return {"archive_url": f"{hub.url}/files/aclImdb_v1.tar.gz", "archive_sha256": hashlib.sha256(archive).hexdigest()}
+    series = etth1_csv(data_root)
+    hub.plain_files[ETTH1_CSV] = series
+    return {"archive_url": f"{hub.url}/files/aclImdb_v1.tar.gz", "archive_sha256": hashlib.sha256(archive).hexdigest(),
+            "etth1_url": f"{hub.url}/files/{ETTH1_CSV}", "etth1_sha256": hashlib.sha256(series).hexdigest()}
+
+
+#: ETTh1 as the ETDataset repository publishes it (``date,HUFL,...,OT``), served under ``/files/``.
+ETTH1_CSV = "ETTh1.csv"
+
+
+def etth1_csv(data_root: Path) -> bytes:
+    """The local ETTh1 series written as the published CSV: ``YYYY-MM-DD HH:MM:SS`` dates, shortest exact floats."""
+    table = pq.read_table(data_root / "etth1" / "series.parquet")
+    columns = table.column_names
+    lines = [",".join(columns)]
+    for row in table.to_pylist():
+        lines.append(",".join(row[c].strftime("%Y-%m-%d %H:%M:%S") if c == "date" else repr(row[c]) for c in columns))
+    return ("\n".join(lines) + "\n").encode()
 
 
 #: The FSDD archive's name under ``/files/`` (the speech recipes read it, every recording checked by SHA-256).

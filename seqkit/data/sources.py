@@ -54,6 +54,8 @@ class DataSource:
         archive: A dataset archive (URL + SHA-256) to read when there is no local folder.
         hub_splits: ``{split: Hub dataset}`` for splits read from another Hub dataset than ``hub``, e.g. SST-2's
             labelled test sentences, which GLUE does not publish: ``{test: {id: SetFit/sst2, ...}}``.
+        obtain: For data with no Hub copy or archive seqkit reads: which files to put in the local folder, and from
+            where (said when the folder is missing, and by ``seqkit data pull``).
     """
 
     name: str | None = None
@@ -65,6 +67,7 @@ class DataSource:
     hub: HubDataset | None = None
     archive: ArchiveSource | None = None
     hub_splits: dict[str, HubDataset] = field(default_factory=dict)
+    obtain: str | None = None
 
     def column(self, role: str, default: str) -> str:
         """The column that plays ``role`` in this dataset."""
@@ -104,6 +107,10 @@ class DataSource:
         if self.name and NAMESPACED.match(self.name) and not _is_path(self.name):
             return HubDataset(id=self.name, config=self.hub_config, revision=self.revision or "main")
         return None
+
+    def has_remote(self) -> bool:
+        """Whether the data can come from somewhere other than a local folder (a Hub dataset or an archive)."""
+        return self.hub_dataset() is not None or bool(self.hub_splits) or self.archive is not None
 
     def split_files(self) -> dict[str, Path] | None:
         """``{split: file}`` for local data, or ``None`` when the dataset must come from an archive or the Hub."""
@@ -204,12 +211,20 @@ def _nothing_local(source: DataSource) -> str:
 
 
 def _local_alternative(source: DataSource) -> str:
+    """What to do instead of reading the Hub or an archive: where to put the files (and how to get them)."""
     if source.name and _is_path(source.name):
         return f"put its splits at {source.name}/<split>.parquet"
     name = source.name or (source.hub.id.split("/")[-1] if source.hub else "<name>")
     root = source.data_dir or os.environ.get("SEQKIT_DATA_DIR")
     where = f"{root}/{name}/<split>.parquet" if root else f"$SEQKIT_DATA_DIR/{name}/<split>.parquet"
-    return f"put its splits at {where} (`seqkit data pull` writes them on a machine with internet)"
+    if source.has_remote():
+        return f"put its splits at {where} (`seqkit data pull` writes them on a machine with internet)"
+    return f"put its splits at {where}" + (f": {source.obtain}" if source.obtain else "")
+
+
+def local_alternative(source: DataSource) -> str:
+    """Where to put a dataset's files by hand (and, for data with no Hub copy, which files and from where)."""
+    return _local_alternative(source)
 
 
 def _load_file(path: Path, split: str) -> Dataset:

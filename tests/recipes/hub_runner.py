@@ -1,5 +1,6 @@
 """Runs recipes in one process against whatever Hub ``HF_ENDPOINT`` names (or the offline cache), for
-``test_recipes_hub.py``: ``python -m tests.recipes.hub_runner OUT_DIR ARCHIVE_URL ARCHIVE_SHA256 RECIPE...``.
+``test_recipes_hub.py``: ``python -m tests.recipes.hub_runner OUT_DIR FACTS_JSON RECIPE...`` (``FACTS_JSON``: what
+``tests.hub_repos.build`` returned: the archives' addresses and checksums on the stand-in).
 
 Writes ``OUT_DIR/results.json``: per recipe, the exit code, the first-batch loss and the error line (if any).
 One interpreter for all recipes keeps the ~5 s Lightning import out of each run.
@@ -21,15 +22,18 @@ from tests.recipes.test_recipes import SMOKE, STAGES
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run(recipe: str, out: Path, archive: list[str]) -> dict:
+def run(recipe: str, out: Path, facts: dict[str, str]) -> dict:
     run_dir = out / recipe.replace("/", "__").removesuffix(".yaml")
     extra = ["--trainer.callbacks+=tests.helpers.RecordFirstLoss", "--trainer.max_steps", "2",
              "--trainer.limit_val_batches", "1"]
     if recipe.startswith("reviews/imdb_rating"):
-        extra += ["--data.init_args.source.archive.url", archive[0], "--data.init_args.source.archive.sha256",
-                  archive[1]]
+        extra += ["--data.init_args.source.archive.url", facts["archive_url"],
+                  "--data.init_args.source.archive.sha256", facts["archive_sha256"]]
+    if recipe.startswith("forecasting/etth1"):
+        extra += ["--data.init_args.source.archive.url", facts["etth1_url"],
+                  "--data.init_args.source.archive.sha256", facts["etth1_sha256"]]
     if recipe.startswith("speech/fsdd"):  # served beside the aclImdb archive
-        extra += ["--data.init_args.source.archive.url", f"{archive[0].rsplit('/', 1)[0]}/{FSDD_ARCHIVE}"]
+        extra += ["--data.init_args.source.archive.url", f"{facts['archive_url'].rsplit('/', 1)[0]}/{FSDD_ARCHIVE}"]
     if recipe in STAGES:
         first_recipe, overrides = STAGES[recipe]
         first = run_dir.with_name(run_dir.name + "__stage1")
@@ -47,12 +51,13 @@ def run(recipe: str, out: Path, archive: list[str]) -> dict:
 
 
 if __name__ == "__main__":
-    out, url, sha, *recipes = sys.argv[1:]
+    out, facts_json, *recipes = sys.argv[1:]
+    facts = json.loads(facts_json)
     results = {}
     for recipe in recipes:
         start = time.perf_counter()
         try:
-            results[recipe] = run(recipe, Path(out), [url, sha])
+            results[recipe] = run(recipe, Path(out), facts)
             results[recipe]["seconds"] = round(time.perf_counter() - start, 1)
         except BaseException as error:  # record and go on: one broken recipe must not hide the others
             results[recipe] = {"code": -1, "error": [f"{type(error).__name__}: {error}"[:500]]}
