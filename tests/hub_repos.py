@@ -93,10 +93,11 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
 
     hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {
         "README.md": b"---\nlicense: other\n---\n# Penn Treebank\n", "ptb_text_only.py": b"import datasets\n"})
-    hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {
-        f"penn_treebank/{split}/0000.parquet": _parquet(pa.table(
-            {"sentence": _rows(data_root, "ptb", split, 4 * ROWS).column("text")}))
-        for split in ("train", "validation", "test")
+    lines = {split: _rows(data_root, "ptb", split, 4 * ROWS).column("text").to_pylist()
+             for split in ("train", "validation", "test")}
+    hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {  # its loading script strips each line
+        f"penn_treebank/{split}/0000.parquet": _parquet(pa.table({"sentence": [line.strip() for line in rows]}))
+        for split, rows in lines.items()
     }, ref="refs/convert/parquet")
 
     multi30k = {"README.md": b"---\nlicense: unknown\n---\n# Multi30k\n"}
@@ -118,13 +119,14 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
         **{f"yelp_review_full/{s}-00000-of-00001.parquet": _parquet(t) for s, t in yelp.items()},
     }, sha=YELP_REVISION)
 
-    amazon = _rows(data_root, "amazon_multidomain", "train")
+    amazon = _rows(data_root, "amazon_multidomain", "train", 2 * ROWS)
     polarity = pa.table({"label": amazon.column("label"), "title": amazon.column("title"),
                          "content": amazon.column("text")})
     hub.add_repo("dataset", "fancyzhx/amazon_polarity", {
         "README.md": _readme("amazon_polarity", ["train", "test"]),
-        "amazon_polarity/train-00000-of-00001.parquet": _parquet(polarity.slice(0, ROWS * 3 // 4)),
-        "amazon_polarity/test-00000-of-00001.parquet": _parquet(polarity.slice(ROWS * 3 // 4)),
+        **{f"amazon_polarity/train-0000{shard}-of-00004.parquet": _parquet(polarity.slice(shard * ROWS // 2, ROWS // 2))
+           for shard in range(4)},  # the recipe reads the first shard only
+        "amazon_polarity/test-00000-of-00001.parquet": _parquet(polarity.slice(0, ROWS // 4)),
     })
 
     archive = aclimdb_archive(data_root)

@@ -56,8 +56,6 @@ class HubDataset:
         derive: Splits the repo lacks, held out from another split, e.g. ``{validation: {fraction: 0.1}}``.
         max_rows: ``{seqkit split: rows}``: a seeded random sample of that size (the local copy is a sample).
         label_map: ``{hub label: seqkit label}`` applied to the ``label`` column.
-        strip: seqkit columns whose strings lose leading and trailing whitespace, as the local copy's did (GLUE's
-            SST-2 sentences end with a space).
         seed: Seed of the ``max_rows`` samples.
     """
 
@@ -70,7 +68,6 @@ class HubDataset:
     derive: dict[str, DerivedSplit] = field(default_factory=dict)
     max_rows: dict[str, int] = field(default_factory=dict)
     label_map: dict[int, int] = field(default_factory=dict)
-    strip: list[str] = field(default_factory=list)
     seed: int = 0
 
     @property
@@ -235,13 +232,6 @@ def _rename(spec: HubDataset, dataset: Dataset, hub_split: str) -> Dataset:
             raise DataError(f"hub.label_map is set but {spec.label} has no 'label' column (map one in hub.columns).")
         mapping = dict(spec.label_map)
         dataset = dataset.map(lambda batch: {"label": [mapping.get(v, v) for v in batch["label"]]}, batched=True,
-                              desc=None)
-    missing = [column for column in spec.strip if column not in dataset.column_names]
-    if missing:
-        raise DataError(f"hub.strip names {missing[0]!r}, which {spec.label} does not have after renaming; it has: "
-                        f"{', '.join(dataset.column_names)}.")
-    if spec.strip:
-        dataset = dataset.map(lambda batch: {c: [v.strip() for v in batch[c]] for c in spec.strip}, batched=True,
                               desc=None)
     return dataset
 

@@ -54,6 +54,9 @@ class DataSource:
         archive: A dataset archive (URL + SHA-256) to read when there is no local folder.
         hub_splits: ``{split: Hub dataset}`` for splits read from another Hub dataset than ``hub``, e.g. SST-2's
             labelled test sentences, which GLUE does not publish: ``{test: {id: SetFit/sst2, ...}}``.
+        strip: Text columns whose values lose leading and trailing whitespace, wherever they are read from: the
+            copies of a dataset differ there (GLUE's SST-2 sentences end with a space; PTB's lines start and end
+            with one in some copies), and a character model would see the difference.
         obtain: For data with no Hub copy or archive seqkit reads: which files to put in the local folder, and from
             where (said when the folder is missing, and by ``seqkit data pull``).
     """
@@ -67,6 +70,7 @@ class DataSource:
     hub: HubDataset | None = None
     archive: ArchiveSource | None = None
     hub_splits: dict[str, HubDataset] = field(default_factory=dict)
+    strip: list[str] = field(default_factory=list)
     obtain: str | None = None
 
     def column(self, role: str, default: str) -> str:
@@ -169,7 +173,7 @@ def load_splits(source: DataSource, splits: list[str], *, remote: bool = False) 
     """
     files = None if remote else source.split_files()
     if files is None:
-        return _load_remote(source, splits)
+        return _strip(source, _load_remote(source, splits))
     missing = [s for s in splits if s not in files]
     if missing:
         where = source.local_folder() or "data_files"
@@ -177,7 +181,21 @@ def load_splits(source: DataSource, splits: list[str], *, remote: bool = False) 
             f"Dataset '{source.label}' has no split {missing[0]!r} (found: {', '.join(files)} in {where}). "
             "Name an existing split in the recipe (e.g. data.init_args.splits.validation)."
         )
-    return {split: _load_file(files[split], split) for split in splits}
+    return _strip(source, {split: _load_file(files[split], split) for split in splits})
+
+
+def _strip(source: DataSource, loaded: dict[str, Dataset]) -> dict[str, Dataset]:
+    """``loaded`` with the whitespace around ``source.strip``'s columns removed."""
+    if not source.strip:
+        return loaded
+    for split, dataset in loaded.items():
+        missing = [column for column in source.strip if column not in dataset.column_names]
+        if missing:
+            raise DataError(f"data.init_args.source.strip names {missing[0]!r}, which split {split!r} of "
+                            f"{source.label} does not have; it has: {', '.join(dataset.column_names)}.")
+    columns = source.strip
+    return {split: dataset.map(lambda batch: {c: [v.strip() for v in batch[c]] for c in columns}, batched=True,
+                               desc=None) for split, dataset in loaded.items()}
 
 
 def describe_split(source: DataSource, split: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 from datasets import Dataset
 
 from seqkit.data.hub import DerivedSplit, HubDataset, _reshape, describe_hub_split
-from seqkit.data.sources import DataSource, resolve
+from seqkit.data.sources import DataSource, load_splits, resolve
 from seqkit.errors import DataError
 
 
@@ -47,12 +47,14 @@ def test_the_local_folder_is_read_before_the_hub(data_root):
     assert resolve(DataSource(name="/no/such/folder"), ["train"])["train"].startswith("(nowhere: Dataset folder")
 
 
-def test_strip_removes_the_whitespace_the_local_copy_lost():
-    padded = {"train": Dataset.from_dict({"sentence": [" a b ", "c "], "label": [1, 2]})}
-    out = _reshape(HubDataset(id="o/n", columns={"text": "sentence"}, strip=["text"]), padded, ["train"])
-    assert out["train"]["text"] == ["a b", "c"]
-    with pytest.raises(DataError, match="hub.strip names 'sentence'"):
-        _reshape(HubDataset(id="o/n", columns={"text": "sentence"}, strip=["sentence"]), padded, ["train"])
+def test_strip_gives_the_same_text_wherever_it_is_read_from(tmp_path):
+    (tmp_path / "ptb").mkdir()
+    Dataset.from_dict({"text": [" a b ", "c"]}).to_parquet(tmp_path / "ptb" / "train.parquet")
+    source = DataSource(name="ptb", data_dir=str(tmp_path), strip=["text"])
+    assert load_splits(source, ["train"])["train"]["text"] == ["a b", "c"]
+    source.strip = ["sentence"]
+    with pytest.raises(DataError, match="source.strip names 'sentence'"):
+        load_splits(source, ["train"])
 
 
 def test_a_split_can_come_from_another_hub_dataset():

@@ -9,6 +9,7 @@ One interpreter for all recipes keeps the ~5 s Lightning import out of each run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import sys
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 from seqkit.cli import main
+from seqkit.commands.data import data_module
+from seqkit.data.sources import load_splits
 from tests.hub_repos import FSDD_ARCHIVE
 from tests.recipes.test_recipes import SMOKE, STAGES
 
@@ -34,6 +37,7 @@ def run(recipe: str, out: Path, facts: dict[str, str]) -> dict:
                   "--data.init_args.source.archive.sha256", facts["etth1_sha256"]]
     if recipe.startswith("speech/fsdd"):  # served beside the aclImdb archive
         extra += ["--data.init_args.source.archive.url", f"{facts['archive_url'].rsplit('/', 1)[0]}/{FSDD_ARCHIVE}"]
+    rows = remote_rows(recipe, extra)
     if recipe in STAGES:
         first_recipe, overrides = STAGES[recipe]
         first = run_dir.with_name(run_dir.name + "__stage1")
@@ -45,9 +49,36 @@ def run(recipe: str, out: Path, facts: dict[str, str]) -> dict:
     with contextlib.redirect_stderr(err):
         code = main(["fit", "--config", str(REPO / "recipes" / recipe), "--run_dir", str(run_dir), *SMOKE, *extra])
     loss_file, weights_file = run_dir / "first_loss.json", run_dir / "weights.sha256"
-    return {"code": code, "error": err.getvalue().strip().splitlines()[-1:] if code else [],
+    return {"code": code, "error": err.getvalue().strip().splitlines()[-1:] if code else [], "rows": rows,
             "first_loss": json.loads(loss_file.read_text()) if loss_file.is_file() else None,
             "weights": weights_file.read_text() if weights_file.is_file() else None}
+
+
+def row_digests(dataset) -> dict[str, list[str]]:
+    """``{column: [digest of each row's value]}``: what a split holds, small enough to compare across processes."""
+    def digest(value) -> str:
+        if isinstance(value, bytes):
+            return hashlib.sha1(value).hexdigest()
+        return hashlib.sha1(json.dumps(value, default=str, sort_keys=True).encode()).hexdigest()
+
+    return {column: [digest(v) for v in dataset[column]] for column in dataset.column_names}
+
+
+def remote_rows(recipe: str, extra: list[str]) -> dict:
+    """Each split as the recipe reads it from the Hub or its archive, with the local split that it stands for."""
+    module = data_module(str(REPO / "recipes" / recipe))
+    source = module.source
+    for option, value in zip(extra, extra[1:]):  # the archive on the stand-in
+        if option.startswith("--data.init_args.source.archive."):
+            setattr(source.archive, option.rsplit(".", 1)[1], value)
+    splits = list(dict.fromkeys(module.split_roles().values()))
+    loaded = load_splits(source, splits, remote=True)
+    out = {}
+    for split, dataset in loaded.items():
+        hub = source.hub_dataset(split) if source.archive is None else None
+        parent = hub.derive[split].split if hub is not None and split in hub.derive else split
+        out[split] = {"local": parent, "columns": row_digests(dataset)}
+    return out
 
 
 if __name__ == "__main__":

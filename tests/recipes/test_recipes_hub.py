@@ -16,9 +16,12 @@ import sys
 import pytest
 import yaml
 
+from seqkit.commands.data import data_module
+from seqkit.data.sources import load_splits
 from tests.fake_hub import FakeHub
 from tests.helpers import REPO, subprocess_env
 from tests.hub_repos import build
+from tests.recipes.hub_runner import row_digests
 
 ALL_RECIPES = sorted(p.relative_to(REPO / "recipes").as_posix() for p in (REPO / "recipes").rglob("*.yaml"))
 #: Recipes whose data has no Hub copy in a layout seqkit reads (they name only their local folder), and why.
@@ -75,6 +78,26 @@ def test_recipe_trains_from_the_hub_then_offline_from_the_cache(recipe, hub_and_
         assert offline[recipe]["weights"] == online[recipe]["weights"]
     else:
         assert offline[recipe]["first_loss"] == online[recipe]["first_loss"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", [
+    pytest.param(r, marks=pytest.mark.full_data) if str(r).startswith("speech/") else r for r in RECIPES])
+def test_every_row_read_from_the_hub_is_a_row_of_the_local_copy(recipe, hub_and_offline_runs, data_root):
+    # The stand-in serves slices of the local copies in each repo's own layout, names and formats; after reshaping
+    # (split and column names, labels, whitespace) every row must be exactly one of the local split it stands for.
+    online, _, _ = hub_and_offline_runs
+    assert "rows" in online[recipe], online[recipe]["error"]
+    module = data_module(str(REPO / "recipes" / recipe))
+    for split, remote in online[recipe]["rows"].items():
+        local = row_digests(load_splits(module.source, [remote["local"]])[remote["local"]])
+        columns = sorted(set(remote["columns"]) & set(local))
+        assert set(module.column_roles().values()) <= set(columns), (split, columns)
+        local_rows = set(zip(*(local[c] for c in columns)))
+        remote_rows = list(zip(*(remote["columns"][c] for c in columns)))
+        assert remote_rows, split
+        missing = sum(row not in local_rows for row in remote_rows)
+        assert missing == 0, f"{split}: {missing} of {len(remote_rows)} rows are not rows of the local copy"
 
 
 @pytest.mark.slow
