@@ -229,7 +229,7 @@ def test_a_hub_that_never_answers_fails_within_the_timeout(tmp_path):
         stop.set()
         server.close()
     assert "no answer within 2 s" in one_line_error(data)
-    assert "SetFit/sst2" in one_line_error(data)
+    assert "nyu-mll/glue" in one_line_error(data)
     assert "no answer within 2 s" in one_line_error(model) and "owner/name" in one_line_error(model)
     assert elapsed < 100  # two processes, each bounded by its 2-second waits, not minutes of retries
 
