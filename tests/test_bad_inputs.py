@@ -474,18 +474,27 @@ class FullDisk:
         self.handle.close()
 
 
-def test_a_full_disk_during_fit_is_one_line(runs, tmp_path, monkeypatch, capsys):
-    from seqkit.cli import main
+#: ``seqkit`` with every ``torch.save`` writing to a disk that fills after 4 KB (a real process: real standard error).
+FULL_DISK_SEQKIT = """
+import sys, torch
+from tests.test_bad_inputs import FullDisk
+save = torch.save
+torch.save = lambda obj, file, *args, **kwargs: save(obj, FullDisk(file, 4096), *args, **kwargs)
+from seqkit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
 
-    save = torch.save
-    monkeypatch.setattr(torch, "save", lambda obj, file, *a, **k: save(obj, FullDisk(file, 4096), *a, **k))
-    monkeypatch.setenv("SEQKIT_RUNS_DIR", str(runs))
+
+def test_a_full_disk_during_fit_is_one_line(place, runs, tmp_path):
     run_dir = tmp_path / "run"
-    assert main([*FIT, "--run_dir", str(run_dir)]) != 0
-    err = capsys.readouterr().err
-    errors = [line for line in err.splitlines() if line.startswith("seqkit: error: ")]
-    assert "Traceback" not in err and len(errors) == 1, err
-    assert str(run_dir / "checkpoints") in errors[0] and "free space" in errors[0].lower(), errors[0]
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_SEQKIT, *FIT, "--run_dir", str(run_dir)],
+                          capture_output=True, cwd=place, timeout=300,
+                          env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs)))
+    err = done.stderr.decode(errors="replace")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert done.returncode != 0 and "Traceback" not in err, err[-3000:]
+    assert lines[-1].startswith("seqkit: error: ") and sum("error" in line.lower() for line in lines) == 1, err
+    assert str(run_dir / "checkpoints") in lines[-1] and "free space" in lines[-1].lower(), lines[-1]
     assert not [p.name for p in (run_dir / "checkpoints").iterdir()]  # no partial checkpoint left
 
 

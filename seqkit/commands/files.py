@@ -42,13 +42,21 @@ def is_stdio(path: str | Path | None) -> bool:
     return path is not None and str(path) == STDIO
 
 
-def _special(path: Path) -> bool:
-    """Whether ``path`` exists and is neither a regular file nor a folder (device, pipe, socket; links followed)."""
+def _is_stdout(status: os.stat_result) -> bool:
     try:
-        mode = os.stat(path).st_mode
+        return os.path.samestat(status, os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):  # no real standard output (captured, closed)
+        return False
+
+
+def _written_in_place(path: Path) -> bool:
+    """Whether ``path`` exists and is not replaced by a rename: not a regular file nor a folder (a device, a pipe, a
+    socket; links followed), or this process's standard output."""
+    try:
+        status = os.stat(path)
     except OSError:
         return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+    return (not stat.S_ISREG(status.st_mode) and not stat.S_ISDIR(status.st_mode)) or _is_stdout(status)
 
 
 def check_input(input: str | Path, option: str = "--input") -> Path:
@@ -71,7 +79,7 @@ def check_output(output: str | Path, inputs: Iterable[str | Path | None] = (),
     if is_stdio(output):
         return None
     path = Path(output).expanduser()
-    if _special(path):  # written in place: no temporary file beside it, nothing that can be lost
+    if _written_in_place(path):  # no temporary file beside it, nothing that can be lost
         if not os.access(path, os.W_OK):
             raise DataError(f"{option} {path} is not writable.")
         return path
@@ -82,10 +90,11 @@ def check_output(output: str | Path, inputs: Iterable[str | Path | None] = (),
             raise DataError(f"{option} {path} is also the input file; write to another file (the input would be lost).")
     if path.is_dir():
         raise DataError(f"{option} {path} is a folder; give a file name.")
-    if not path.parent.is_dir():
-        raise DataError(f"{option} {path}: folder {path.parent} does not exist.")
-    if not os.access(path.parent, os.W_OK):
-        raise DataError(f"{option} {path}: folder {path.parent} is not writable.")
+    folder = Path(os.path.realpath(path)).parent if path.is_file() else path.parent  # a link: its file's folder
+    if not folder.is_dir():
+        raise DataError(f"{option} {path}: folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise DataError(f"{option} {path}: folder {folder} is not writable.")
     return path
 
 
@@ -95,13 +104,6 @@ def _umask() -> int:
     return mask
 
 
-def _is_stdout(status: os.stat_result) -> bool:
-    try:
-        return os.path.samestat(status, os.fstat(sys.stdout.fileno()))
-    except (OSError, ValueError, AttributeError):  # no real standard output (captured, closed)
-        return False
-
-
 def _rename_target(path: Path) -> Path | None:
     """The file a temporary file is renamed over, or ``None`` when ``path`` is written in place.
 
@@ -109,15 +111,9 @@ def _rename_target(path: Path) -> Path | None:
     the link stays). Anything else (a device such as ``/dev/null``, a named pipe, a terminal, a link to one) is
     never replaced: as root, a rename over ``/dev/null`` would swap the machine's device for a plain file.
     """
-    try:
-        status = os.stat(path)
-    except FileNotFoundError:
-        return path
-    except OSError:  # e.g. a folder without search permission: the write below names the problem
-        return path
-    if not stat.S_ISREG(status.st_mode) or _is_stdout(status):
+    if _written_in_place(path):
         return None
-    return Path(os.path.realpath(path))
+    return Path(os.path.realpath(path)) if path.is_file() else path
 
 
 @contextmanager
