@@ -6,7 +6,7 @@ import pytest
 from datasets import Dataset
 
 from seqkit.data.hub import DerivedSplit, HubDataset, _reshape, describe_hub_split
-from seqkit.data.sources import DataSource, resolve
+from seqkit.data.sources import DataSource, load_splits, resolve
 from seqkit.errors import DataError
 
 
@@ -45,3 +45,21 @@ def test_the_local_folder_is_read_before_the_hub(data_root):
     assert resolve(source, ["train"])["train"] == str(data_root / "sst2" / "train.parquet")
     assert resolve(source, ["train"], remote=True)["train"] == describe_hub_split(source.hub, "train")
     assert resolve(DataSource(name="/no/such/folder"), ["train"])["train"].startswith("(nowhere: Dataset folder")
+
+
+def test_strip_gives_the_same_text_wherever_it_is_read_from(tmp_path):
+    (tmp_path / "ptb").mkdir()
+    Dataset.from_dict({"text": [" a b ", "c"]}).to_parquet(tmp_path / "ptb" / "train.parquet")
+    source = DataSource(name="ptb", data_dir=str(tmp_path), strip=["text"])
+    assert load_splits(source, ["train"])["train"]["text"] == ["a b", "c"]
+    source.strip = ["sentence"]
+    with pytest.raises(DataError, match="source.strip names 'sentence'"):
+        load_splits(source, ["train"])
+
+
+def test_a_split_can_come_from_another_hub_dataset():
+    glue, setfit = HubDataset(id="nyu-mll/glue", config="sst2"), HubDataset(id="SetFit/sst2")
+    source = DataSource(name="/no/such/folder", hub=glue, hub_splits={"test": setfit})
+    assert source.hub_dataset("train") is glue and source.hub_dataset("test") is setfit
+    places = resolve(source, ["train", "test"])
+    assert places == {"train": describe_hub_split(glue, "train"), "test": describe_hub_split(setfit, "test")}
