@@ -545,3 +545,19 @@ def test_a_folder_variable_pointing_at_a_file_is_named_before_any_work(place, ru
     message = assert_one_line(done, f"{variable}={value}", "not a folder")
     assert message.count("\n") == 0 and "train.parquet" not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"] and blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("ENOSPC", ["no space left", "free space"]), ("EDQUOT", ["quota", "free space"]), ("EROFS", ["read-only"]),
+    ("EACCES", None),
+])
+def test_storage_errors_are_one_line_naming_the_file(code, words):
+    import errno
+
+    from seqkit.cli import storage_problem
+
+    problem = storage_problem(OSError(getattr(errno, code), "refused", "/data/out.jsonl"))
+    if words is None:  # not the storage's fault: left to the command (or a traceback that shows where)
+        assert problem is None
+        return
+    assert "\n" not in problem and "/data/out.jsonl" in problem and all(word in problem for word in words), problem
