@@ -137,7 +137,15 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
     series = etth1_csv(data_root)
     hub.plain_files[ETTH1_CSV] = series
     return {"archive_url": f"{hub.url}/files/aclImdb_v1.tar.gz", "archive_sha256": hashlib.sha256(archive).hexdigest(),
-            "etth1_url": f"{hub.url}/files/{ETTH1_CSV}", "etth1_sha256": hashlib.sha256(series).hexdigest()}
+            "etth1_url": f"{hub.url}/files/{ETTH1_CSV}", "etth1_sha256": hashlib.sha256(series).hexdigest(),
+            # Repos the recipes pin by file checksums: the stand-in's files have their own.
+            "sha256": {repo: {split: hashlib.sha256(hub.repos[("dataset", repo)].refs["main"].files[path]).hexdigest()
+                              for split, path in files.items()} for repo, files in CHECKSUMMED.items()}}
+
+
+#: ``{repo: {hub split: file}}`` of the repos the recipes pin by file checksums.
+CHECKSUMMED = {"bentrevett/multi30k": {"train": "train.jsonl", "validation": "val.jsonl", "test": "test.jsonl"},
+               "fancyzhx/amazon_polarity": {"train": "amazon_polarity/train-00000-of-00004.parquet"}}
 
 
 #: ETTh1 as the ETDataset repository publishes it (``date,HUFL,...,OT``), served under ``/files/``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from seqkit.data.hub import DerivedSplit, HubDataset, _reshape, describe_hub_split
+from seqkit.data.hub import DerivedSplit, HubDataset, _reshape, describe_hub_split, load_hub_splits
 from seqkit.data.sources import DataSource, load_splits, resolve
 from seqkit.errors import DataError
 
@@ -63,3 +63,11 @@ def test_a_split_can_come_from_another_hub_dataset():
     assert source.hub_dataset("train") is glue and source.hub_dataset("test") is setfit
     places = resolve(source, ["train", "test"])
     assert places == {"train": describe_hub_split(glue, "train"), "test": describe_hub_split(setfit, "test")}
+
+
+def test_a_checksum_must_pin_a_listed_file():
+    spec = HubDataset(id="o/n", files={"train": "train.jsonl"}, sha256={"test": "0" * 64})
+    with pytest.raises(DataError, match="hub.sha256 names 'test', which hub.files does not list"):
+        load_hub_splits(spec, ["train"], "put it somewhere")
+    assert describe_hub_split(HubDataset(id="o/n", files={"train": "t.jsonl"}, sha256={"train": "ab" * 32}),
+                              "train") == "o/n@main t.jsonl (sha256 abababababab...)"

@@ -177,6 +177,8 @@ def test_the_imdb_rating_archive_is_checksummed_and_read(hub, tmp_path):
     ({"config": "en-de"}, "has no config 'en-de'; it has: en-fr"),
     ({"splits": {"validation": "dev"}}, "has no split 'dev'"),
     ({"columns": {"text": "sentence"}}, "has no column 'sentence'; it has: text, label, label_text"),
+    ({"files": {"train": "train.jsonl", "validation": "dev.jsonl", "test": "test.jsonl"},
+      "sha256": {"train": "0" * 64}}, "SetFit/sst2@main/train.jsonl has SHA-256"),
 ])
 def test_a_wrong_hub_setting_gets_one_line_naming_the_key(hub, tmp_path, override, expected):
     recipe = yaml.safe_load((REPO / "recipes" / "sentiment" / "sst2.yaml").read_text())

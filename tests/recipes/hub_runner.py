@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from seqkit.cli import main
 from seqkit.commands.data import data_module
 from seqkit.data.sources import load_splits
@@ -37,6 +39,9 @@ def run(recipe: str, out: Path, facts: dict[str, str]) -> dict:
                   "--data.init_args.source.archive.sha256", facts["etth1_sha256"]]
     if recipe.startswith("speech/fsdd"):  # served beside the aclImdb archive
         extra += ["--data.init_args.source.archive.url", f"{facts['archive_url'].rsplit('/', 1)[0]}/{FSDD_ARCHIVE}"]
+    hub = (yaml.safe_load((REPO / "recipes" / recipe).read_text())["data"]["init_args"]["source"].get("hub") or {})
+    if hub.get("id") in facts["sha256"]:  # pinned by file checksums: the stand-in's files have their own
+        extra += ["--data.init_args.source.hub.sha256", json.dumps(facts["sha256"][hub["id"]])]
     rows = remote_rows(recipe, extra)
     if recipe in STAGES:
         first_recipe, overrides = STAGES[recipe]
@@ -68,9 +73,11 @@ def remote_rows(recipe: str, extra: list[str]) -> dict:
     """Each split as the recipe reads it from the Hub or its archive, with the local split that it stands for."""
     module = data_module(str(REPO / "recipes" / recipe))
     source = module.source
-    for option, value in zip(extra, extra[1:]):  # the archive on the stand-in
+    for option, value in zip(extra, extra[1:]):  # the archive and checksums on the stand-in
         if option.startswith("--data.init_args.source.archive."):
             setattr(source.archive, option.rsplit(".", 1)[1], value)
+        if option == "--data.init_args.source.hub.sha256":
+            source.hub.sha256 = json.loads(value)
     splits = list(dict.fromkeys(module.split_roles().values()))
     loaded = load_splits(source, splits, remote=True)
     out = {}

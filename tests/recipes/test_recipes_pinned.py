@@ -11,8 +11,7 @@ from tests.helpers import REPO
 SHA = re.compile(r"[0-9a-f]{40}")
 #: Hub repositories for which no public record of a commit was found yet: each recipe that reads one says so.
 UNPINNED = {
-    "SetFit/sst2", "bentrevett/multi30k", "fancyzhx/amazon_polarity",
-    "sentence-transformers/parallel-sentences-tatoeba", "ptb-text-only/ptb_text_only",
+    "SetFit/sst2", "sentence-transformers/parallel-sentences-tatoeba", "ptb-text-only/ptb_text_only",
 }
 
 
@@ -35,12 +34,19 @@ def recipes():
     return sorted((REPO / "recipes").rglob("*.yaml"))
 
 
+def pinned(hub: dict) -> bool:
+    """A full commit sha, or a SHA-256 for every file the source reads."""
+    files = hub.get("files") or {}
+    checksummed = bool(files) and set(hub.get("sha256") or {}) == set(files)
+    return bool(SHA.fullmatch(str(hub.get("revision", "")))) or checksummed
+
+
 def test_every_hub_source_is_pinned_to_a_full_commit_sha():
     unpinned, seen = [], set()
     for path in recipes():
         for hub in hub_sources(yaml.safe_load(path.read_text())):
             seen.add(hub["id"])
-            if not SHA.fullmatch(str(hub.get("revision", ""))) and hub["id"] not in UNPINNED:
+            if not pinned(hub) and hub["id"] not in UNPINNED:
                 unpinned.append(f"{path.relative_to(REPO)}: {hub['id']}@{hub.get('revision')}")
     assert not unpinned, "\n".join(unpinned)
     assert seen >= {"Salesforce/wikitext", "stanfordnlp/imdb", "Yelp/yelp_review_full", "nyu-mll/glue", "SetFit/sst2"}
@@ -48,5 +54,5 @@ def test_every_hub_source_is_pinned_to_a_full_commit_sha():
 
 def test_the_list_of_unpinned_repositories_is_not_stale():
     still = {hub["id"] for path in recipes() for hub in hub_sources(yaml.safe_load(path.read_text()))
-             if not SHA.fullmatch(str(hub.get("revision", "")))}
+             if not pinned(hub)}
     assert still == UNPINNED  # pin one, then take it off the list
