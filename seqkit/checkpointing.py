@@ -50,15 +50,31 @@ def _umask() -> int:
     return mask
 
 
+def _write_error(error: BaseException) -> OSError | None:
+    """The :class:`OSError` behind ``error``: torch's zip writer reports a write the disk refused (full, quota) as
+    ``RuntimeError: ... unexpected pos``, with the file's own error as its context."""
+    seen: BaseException | None = error
+    while seen is not None and not isinstance(seen, OSError):
+        seen = seen.__cause__ or seen.__context__
+    return seen
+
+
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save`` to ``path`` so that readers see the old file or the complete new one, never a partial one."""
+    """``torch.save`` to ``path`` so that readers see the old file or the complete new one, never a partial one.
+    A write the storage refuses raises its :class:`OSError` (not torch's ``unexpected pos``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes the file private; checkpoints follow the umask
         with os.fdopen(handle, "wb") as file:
-            torch.save(obj, file)
+            try:
+                torch.save(obj, file)
+            except RuntimeError as error:
+                cause = _write_error(error)
+                if cause is None:
+                    raise
+                raise cause from None
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
@@ -85,7 +101,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         except OSError as error:  # full disk, read-only folder...: the previous checkpoint is still there
             reason = error.strerror or type(error).__name__
             raise CheckpointError(
-                f"Could not write checkpoint {path} ({reason}); the previous checkpoint is intact. Free the space "
+                f"Could not write checkpoint {path} ({reason}); the previous checkpoint is intact. Free space "
                 "or fix the folder, then resume with --ckpt_path last --run_dir RUN."
             ) from None
         return None

@@ -11,10 +11,13 @@ command runs, so ``seqkit --help`` answers at once.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from seqkit.settings import check_environment
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
@@ -88,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     quiet_libraries()
     try:
+        check_environment()  # once, before any work: a folder variable that points at a file is named here
         if args[0] in LIGHTNING_COMMANDS:
             from seqkit.runner import run_lightning_cli
 
@@ -100,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SeqkitError as error:
         print(f"seqkit: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        problem = storage_problem(error)
+        if problem is None:
+            raise
+        print(f"seqkit: error: {problem}", file=sys.stderr)
+        return 1
     finally:
         if argv is None and "torch.distributed" in sys.modules:  # this process ends here: leave the process group
             from seqkit.distributed import leave_process_group
@@ -107,6 +117,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             leave_process_group()
     print(f"seqkit: unknown command {args[0]!r}; run `seqkit --help` for the list.", file=sys.stderr)
     return 2
+
+
+def storage_problem(error: OSError) -> str | None:
+    """One line for a write the storage refused (full disk, quota, read-only file system), else ``None``.
+
+    Outputs and checkpoints are written to a temporary file and renamed, so the files there before are intact.
+    """
+    where = error.filename if error.filename is not None else "a file"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        reason = "no space left on the device" if error.errno == errno.ENOSPC else "disk quota exceeded"
+        return (f"could not write {where}: {reason}; free space (or write elsewhere) and run again. Files written "
+                "before are intact.")
+    if error.errno == errno.EROFS:
+        return f"could not write {where}: read-only file system; write to another folder."
+    return None
 
 
 #: A parameter of one of these names (``list[str]``) is read from the positional arguments: ``seqkit classify "a"

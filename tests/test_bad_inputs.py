@@ -310,3 +310,254 @@ def test_generate_calls_an_infinite_temperature_not_finite(place, run, runs):
     done = seqkit(["generate", "--checkpoint", str(run), "--temperature", "inf"], place, runs)
     assert_one_line(done, "--temperature", "finite")
     assert b"0 (greedy) or more" not in done.stderr
+
+
+# Outputs, publishing and the environment
+# (imports inside the tests: this block is appended to a file whose imports other blocks share)
+class PipeReader:
+    """A named pipe's reading end, read by a thread until every writer is gone.
+
+    The test holds a writing end of its own until :meth:`result`, so the thread never sees an end of file before the
+    command has opened the pipe; a pipe the command replaced by a plain file gives ``b""``, never a hang.
+    """
+
+    def __init__(self, fifo: Path) -> None:
+        import threading
+
+        self.read_end = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        self.write_end = os.open(fifo, os.O_WRONLY)
+        os.set_blocking(self.read_end, True)
+        self.chunks: list[bytes] = []
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while chunk := os.read(self.read_end, 1 << 16):
+            self.chunks.append(chunk)
+
+    def result(self) -> bytes:
+        os.close(self.write_end)
+        self.thread.join(timeout=60)
+        os.close(self.read_end)
+        return b"".join(self.chunks)
+
+
+@pytest.fixture(scope="module")
+def tiny_models(place) -> dict[str, Path]:
+    """Published folders of an untrained translator and review model (for translate and explain)."""
+    from seqkit.data.tokenizers import TokenizerConfig, train_tokenizer
+    from seqkit.pretrained import SeqkitModel
+    from seqkit.tasks.hierarchical import HierarchicalClassifier
+    from seqkit.tasks.translation import Seq2SeqTranslator
+
+    tokenizer = train_tokenizer(TokenizerConfig(kind="word", vocab_size=60), [["a good film", "the cat sat"]])
+    vocab = tokenizer.vocab_size
+    torch.manual_seed(0)
+    folders = {"translate": place / "tiny-translator", "explain": place / "tiny-reviews"}
+    SeqkitModel(Seq2SeqTranslator(vocab, vocab, embedding_dim=8, hidden_size=8, beam_size=2),
+                {"tokenizer": tokenizer}).save_pretrained(folders["translate"])
+    SeqkitModel(HierarchicalClassifier(vocab, 2, encoder={"embedding_dim": 8, "hidden_size": 8},
+                                       sentence_hidden_size=8, word_attention_size=8, sentence_attention_size=8),
+                {"tokenizer": tokenizer}).save_pretrained(folders["explain"])
+    return folders
+
+
+def _writing(command: str, run: Path, tiny: dict[str, Path], source: str, target: str) -> list[str]:
+    """``command`` reading ``source`` and writing ``target`` (``--output``, or ``--html`` for explain)."""
+    if command == "classify":
+        return ["classify", "--checkpoint", str(run), "--input", source, "--output", target]
+    if command == "translate":
+        return ["translate", "--checkpoint", str(tiny[command]), "--input", source, "--output", target, "--quiet"]
+    return ["explain", "--checkpoint", str(tiny[command]), "--input", source, "--html", target]
+
+
+def _expected(command: str, output: bytes) -> None:
+    text = output.decode()
+    if command == "explain":
+        assert "<html" in text.lower(), text[:300]
+    elif command == "classify":
+        assert [json.loads(line)["line"] for line in text.splitlines()] == [1, 2], text
+    else:
+        assert len(text.splitlines()) == 2, text
+
+
+def _special_target(kind: str, folder: Path) -> Path:
+    import stat
+
+    if kind == "device":  # a copy of /dev/null (as root; the real one is never a test's target)
+        target = folder / "null"
+        try:
+            os.mknod(target, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+            with target.open("w") as handle:
+                handle.write("can be written")
+        except OSError:
+            pytest.skip("device files cannot be made or used here (not root, or a nodev mount)")
+        return target
+    fifo = folder / "pipe"
+    os.mkfifo(fifo)
+    if kind == "link-to-pipe":
+        (folder / "link").symlink_to(fifo)
+        return folder / "link"
+    return fifo
+
+
+@pytest.mark.parametrize(("command", "kind"), [
+    ("classify", "pipe"), ("translate", "pipe"), ("explain", "pipe"), ("classify", "link-to-pipe"),
+    ("classify", "device"),
+])
+def test_an_output_that_is_not_a_regular_file_is_written_in_place(place, run, runs, tiny_models, tmp_path, command,
+                                                                   kind):
+    source = tmp_path / "in.txt"
+    source.write_text("a good film\nthe cat sat\n")
+    target = _special_target(kind, tmp_path)
+    before = {p.name: (p.is_symlink(), os.stat(p).st_mode) for p in tmp_path.iterdir()}
+    reader = PipeReader(tmp_path / "pipe") if kind != "device" else None
+    done = seqkit(_writing(command, run, tiny_models, str(source), str(target)), place, runs)
+    received = reader.result() if reader else None
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert {p.name: (p.is_symlink(), os.stat(p).st_mode) for p in tmp_path.iterdir()} == before  # nothing replaced
+    if received is not None:
+        _expected(command, received)
+
+
+@pytest.mark.parametrize(("command", "source", "target"), [
+    ("classify", "-", "-"), ("classify", "/dev/stdin", "-"), ("translate", "-", "-"), ("explain", "-", "-"),
+])
+def test_dash_reads_standard_input_and_writes_standard_output(place, run, runs, tiny_models, tmp_path, command,
+                                                              source, target):
+    done = seqkit(_writing(command, run, tiny_models, source, target), tmp_path, runs,
+                  stdin=b"a good film\nthe cat sat\n")
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    _expected(command, done.stdout)
+    assert list(tmp_path.iterdir()) == []  # no file named "-", no temporary file
+
+
+def test_a_regular_output_is_still_replaced_whole(place, run, runs, tmp_path):
+    source, output = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    source.write_text("a good film\nthe cat sat\n")
+    output.write_text("earlier results\n")
+    os.link(output, tmp_path / "hard-link")  # a rename leaves the old file's other name as it was
+    (tmp_path / "soft-link.jsonl").symlink_to(output)
+    done = seqkit(["classify", "--checkpoint", str(run), "--input", str(source), "--output", str(output)], place, runs)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    _expected("classify", output.read_bytes())
+    assert (tmp_path / "hard-link").read_text() == "earlier results\n"  # replaced by a rename, not written over
+    (tmp_path / "hard-link").unlink()
+    done = seqkit(["classify", "--checkpoint", str(run), "--input", str(source), "--output",
+                   str(tmp_path / "soft-link.jsonl"), "--no_text"], place, runs)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert (tmp_path / "soft-link.jsonl").is_symlink() and "text" not in output.read_text()  # the link's file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.jsonl", "soft-link.jsonl"]
+
+
+class FullDisk:
+    """A file whose writes fail with ENOSPC after ``room`` bytes, as on a disk that fills up."""
+
+    def __init__(self, handle, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    def write(self, data) -> int:
+        import errno
+
+        self.room -= len(data)
+        if self.room < 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return self.handle.write(data)
+
+    def __getattr__(self, name: str):
+        return getattr(self.handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+
+#: ``seqkit`` with every ``torch.save`` writing to a disk that fills after 4 KB (a real process: real standard error).
+FULL_DISK_SEQKIT = """
+import sys, torch
+from tests.test_bad_inputs import FullDisk
+save = torch.save
+torch.save = lambda obj, file, *args, **kwargs: save(obj, FullDisk(file, 4096), *args, **kwargs)
+from seqkit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_full_disk_during_fit_is_one_line(place, runs, tmp_path):
+    run_dir = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-c", FULL_DISK_SEQKIT, *FIT, "--run_dir", str(run_dir)],
+                          capture_output=True, cwd=place, timeout=300,
+                          env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs)))
+    err = done.stderr.decode(errors="replace")
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert done.returncode != 0 and "Traceback" not in err, err[-3000:]
+    assert lines[-1].startswith("seqkit: error: ") and sum("error" in line.lower() for line in lines) == 1, err
+    assert str(run_dir / "checkpoints") in lines[-1] and "free space" in lines[-1].lower(), lines[-1]
+    assert not [p.name for p in (run_dir / "checkpoints").iterdir()]  # no partial checkpoint left
+
+
+def test_a_full_disk_while_classify_writes_keeps_the_old_output(run, runs, tmp_path, monkeypatch, capsys):
+    import types
+
+    from seqkit.cli import main
+    from seqkit.commands import files
+
+    source, output = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    source.write_text("a good film\n" * 50)
+    output.write_text("earlier results\n")
+    full = types.SimpleNamespace(**{name: getattr(os, name) for name in dir(os) if not name.startswith("__")})
+    full.fdopen = lambda *args, **kwargs: FullDisk(os.fdopen(*args, **kwargs), 100)
+    monkeypatch.setattr(files, "os", full)  # the output file's writes only
+    assert main(["classify", "--checkpoint", str(run), "--input", str(source), "--output", str(output)]) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("seqkit: error: "), err
+    assert str(output) in err and "free space" in err
+    assert output.read_text() == "earlier results\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt", "out.jsonl"]
+
+
+def test_a_full_device_as_output_is_one_line(place, run, runs, tmp_path):
+    import stat
+
+    full = tmp_path / "full"  # a copy of /dev/full: every write fails with ENOSPC
+    try:
+        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+        full.open("w").close()
+    except OSError:
+        pytest.skip("device files cannot be made or used here (not root, or a nodev mount)")
+    done = seqkit(["classify", "--checkpoint", str(run), "--output", str(full), "a good film"], place, runs)
+    assert_one_line(done, str(full), "free space")
+    assert stat.S_ISCHR(os.stat(full).st_mode)
+
+
+@pytest.mark.parametrize(("variable", "below"), [
+    ("SEQKIT_DATA_DIR", ""), ("HF_HOME", ""), ("SEQKIT_CACHE_DIR", ""), ("SEQKIT_CACHE_DIR", "/cache"),
+])
+def test_a_folder_variable_pointing_at_a_file_is_named_before_any_work(place, runs, tmp_path, variable, below):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    value = f"{blocker}{below}"
+    done = subprocess.run([sys.executable, "-m", "seqkit", *FIT, "--run_dir", str(tmp_path / "run")],
+                          capture_output=True, cwd=place, timeout=300,
+                          env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs), **{variable: value}))
+    message = assert_one_line(done, f"{variable}={value}", "not a folder")
+    assert message.count("\n") == 0 and "train.parquet" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"] and blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("ENOSPC", ["no space left", "free space"]), ("EDQUOT", ["quota", "free space"]), ("EROFS", ["read-only"]),
+    ("EACCES", None),
+])
+def test_storage_errors_are_one_line_naming_the_file(code, words):
+    import errno
+
+    from seqkit.cli import storage_problem
+
+    problem = storage_problem(OSError(getattr(errno, code), "refused", "/data/out.jsonl"))
+    if words is None:  # not the storage's fault: left to the command (or a traceback that shows where)
+        assert problem is None
+        return
+    assert "\n" not in problem and "/data/out.jsonl" in problem and all(word in problem for word in words), problem

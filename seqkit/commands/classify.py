@@ -17,19 +17,22 @@ from typing import Literal, TextIO
 
 from jsonargparse.typing import PositiveInt
 
-from seqkit.commands.files import atomic_output, check_output, read_lines
+from seqkit.commands.files import atomic_output, check_input, check_output, is_stdio, read_lines
 from seqkit.errors import ConfigError, DataError
 
 
-def _count_lines(path: Path) -> int:
+def _count_lines(path: Path) -> int | None:
+    """Lines in ``path``, for the progress bar; ``None`` for a stream (standard input, a pipe): it is read once."""
+    if is_stdio(path) or not path.is_file():
+        return None
     with path.open("rb") as handle:
         return sum(1 for _ in handle)
 
 
 def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[int, str]]:
     """``(line number, text)`` for each text of a ``.jsonl`` file (field ``text_field`` of each line) or of any other
-    UTF-8 file (one text per line). Blank lines are skipped; the line numbers keep outputs matched to inputs."""
-
+    UTF-8 file (one text per line; ``-`` is standard input). Blank lines are skipped; the line numbers keep outputs
+    matched to inputs."""
     jsonl = path.suffix in (".jsonl", ".json")
     for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
@@ -65,9 +68,9 @@ def classify(*, checkpoint: str, texts: list[str] | None = None, input: Path | N
     Args:
         checkpoint: run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id
         texts: texts to classify, as positional arguments (or use --input)
-        input: .jsonl (one object per line) or .txt (one text per line) file
+        input: .jsonl (one object per line) or .txt (one text per line) file; - reads texts from standard input
         text_field: field of each .jsonl object holding the text
-        output: write JSON lines here (default: standard output)
+        output: write JSON lines here (default, or -: standard output)
         batch_size: texts per batch
         max_length: tokens kept per text (default: the run's)
         truncation: which part of a long text to keep (default: the run's)
@@ -77,9 +80,7 @@ def classify(*, checkpoint: str, texts: list[str] | None = None, input: Path | N
 
     if bool(texts) == bool(input):
         raise ConfigError("give texts as arguments or one --input file (not both).")
-    path = input.expanduser() if input else None
-    if path is not None and not path.is_file():  # before loading anything or creating the output file
-        raise DataError(f"Input file {path} does not exist.")
+    path = check_input(input) if input else None  # before loading anything or creating the output file
     output = check_output(output, [path]) if output else None
     import torch
 

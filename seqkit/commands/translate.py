@@ -14,7 +14,7 @@ from typing import TextIO
 
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
-from seqkit.commands.files import atomic_output, check_output, decoded_lines
+from seqkit.commands.files import atomic_output, check_input, check_output, decoded_lines, is_stdio
 from seqkit.errors import ConfigError, DataError
 
 
@@ -58,8 +58,8 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
 
     Args:
         checkpoint: run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id
-        input: source file, one sentence per line (default: standard input)
-        output: write translations here (default: standard output)
+        input: source file, one sentence per line (default, or -: standard input)
+        output: write translations here (default, or -: standard output)
         beam: beam size; 1 is greedy (default: the run's, usually 5)
         nbest: hypotheses per sentence (at most the beam size), written as ``index ||| text ||| score``
         batch_size: sentences per batch
@@ -73,9 +73,7 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
 
     if beam is not None and nbest > beam:
         raise ConfigError(f"--nbest {nbest} is more than --beam {beam}.")
-    path = input.expanduser() if input else None
-    if path is not None and not path.is_file():
-        raise DataError(f"Input file {path} does not exist.")
+    path = check_input(input) if input and not is_stdio(input) else None  # None: standard input
     output = check_output(output, [path]) if output else None
     if plot_attention is not None:
         try:

@@ -36,6 +36,7 @@ from seqkit import __version__
 from seqkit.data.tokenizers import load_tokenizer
 from seqkit.errors import CheckpointError
 from seqkit.pretrained.card import build_card
+from seqkit.pretrained.swap import replacing
 from seqkit.pretrained.tasks import allowed_task_names, class_path_of, import_object, registered_class_path, support_for
 from seqkit.runs import read_run_config
 
@@ -212,10 +213,15 @@ class SeqkitModel(
 
     # ------------------------------------------------------------------ saving
     def save_pretrained(self, save_directory: str | Path, **kwargs: Any) -> str | None:
-        """Write the folder (see the module docstring); a folder written by seqkit before is replaced."""
+        """Write the folder (see the module docstring); a folder written by seqkit before is replaced whole.
+
+        The new folder is written beside it under a temporary name and swapped in by renames: a save that fails or
+        is killed leaves the old folder as it was (and at worst a hidden ``.NAME.*.new`` folder beside it).
+        """
         folder = Path(save_directory)
-        _clear_folder(folder)
-        return super().save_pretrained(folder, **kwargs)
+        with replacing(folder, check_output_folder(folder)) as staging:
+            result = super().save_pretrained(staging, **kwargs)
+        return result
 
     def _save_pretrained(self, save_directory: Path) -> None:
         # save_model drops the duplicate of tied weights (the LM decoder shares the embedding matrix).
@@ -392,13 +398,3 @@ def check_output_folder(folder: Path) -> list[Path]:
             f"{folder} holds files a seqkit model folder does not ({', '.join(others[:3])}); choose a new folder."
         )
     return [path for path in paths if path is not None]
-
-
-def _clear_folder(folder: Path) -> None:
-    """Make ``folder`` ready for a new save: create it, or empty a folder seqkit wrote before (see
-    :func:`check_output_folder`; nothing outside the folder is ever touched)."""
-    paths = check_output_folder(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        if path.is_symlink() or path.is_file():
-            path.unlink()
