@@ -1,0 +1,34 @@
+"""Downloading a published model from the Hub: ``config.json`` first, then exactly the files it lists.
+
+A repository may hold anything besides the model (a 300 MB ``junk.bin``, an ``evil.py``); none of it is fetched.
+The config is validated and its file names checked (plain names, listed with their SHA-256) before any other
+download, and every file comes from the commit the config was read at, so a push in between cannot mix versions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huggingface_hub import hf_hub_download
+
+from seqkit.errors import CheckpointError
+from seqkit.pretrained.checks import CONFIG, plain_name, read_config
+
+
+def download_listed(repo_id: str, *, revision: str | None = None, cache_dir: str | Path | None = None,
+                    force_download: bool = False, local_files_only: bool = False,
+                    token: str | bool | None = None) -> Path:
+    """The local snapshot folder of ``repo_id`` holding ``config.json`` and the files it lists, nothing else."""
+    options = {"repo_id": repo_id, "cache_dir": cache_dir, "force_download": force_download,
+               "local_files_only": local_files_only, "token": token}
+    config_path = Path(hf_hub_download(filename=CONFIG, revision=revision, **options))
+    folder = config_path.parent  # .../snapshots/<commit>/: the commit the config was read at
+    config = read_config(folder)
+    names = list(config["files"])
+    bad = next((name for name in names if not plain_name(name)), None)
+    if bad is not None:
+        raise CheckpointError(f"{repo_id}: {CONFIG} lists {bad!r}, which is not a plain file name; refused before "
+                              "downloading anything else.")
+    for name in names:
+        hf_hub_download(filename=name, revision=folder.name, **options)
+    return folder
