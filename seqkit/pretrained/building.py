@@ -79,6 +79,21 @@ def check_parameter_count(count: int, limit: int, what: str, raise_with: str) ->
                               f"any memory is taken ({raise_with} raises the limit).")
 
 
+def check_model_size(task_class: type, args: tuple, kwargs: Mapping[str, Any], limit: float | None) -> None:
+    """Refuse ``task_class(*args, **kwargs)`` in one line when it would hold more parameters than the limit
+    (``limit``, else ``SEQKIT_MAX_PARAMETERS``, else 2e9), counted on the meta device. A task that cannot be built
+    there (it computes with its weights while being built) is let through to be built as usual."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            count = parameter_count(task_class(*args, **kwargs))
+    except Exception:  # noqa: BLE001 - the real build reports its own errors
+        return
+    check_parameter_count(count, max_parameters(None if limit is None else int(limit)), task_class.__name__,
+                          "--max_parameters or SEQKIT_MAX_PARAMETERS")
+
+
 def build_on_meta(task_class: type, hparams: Mapping[str, Any], where: str) -> Any:
     """The module built on the ``meta`` device (shapes only, no memory); one line if its settings do not build."""
     import torch
