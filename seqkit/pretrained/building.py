@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -121,22 +122,32 @@ def header_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
 
 
 def check_shapes(module: Any, shapes: Mapping[str, tuple[int, ...]], where: str) -> None:
-    """Raise :class:`CheckpointError` unless the (meta) ``module`` has exactly the tensors ``shapes`` lists.
+    """Raise :class:`CheckpointError` unless the (meta) ``module`` takes exactly the tensors ``shapes`` lists.
 
-    A tensor the file leaves out is fine only when it is tied to one it holds (save_model stores tied weights once).
+    The header's shapes are loaded into the meta module as meta tensors, so the module's own renaming of older
+    tensor names and PyTorch's shape checks apply as in the real load, without a byte of memory. A tensor the file
+    leaves out is fine only when it is tied to one it holds (save_model stores tied weights once).
     """
-    state = module.state_dict(keep_vars=True)
+    import torch
+
+    fake = {name: torch.empty(shape, device="meta") for name, shape in shapes.items()}
+    try:
+        missing, unexpected = module.load_state_dict(fake, strict=False)
+    except RuntimeError as error:
+        found = re.search(r"size mismatch for (\S+): copying a param with shape torch.Size\((\[[^]]*\])\) from "
+                          r"checkpoint, the shape in current model is torch.Size\((\[[^]]*\])\)", str(error))
+        if found is None:
+            raise CheckpointError(f"{where}: the weights do not fit the model it builds; refused.") from None
+        name, stored, built = found.groups()
+        raise CheckpointError(f"{where}: config.json builds {name} with shape {built} but the weights hold "
+                              f"{stored}; refused before building the model.") from None
+    if unexpected:
+        raise CheckpointError(f"{where}: the weights hold {unexpected[0]!r}, which the model built from config.json "
+                              "does not have; refused.")
     aliases: dict[int, set[str]] = {}
-    for name, tensor in state.items():
+    for name, tensor in module.state_dict(keep_vars=True).items():
         aliases.setdefault(id(tensor), set()).add(name)
-    for name, shape in shapes.items():
-        if name not in state:
-            raise CheckpointError(f"{where}: the weights hold {name!r}, which the model built from config.json "
-                                  "does not have; refused.")
-        if tuple(state[name].shape) != shape:
-            raise CheckpointError(f"{where}: config.json builds {name} with shape {tuple(state[name].shape)} but the "
-                                  f"weights hold {shape}; refused before building the model.")
-    for name, tensor in state.items():
-        if name not in shapes and not aliases[id(tensor)] & shapes.keys():
-            raise CheckpointError(f"{where}: the weights lack {name!r}, which the model built from config.json "
-                                  "has; refused.")
+    lacking = [name for names in aliases.values() if names <= set(missing) for name in sorted(names)]
+    if lacking:
+        raise CheckpointError(f"{where}: the weights lack {lacking[0]!r}, which the model built from config.json "
+                              "has; refused.")
