@@ -40,7 +40,7 @@ from seqkit.models.echo_state import ReservoirConfig  # noqa: E402
 from seqkit.models.lm_encoder import read_lm_checkpoint  # noqa: E402
 from seqkit.nn import EncoderConfig  # noqa: E402
 from seqkit.prediction_files import PredictionFiles  # noqa: E402
-from seqkit.pretrained.building import check_model_size  # noqa: E402
+from seqkit.pretrained.building import check_model_size, check_recipe_size  # noqa: E402
 from seqkit.recipe_hub import expand_config_args  # noqa: E402
 from seqkit.runs import (  # noqa: E402
     PENDING,
@@ -166,11 +166,11 @@ class SeqkitCLI(LightningCLI):
         super()._add_instantiators()
         lightning_instantiator = _InstantiatorFn(cli=self, key="model")
 
-        def size_checked(class_type: type, *args: Any, **kwargs: Any) -> Any:
+        def size_checked(class_type: type, *args: Any, applied_instantiation_links: dict, **kwargs: Any) -> Any:
             # Built on the meta device first: a size no machine holds is refused before any memory is taken.
-            settings_ = {k: v for k, v in kwargs.items() if k != "applied_instantiation_links"}
-            check_model_size(class_type, args, settings_, self._section(self.config).get("max_parameters"))
-            return lightning_instantiator(class_type, *args, **kwargs)
+            check_model_size(class_type, args, kwargs, self._section(self.config).get("max_parameters"))
+            return lightning_instantiator(class_type, *args, applied_instantiation_links=applied_instantiation_links,
+                                          **kwargs)
 
         self.parser.add_instantiator(size_checked, L.LightningModule, subclasses=True, prepend=True)
 
@@ -284,6 +284,7 @@ class SeqkitCLI(LightningCLI):
                 )
         dumped = load_yaml(self._parser(subcommand).dump(config, skip_none=False, format="yaml"))
         check_ranges(dumped)
+        self._check_recipe_size(dumped, config)
         pretrained_lm = ((dumped.get("model") or {}).get("init_args") or {}).get("pretrained_lm")
         if pretrained_lm and not ckpt_path:  # a bad language model is found before the data is loaded
             read_lm_checkpoint(pretrained_lm)
@@ -296,6 +297,20 @@ class SeqkitCLI(LightningCLI):
         if subcommand == "fit" and ckpt_path and run_dir is not None and run_dir.is_dir():
             check_resume_settings(run_dir, dumped)
         return super()._parse_ckpt_path()
+
+    def _check_recipe_size(self, dumped: dict, config: Any) -> None:
+        """A model far beyond the parameter limit is refused before the data is loaded (a lower bound: the data's
+        sizes count as 2); the exact count is checked again when the model is built."""
+        model = dumped.get("model") or {}
+        if not isinstance(model, dict) or not isinstance(model.get("class_path"), str):
+            return
+        from jsonargparse._util import import_object  # the class path has passed the import allow-list already
+
+        try:
+            task_class = import_object(model["class_path"])
+        except Exception:  # noqa: BLE001 - jsonargparse reports a bad class path itself
+            return
+        check_recipe_size(task_class, model.get("init_args") or {}, DATA_TO_MODEL_LINKS, config.get("max_parameters"))
 
     def _lock_run_dir(self, run_dir: Path) -> None:
         """Create ``run_dir`` if needed and hold its lock for the rest of the command (one ``fit`` per folder)."""

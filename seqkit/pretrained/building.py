@@ -74,10 +74,11 @@ def parameter_count(module: Any) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def check_parameter_count(count: int, limit: int, what: str, raise_with: str) -> None:
+def check_parameter_count(count: int, limit: int, what: str, raise_with: str, at_least: bool = False) -> None:
     if count > limit:
-        raise CheckpointError(f"{what} asks for {count:,} parameters, above the limit of {limit:,}; refused before "
-                              f"any memory is taken ({raise_with} raises the limit).")
+        raise CheckpointError(f"{what} asks for {'at least ' if at_least else ''}{count:,} parameters, above the "
+                              f"limit of {limit:,}; refused before any memory is taken ({raise_with} raises the "
+                              "limit).")
 
 
 def check_model_size(task_class: type, args: tuple, kwargs: Mapping[str, Any], limit: float | None) -> None:
@@ -93,6 +94,26 @@ def check_model_size(task_class: type, args: tuple, kwargs: Mapping[str, Any], l
         return
     check_parameter_count(count, max_parameters(None if limit is None else int(limit)), task_class.__name__,
                           "--max_parameters or SEQKIT_MAX_PARAMETERS")
+
+
+def check_recipe_size(task_class: type, init_args: Mapping[str, Any], from_data: tuple[str, ...],
+                      limit: float | None) -> None:
+    """:func:`check_model_size` before the data is loaded: the sizes the data gives (``from_data``, e.g.
+    ``vocab_size``) are taken as 2 where the recipe leaves them open, so the count is a lower bound and a model no
+    machine holds (``hidden_size: 60000``) is refused before any data work."""
+    settings_ = {k: v for k, v in init_args.items() if k not in ("optimizer", "lr_scheduler")}
+    parameters = inspect.signature(task_class.__init__).parameters
+    settings_.update({k: 2 for k in from_data if k in parameters and settings_.get(k) is None
+                      and parameters[k].default is inspect.Parameter.empty})
+    import torch
+
+    try:
+        with torch.device("meta"):
+            count = parameter_count(task_class(**settings_))
+    except Exception:  # noqa: BLE001 - settings that need the data's values: the exact check comes at build time
+        return
+    check_parameter_count(count, max_parameters(None if limit is None else int(limit)), task_class.__name__,
+                          "--max_parameters or SEQKIT_MAX_PARAMETERS", at_least=True)
 
 
 def build_on_meta(task_class: type, hparams: Mapping[str, Any], where: str) -> Any:
