@@ -249,20 +249,29 @@ def test_hostile_folders_are_refused_within_2_gb(good, tmp_path):
         assert "memory" not in results[str(folder)].replace("before any memory", ""), results[str(folder)]
 
 
-@pytest.mark.slow
-def test_classify_refuses_hostile_folders_within_2_gb(good, tmp_path):
+def _limit_memory() -> None:
     import resource
 
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
-    for name, folder in _attacks(good, tmp_path).items():
-        done = subprocess.run([*seqkit_command(), "classify", "--checkpoint", str(folder), "a good film"],
-                              capture_output=True, text=True, env=subprocess_env(OMP_NUM_THREADS="1"), cwd=REPO,
-                              timeout=300, preexec_fn=limit)
-        lines = done.stderr.strip().splitlines()
-        assert done.returncode == 2 and "Traceback" not in done.stderr, (name, done.stderr[-2000:])
-        assert len(lines) == 1 and lines[0].startswith("seqkit: error: "), (name, done.stderr[-2000:])
+
+def classify_under_limit(checkpoint: str, **env: str) -> subprocess.CompletedProcess:
+    """``seqkit classify --checkpoint CHECKPOINT`` in a subprocess limited to 2 GB."""
+    return subprocess.run([*seqkit_command(), "classify", "--checkpoint", checkpoint, "a good film"],
+                          capture_output=True, text=True, env=subprocess_env(OMP_NUM_THREADS="1", **env), cwd=REPO,
+                          timeout=300, preexec_fn=_limit_memory)
+
+
+def assert_one_line(done: subprocess.CompletedProcess) -> None:
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert len(lines) == 1 and lines[0].startswith("seqkit: error: "), done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_classify_refuses_hostile_folders_within_2_gb(good, tmp_path):
+    for folder in _attacks(good, tmp_path).values():
+        assert_one_line(classify_under_limit(str(folder)))
 
 
 # ---------------------------------------------------------------------------------------------- from the Hub
@@ -285,8 +294,14 @@ def test_a_hub_download_fetches_only_the_listed_files_and_refuses_attacks(good, 
 
         hub.add_repo("model", "attack/dotdot", _repo(hostile(good, tmp_path / "dotdot", dotdot)))
         targets = ["someone/good", *(f"attack/{name}" for name in attacks), "attack/dotdot"]
-        results = load_under_limit(targets, HF_ENDPOINT=hub.url, HF_HOME=str(home), HF_HUB_DISABLE_TELEMETRY="1")
+        hub_env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(home), "HF_HUB_DISABLE_TELEMETRY": "1"}
+        results = load_under_limit(targets, **hub_env)
+        commands = {repo: classify_under_limit(repo, **hub_env) for repo in ("someone/good", "attack/hidden",
+                                                                               "attack/outside")}
         requested = "\n".join(hub.requests)
+    assert commands["someone/good"].returncode == 0, commands["someone/good"].stderr[-2000:]
+    for repo in ("attack/hidden", "attack/outside"):
+        assert_one_line(commands[repo])
     assert results["someone/good"] == "loaded"
     for target in targets[1:]:
         assert results[target].startswith("refused: "), (target, results[target])
