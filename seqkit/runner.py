@@ -284,7 +284,8 @@ class SeqkitCLI(LightningCLI):
                 )
         dumped = load_yaml(self._parser(subcommand).dump(config, skip_none=False, format="yaml"))
         check_ranges(dumped)
-        self._check_recipe_size(dumped, config)
+        # A model far beyond the parameter limit is refused before the data is loaded (exactly again when built).
+        check_recipe_size(dumped.get("model"), DATA_TO_MODEL_LINKS, config.get("max_parameters"))
         pretrained_lm = ((dumped.get("model") or {}).get("init_args") or {}).get("pretrained_lm")
         if pretrained_lm and not ckpt_path:  # a bad language model is found before the data is loaded
             read_lm_checkpoint(pretrained_lm)
@@ -297,20 +298,6 @@ class SeqkitCLI(LightningCLI):
         if subcommand == "fit" and ckpt_path and run_dir is not None and run_dir.is_dir():
             check_resume_settings(run_dir, dumped)
         return super()._parse_ckpt_path()
-
-    def _check_recipe_size(self, dumped: dict, config: Any) -> None:
-        """A model far beyond the parameter limit is refused before the data is loaded (a lower bound: the data's
-        sizes count as 2); the exact count is checked again when the model is built."""
-        model = dumped.get("model") or {}
-        if not isinstance(model, dict) or not isinstance(model.get("class_path"), str):
-            return
-        from jsonargparse._util import import_object  # the class path has passed the import allow-list already
-
-        try:
-            task_class = import_object(model["class_path"])
-        except Exception:  # noqa: BLE001 - jsonargparse reports a bad class path itself
-            return
-        check_recipe_size(task_class, model.get("init_args") or {}, DATA_TO_MODEL_LINKS, config.get("max_parameters"))
 
     def _lock_run_dir(self, run_dir: Path) -> None:
         """Create ``run_dir`` if needed and hold its lock for the rest of the command (one ``fit`` per folder)."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from seqkit.errors import CheckpointError
 from seqkit.pretrained.schema import group_fields
+from seqkit.pretrained.tasks import import_object
 
 #: The largest model (parameters) loaded or built unless raised: ``max_parameters=`` of :func:`seqkit.load`,
 #: ``--max_parameters`` of ``seqkit fit``, or the ``SEQKIT_MAX_PARAMETERS`` environment variable for every command.
@@ -96,11 +97,18 @@ def check_model_size(task_class: type, args: tuple, kwargs: Mapping[str, Any], l
                           "--max_parameters or SEQKIT_MAX_PARAMETERS")
 
 
-def check_recipe_size(task_class: type, init_args: Mapping[str, Any], from_data: tuple[str, ...],
-                      limit: float | None) -> None:
-    """:func:`check_model_size` before the data is loaded: the sizes the data gives (``from_data``, e.g.
-    ``vocab_size``) are taken as 2 where the recipe leaves them open, so the count is a lower bound and a model no
-    machine holds (``hidden_size: 60000``) is refused before any data work."""
+def check_recipe_size(model: Any, from_data: tuple[str, ...], limit: float | None) -> None:
+    """:func:`check_model_size` before the data is loaded, for a parsed recipe's ``model`` section (``class_path``
+    and ``init_args``; the class path has passed the import allow-list). The sizes the data gives (``from_data``,
+    e.g. ``vocab_size``) are taken as 2 where the recipe leaves them open, so the count is a lower bound and a model
+    no machine holds (``hidden_size: 60000``) is refused before any data work."""
+    if not isinstance(model, Mapping) or not isinstance(model.get("class_path"), str):
+        return
+    try:
+        task_class = import_object(model["class_path"])
+    except (ImportError, AttributeError, ValueError):  # jsonargparse reports a bad class path itself
+        return
+    init_args = model.get("init_args") or {}
     settings_ = {k: v for k, v in init_args.items() if k not in ("optimizer", "lr_scheduler")}
     parameters = inspect.signature(task_class.__init__).parameters
     settings_.update({k: 2 for k in from_data if k in parameters and settings_.get(k) is None
