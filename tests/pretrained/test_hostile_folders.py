@@ -293,7 +293,8 @@ def test_a_hub_download_fetches_only_the_listed_files_and_refuses_attacks(good, 
             config["files"]["../../escape.txt"] = sha(b"x")
 
         hub.add_repo("model", "attack/dotdot", _repo(hostile(good, tmp_path / "dotdot", dotdot)))
-        targets = ["someone/good", *(f"attack/{name}" for name in attacks), "attack/dotdot"]
+        hub.add_repo("model", "attack/big-config", {"config.json": b" " * 3_000_000 + b"{}"})
+        targets = ["someone/good", *(f"attack/{name}" for name in attacks), "attack/dotdot", "attack/big-config"]
         hub_env = {"HF_ENDPOINT": hub.url, "HF_HOME": str(home), "HF_HUB_DISABLE_TELEMETRY": "1"}
         results = load_under_limit(targets, **hub_env)
         commands = {repo: classify_under_limit(repo, **hub_env) for repo in ("someone/good", "attack/hidden",
@@ -306,6 +307,7 @@ def test_a_hub_download_fetches_only_the_listed_files_and_refuses_attacks(good, 
     for target in targets[1:]:
         assert results[target].startswith("refused: "), (target, results[target])
     assert "not a plain file name" in results["attack/dotdot"]
+    assert "refused before downloading it" in results["attack/big-config"]
     for never in ("junk.bin", "evil.py", "extra.txt", "escape.txt"):
         assert never not in requested
         assert not list(home.rglob(never))
