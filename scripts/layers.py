@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "seqkit"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("seqkit", "seqkit.errors", "seqkit.settings", "seqkit.console", "seqkit.guards", "seqkit.hub_access",
               "seqkit.hyperparameters", "seqkit.runs", "seqkit.recipe_hub", "seqkit.checkpointing",
-              "seqkit.threads", "seqkit.distributed")),
+              "seqkit.threads", "seqkit.distributed", "seqkit.safe_config")),
     ("nn", ("seqkit.nn",)),
     ("data", ("seqkit.data",)),
     ("models", ("seqkit.models",)),
@@ -64,6 +64,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.cli", "seqkit.errors"): _CLI,
     ("seqkit.cli", "seqkit.hub_access"): _CLI,
     ("seqkit.cli", "seqkit.runner"): _CLI,
+    ("seqkit.cli", "seqkit.safe_config"): _CLI,
     ("seqkit.cli", "seqkit.distributed"): _CLI,
     ("seqkit.commands.classify", "seqkit.inference.loading"): _CMD,
     ("seqkit.commands.classify", "seqkit.tasks"): _CMD,

@@ -92,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_libraries()
     try:
         check_environment()  # once, before any work: a folder variable that points at a file is named here
+        if args[0] in LIGHTNING_COMMANDS or args[0] in COMMANDS:
+            from seqkit.safe_config import secure_parsing
+
+            secure_parsing()  # YAML bounded, class paths allow-listed, before any option is read
         if args[0] in LIGHTNING_COMMANDS:
             from seqkit.runner import run_lightning_cli
 

@@ -28,7 +28,8 @@ def _walk(value: Any, prefix: str) -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
-def _problem(name: str, value: Any) -> str | None:
+def range_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is out of range for an option called ``name`` (e.g. ``must be at least 1``), or ``None``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     if isinstance(value, float) and not math.isfinite(value):
@@ -51,6 +52,6 @@ def check_ranges(config: dict[str, Any]) -> None:
         for key, value in _walk(config.get(section) or {}, section):
             if ".class_path" in key or key.endswith("class_path"):
                 continue
-            problem = _problem(key.rsplit(".", 1)[-1], value)
+            problem = range_problem(key.rsplit(".", 1)[-1], value)
             if problem:
                 raise ConfigError(f"--{key} {value}: {problem}.")

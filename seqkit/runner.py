@@ -17,7 +17,7 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")
 
 import lightning as L  # noqa: E402
 from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary  # noqa: E402
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, _InstantiatorFn  # noqa: E402
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger  # noqa: E402
 from lightning.pytorch.plugins.io import CheckpointIO  # noqa: E402
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_only  # noqa: E402
@@ -40,6 +40,7 @@ from seqkit.models.echo_state import ReservoirConfig  # noqa: E402
 from seqkit.models.lm_encoder import read_lm_checkpoint  # noqa: E402
 from seqkit.nn import EncoderConfig  # noqa: E402
 from seqkit.prediction_files import PredictionFiles  # noqa: E402
+from seqkit.pretrained.building import check_model_size, check_recipe_size  # noqa: E402
 from seqkit.recipe_hub import expand_config_args  # noqa: E402
 from seqkit.runs import (  # noqa: E402
     PENDING,
@@ -53,6 +54,7 @@ from seqkit.runs import (  # noqa: E402
     job_id,
     job_run_dir,
 )
+from seqkit.safe_config import import_refusal, load_yaml, secure_parsing  # noqa: E402
 from seqkit.threads import check_cpu_precision, set_threads  # noqa: E402
 
 
@@ -99,6 +101,7 @@ class SeqkitCLI(LightningCLI):
         self._named_run_dir = False  # whether seqkit named that folder (rather than --run_dir)
         self._lock: RunLock | None = None
         inherited = os.environ.get(RUN_DIR_ENV)
+        secure_parsing()  # before any config file or class path is read
         try:
             super().__init__(
                 L.LightningModule,
@@ -155,6 +158,21 @@ class SeqkitCLI(LightningCLI):
         parser.add_argument("--checkpoint_every_n_steps", type=int, default=500,
                             help="Also write checkpoints/last.ckpt every N training steps, so `--ckpt_path last "
                                  "--run_dir RUN` resumes a killed run mid-epoch; 0: only at epoch ends.")
+        parser.add_argument("--max_parameters", type=float | None, default=None,
+                            help="Refuse a model with more parameters (default 2e9, or SEQKIT_MAX_PARAMETERS); "
+                                 "counted on the meta device before any memory is taken.")
+
+    def _add_instantiators(self) -> None:
+        super()._add_instantiators()
+        lightning_instantiator = _InstantiatorFn(cli=self, key="model")
+
+        def size_checked(class_type: type, *args: Any, applied_instantiation_links: dict, **kwargs: Any) -> Any:
+            # Built on the meta device first: a size no machine holds is refused before any memory is taken.
+            check_model_size(class_type, args, kwargs, self._section(self.config).get("max_parameters"))
+            return lightning_instantiator(class_type, *args, applied_instantiation_links=applied_instantiation_links,
+                                          **kwargs)
+
+        self.parser.add_instantiator(size_checked, L.LightningModule, subclasses=True, prepend=True)
 
     def _section(self, config: Any) -> Any:
         """The config of the running subcommand (the whole config when built with ``run=False``)."""
@@ -264,10 +282,10 @@ class SeqkitCLI(LightningCLI):
                 raise CheckpointError(
                     f"{run_dir} already holds a run; resume it with --ckpt_path last, or train into a new --run_dir."
                 )
-        import yaml
-
-        dumped = yaml.safe_load(self._parser(subcommand).dump(config, skip_none=False, format="yaml"))
+        dumped = load_yaml(self._parser(subcommand).dump(config, skip_none=False, format="yaml"))
         check_ranges(dumped)
+        # A model far beyond the parameter limit is refused before the data is loaded (exactly again when built).
+        check_recipe_size(dumped.get("model"), DATA_TO_MODEL_LINKS, config.get("max_parameters"))
         pretrained_lm = ((dumped.get("model") or {}).get("init_args") or {}).get("pretrained_lm")
         if pretrained_lm and not ckpt_path:  # a bad language model is found before the data is loaded
             read_lm_checkpoint(pretrained_lm)
@@ -474,6 +492,8 @@ def _first_problem(message: str, subcommand: str) -> str:
             if not line or line.startswith(skip):
                 continue
         detail = detail or line
+    denied = re.match(r"Importing '([^']+)' is not allowed", detail or "")
+    detail = import_refusal(denied.group(1)) if denied else detail
     text = f"{'.'.join(path)}: {detail}" if path and detail else (detail or "invalid configuration")
     moved = re.match(r"Option '(\w+)' is not accepted", detail or "")
     if moved and path and path[0] in _GROUPED:

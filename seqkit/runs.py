@@ -27,6 +27,7 @@ import yaml
 
 from seqkit import settings
 from seqkit.errors import CheckpointError
+from seqkit.safe_config import YAMLBombError, load_yaml
 
 RUN_DIR_ENV = "SEQKIT_RUN_DIR"
 _JOB_ID_VARS = ("SLURM_JOB_ID", "TORCHELASTIC_RUN_ID")
@@ -120,7 +121,9 @@ def read_run_config(folder: Path) -> dict:
     if not path.is_file():
         return {}
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        config = load_yaml(path.read_text(encoding="utf-8")) or {}
+    except YAMLBombError as error:
+        raise CheckpointError(f"{path} is refused: {error}.") from None
     except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is not valid YAML ({type(error).__name__}); was it written by seqkit fit?") \
             from None

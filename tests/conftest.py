@@ -32,7 +32,7 @@ def _full_data_present() -> bool:
 #: Variables that change where data, models and caches come from: never inherited from the user's shell.
 _CLEARED = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_HOME", "HF_HUB_CACHE",
             "HF_DATASETS_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HF_TOKEN_PATH", "SEQKIT_DATA_DIR",
-            "SEQKIT_RUNS_DIR", "SEQKIT_CACHE_DIR", "SEQKIT_RUN_DIR")
+            "SEQKIT_RUNS_DIR", "SEQKIT_CACHE_DIR", "SEQKIT_RUN_DIR", "SEQKIT_MAX_PARAMETERS")
 
 # Before `datasets` or `huggingface_hub` is imported anywhere: both read these once, at import.
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="seqkit-tests-"))
@@ -47,6 +47,7 @@ os.environ.update({
     "HF_ENDPOINT": "http://127.0.0.1:9",  # nothing listens there: no test reaches a real Hub
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    "SEQKIT_ALLOWED_IMPORTS": "tests",  # the test callbacks that runs name (tests.helpers.RecordFirstLoss...)
 })
 
 

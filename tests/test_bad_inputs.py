@@ -561,3 +561,100 @@ def test_storage_errors_are_one_line_naming_the_file(code, words):
         assert problem is None
         return
     assert "\n" not in problem and "/data/out.jsonl" in problem and all(word in problem for word in words), problem
+
+
+# Model folders from others ------------------------------------------------------------------------------------------
+#: Address space of a command fed a hostile model or config: what the sizes ask for must never be allocated.
+MEMORY_LIMIT = 2 << 30
+
+
+def limited_seqkit(args: list[str], cwd: Path, runs: Path) -> subprocess.CompletedProcess:
+    """The CLI as a subprocess limited to 2 GB of address space."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+    return subprocess.run([sys.executable, "-m", "seqkit", *args], capture_output=True, cwd=cwd, preexec_fn=limit,
+                          env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs)), timeout=300)
+
+
+def _edited(published: Path, folder: Path, edit) -> Path:
+    folder.mkdir()
+    for path in published.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    config = json.loads((folder / "config.json").read_text())
+    text = edit(config, folder)
+    (folder / "config.json").write_text(text if isinstance(text, str) else json.dumps(config))
+    return folder
+
+
+def _bigger_tokenizer(config: dict, folder: Path) -> None:
+    from seqkit.data.tokenizers import TokenizerConfig, train_tokenizer
+
+    words = [f"w{i}" for i in range(config["hparams"]["vocab_size"] + 50)]
+    data = train_tokenizer(TokenizerConfig(kind="word", vocab_size=len(words) + 10), [words]).serialized()
+    (folder / "tokenizer.json").write_bytes(data)
+    config["files"]["tokenizer.json"] = hashlib.sha256(data).hexdigest()
+
+
+_FOLDER_ATTACKS = {
+    "tokenizer-outside": (lambda c, f: c["tokenizers"]["tokenizer"].update(file="/etc/passwd"), "not a plain file"),
+    "tokenizer-dotdot": (lambda c, f: c["tokenizers"]["tokenizer"].update(file="../published/tokenizer.json"),
+                         "not a plain file"),
+    "hidden-size": (lambda c, f: c["hparams"]["encoder"].update(hidden_size=60000), "shape"),
+    "vocab-size": (lambda c, f: c["hparams"].update(vocab_size=2_000_000_000), "shape"),
+    "nested-extra-key": (lambda c, f: c["hparams"]["encoder"].update(extra={"a": 1}), "not a EncoderConfig setting"),
+    "size-text": (lambda c, f: c["hparams"]["encoder"].update(hidden_size="abc"), "hidden_size = 'abc'"),
+    "size-negative": (lambda c, f: c["hparams"]["encoder"].update(hidden_size=-5), "at least 1"),
+    "classes-negative": (lambda c, f: c["hparams"].update(num_classes=-1), "num_classes = -1"),
+    "files-list": (lambda c, f: c.update(files=list(c["files"])), "'files' must be an object"),
+    "hparams-text": (lambda c, f: c.update(hparams="x"), "'hparams' must be an object"),
+    "tokenizers-list": (lambda c, f: c.update(tokenizers=["tokenizer.json"]), "'tokenizers' must be an object"),
+    "format-text": (lambda c, f: c.update(format_version="2"), "'format_version' must be an integer"),
+    "list-not-object": (lambda c, f: json.dumps([c]), "not a JSON object"),
+    "deep-nesting": (lambda c, f: '{"hparams": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+    "tokenizer-too-big": (_bigger_tokenizer, "embedding has"),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(_FOLDER_ATTACKS))
+def test_classify_refuses_a_hostile_model_folder_within_2_gb(place, runs, published, tmp_path, attack):
+    edit, words = _FOLDER_ATTACKS[attack]
+    folder = _edited(published, tmp_path / attack, edit)
+    before = snapshot(folder)
+    done = limited_seqkit(["classify", "--checkpoint", str(folder), "a fine film"], place, runs)
+    assert_one_line(done, words)
+    assert snapshot(folder) == before
+
+
+def test_classify_ignores_a_language_model_path_in_a_published_folder(place, runs, published, tmp_path):
+    folder = _edited(published, tmp_path / "lm", lambda c, f: c["hparams"].update(
+        pretrained_lm=str(tmp_path / "no-such-run"), lm_architecture=None))
+    done = limited_seqkit(["classify", "--checkpoint", str(folder), "a fine film"], place, runs)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+
+
+def _alias_bomb(path: Path) -> Path:
+    lines = ["a: &a [" + ", ".join(["x"] * 10) + "]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*{'a' if i == 1 else f'l{i - 1}'}"] * 10) + "]" for i in range(1, 9)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("command", [[*FIT, "--config"], ["classify", "--config"]])
+def test_an_alias_bomb_config_is_refused_within_2_gb(place, runs, tmp_path, command):
+    done = limited_seqkit([*command, str(_alias_bomb(tmp_path / "bomb.yaml"))], place, runs)
+    assert_one_line(done, "aliases expand")
+
+
+def test_a_run_config_naming_another_module_imports_nothing(place, runs, tmp_path):
+    (tmp_path / "config.yaml").write_text("model:\n  class_path: this.X\n  init_args: {}\n")
+    done = seqkit(["fit", "--config", str(tmp_path / "config.yaml")], place, runs)
+    assert_one_line(done, "'this.X' is not allowed", "SEQKIT_ALLOWED_IMPORTS")
+    assert b"Beautiful is better" not in done.stdout + done.stderr
+
+
+def test_a_model_size_no_machine_holds_is_refused_before_it_is_built(place, runs):
+    done = limited_seqkit([*FIT, "--model.init_args.encoder.hidden_size", "60000"], place, runs)
+    assert_one_line(done, "above the limit of 2,000,000,000", "--max_parameters")

@@ -27,8 +27,9 @@ from seqkit.inference.predictor import Predictor
 from seqkit.inference.transcribe import TranscriberPredictor
 from seqkit.inference.translate import TranslatorPredictor
 from seqkit.inference.trees import TreePredictor
+from seqkit.pretrained.building import build_module
 from seqkit.pretrained.card import run_results
-from seqkit.pretrained.folder import TOKENIZER_PREFIX, SeqkitModel, build_module, import_task, is_model_folder
+from seqkit.pretrained.folder import TOKENIZER_PREFIX, SeqkitModel, import_task, is_model_folder
 from seqkit.pretrained.tasks import support_for
 from seqkit.runs import find_checkpoint, read_run_config
 from seqkit.tasks import (
@@ -114,8 +115,9 @@ def from_run(path: str | Path) -> SeqkitModel:
     return SeqkitModel(module.eval(), tokenizers, config, results, name=run_dir.parent.name or cls.__name__)
 
 
-def from_hub(repo_id: str, revision: str | None = None) -> SeqkitModel:
-    """Download (or, offline, find in the cache) a published folder from the Hub and load it."""
+def from_hub(repo_id: str, revision: str | None = None, max_parameters: int | None = None) -> SeqkitModel:
+    """Download (or, offline, find in the cache) a published folder from the Hub and load it: ``config.json``
+    first, then only the files it lists."""
     offline = constants.HF_HUB_OFFLINE
     problem = None if offline else probe()
     if problem:
@@ -124,7 +126,8 @@ def from_hub(repo_id: str, revision: str | None = None) -> SeqkitModel:
             "path of a local copy of the model folder, or set HF_HUB_OFFLINE=1 to use a cached download."
         )
     try:
-        return SeqkitModel.from_pretrained(repo_id, revision=revision, local_files_only=offline)
+        return SeqkitModel.from_pretrained(repo_id, revision=revision, local_files_only=offline,
+                                          max_parameters=max_parameters)
     except CheckpointError:
         raise
     except Exception as error:  # huggingface_hub: not found, gated, offline cache miss...
@@ -132,21 +135,24 @@ def from_hub(repo_id: str, revision: str | None = None) -> SeqkitModel:
         raise CheckpointError(f"Could not download {repo_id!r} from the Hub: {reason}") from error
 
 
-def load_model(path_or_id: str | Path, revision: str | None = None) -> SeqkitModel:
-    """The trained model with its tokenizers, settings and results, from any place seqkit writes one to (CPU)."""
+def load_model(path_or_id: str | Path, revision: str | None = None, max_parameters: int | None = None) -> SeqkitModel:
+    """The trained model with its tokenizers, settings and results, from any place seqkit writes one to (CPU).
+
+    ``max_parameters`` bounds what a published folder's config may ask for (default 2e9, or
+    ``SEQKIT_MAX_PARAMETERS``); a larger model is refused before any memory is taken."""
     text = os.fspath(path_or_id)
     path = Path(text).expanduser()
     if is_model_folder(path):
-        return SeqkitModel.load_folder(path)
+        return SeqkitModel.load_folder(path, max_parameters=max_parameters)
     if path.exists():
         return from_run(path)
     if looks_like_hub_id(text):
-        return from_hub(text, revision)
+        return from_hub(text, revision, max_parameters)
     repo_id, at, pinned = text.partition("@")  # owner/name@revision: a branch, tag or commit on the command line
     if at and pinned and looks_like_hub_id(repo_id):
         if revision not in (None, pinned):
             raise CheckpointError(f"{text} names revision {pinned!r} but revision={revision!r} was given: pass one.")
-        return from_hub(repo_id, pinned)
+        return from_hub(repo_id, pinned, max_parameters)
     if HUB_ID.match(text):  # owner/name whose owner is a local folder: a local path with a typo
         raise CheckpointError(f"{text} does not exist (there is no such run, checkpoint or model folder in "
                               f"{text.split('/', 1)[0]}/); check the path.")
@@ -156,7 +162,7 @@ def load_model(path_or_id: str | Path, revision: str | None = None) -> SeqkitMod
 
 
 def load(path_or_id: str | Path, *, task: type | tuple[type, ...] | None = None, device: str | None = None,
-         revision: str | None = None) -> Any:
+         revision: str | None = None, max_parameters: int | None = None) -> Any:
     """A ready predictor for the trained model at ``path_or_id`` (eval mode).
 
     Language models get ``.generate``, classifiers ``.classify``, translators ``.translate``, review and tree
@@ -170,8 +176,10 @@ def load(path_or_id: str | Path, *, task: type | tuple[type, ...] | None = None,
         task: The task class(es) the model must be; a one-line error otherwise (commands use it).
         device: Where to move the model (default: stays on the CPU).
         revision: Hub revision (branch, tag or commit) for Hub ids.
+        max_parameters: The largest model a published folder may ask for (default 2e9 parameters, or the
+            ``SEQKIT_MAX_PARAMETERS`` environment variable); larger is refused before any memory is taken.
     """
-    model = load_model(path_or_id, revision=revision)
+    model = load_model(path_or_id, revision=revision, max_parameters=max_parameters)
     if task is not None and not isinstance(model.module, task):
         wanted = " or ".join(t.__name__ for t in (task if isinstance(task, tuple) else (task,)))
         raise CheckpointError(f"{os.fspath(path_or_id)} holds a {type(model.module).__name__}, not a {wanted}.")

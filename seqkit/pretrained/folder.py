@@ -17,34 +17,51 @@ and everything else is JSON, YAML or tokenizer files.
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import json
 import os
-import typing
 from collections.abc import Mapping
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import yaml
-from huggingface_hub import ModelCard, ModelHubMixin, snapshot_download
+from huggingface_hub import ModelCard, ModelHubMixin
 from safetensors.torch import load_model, save_model
 
 from seqkit import __version__
 from seqkit.data.tokenizers import load_tokenizer
 from seqkit.errors import CheckpointError
+from seqkit.pretrained.building import (
+    TRAINING_ONLY,
+    build_module,
+    build_on_meta,
+    check_parameter_count,
+    check_shapes,
+    fold_groups,
+    header_shapes,
+    parameter_count,
+)
+from seqkit.pretrained.building import max_parameters as parameter_limit
 from seqkit.pretrained.card import build_card
+from seqkit.pretrained.checks import (
+    CARD,
+    CONFIG,
+    FORMAT_VERSION,
+    TRAINING_CONFIG,
+    WEIGHTS,
+    inside,
+    listed_path,
+    read_config,
+    sha256,
+    verify_files,
+)
+from seqkit.pretrained.download import download_listed
+from seqkit.pretrained.schema import check_hparams
 from seqkit.pretrained.swap import replacing
 from seqkit.pretrained.tasks import allowed_task_names, class_path_of, import_object, registered_class_path, support_for
 from seqkit.runs import read_run_config
 
-FORMAT_VERSION = 1
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
-TRAINING_CONFIG = "config.yaml"
-CARD = "README.md"
 #: Run-directory folders that hold tokenizers: ``tokenizer`` and ``tokenizer_<role>``.
 TOKENIZER_PREFIX = "tokenizer"
 
@@ -53,14 +70,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _jsonable(name: str, value: Any) -> Any:
@@ -79,46 +88,10 @@ def _jsonable(name: str, value: Any) -> Any:
 
 
 def model_hparams(module: Any) -> dict[str, Any]:
-    """The module's ``save_hyperparameters`` values as JSON-ready data (Lightning's private ``_*`` keys dropped)."""
-    return {k: _jsonable(k, v) for k, v in dict(module.hparams).items() if not k.startswith("_")}
-
-
-def _group_fields(task_class: type) -> dict[str, set[str]]:
-    """``{parameter: its field names}`` for the ``__init__`` parameters of ``task_class`` that are dataclasses."""
-    try:
-        hints = typing.get_type_hints(task_class.__init__)
-    except Exception:  # an annotation that does not resolve here: judge by the defaults alone
-        hints = {}
-    groups = {}
-    for name, parameter in inspect.signature(task_class.__init__).parameters.items():
-        kinds = [parameter.default, hints.get(name), *typing.get_args(hints.get(name))]
-        group = next((kind for kind in kinds if is_dataclass(kind)), None)
-        if group is not None:
-            groups[name] = {field.name for field in fields(group)}
-    return groups
-
-
-def fold_groups(task_class: type, hparams: Mapping[str, Any]) -> dict[str, Any]:
-    """``hparams`` with top-level settings moved into the settings groups of ``task_class``'s signature.
-
-    A group is an ``__init__`` parameter that is a dataclass (e.g. ``encoder``). Folders and checkpoints written
-    before a setting moved into a group hold it at the top level (``hidden_size: 32``); they load unchanged.
-    """
-    folded = dict(hparams)
-    for name, names in _group_fields(task_class).items():
-        moved = {key: folded.pop(key) for key in names & folded.keys() if key != name}
-        if moved:
-            folded[name] = {**moved, **dict(folded.get(name) or {})}
-    return folded
-
-
-def build_module(task_class: type, hparams: Mapping[str, Any]) -> Any:
-    """``task_class(**hparams)``, keeping only the arguments its ``__init__`` accepts (older layouts folded in)."""
-    hparams = fold_groups(task_class, hparams)
-    parameters = inspect.signature(task_class.__init__).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        hparams = {k: v for k, v in hparams.items() if k in parameters}
-    return task_class(**hparams)
+    """The module's ``save_hyperparameters`` values as JSON-ready data (Lightning's private ``_*`` keys and the
+    training-only file settings such as ``pretrained_lm`` dropped: a published model never opens other files)."""
+    return {k: _jsonable(k, v) for k, v in dict(module.hparams).items()
+            if not k.startswith("_") and k not in TRAINING_ONLY}
 
 
 def import_task(class_path: str) -> type:
@@ -275,23 +248,38 @@ class SeqkitModel(
         local_files_only: bool,
         token: str | bool | None,
         map_location: str = "cpu",
-        **_: Any,
+        **kwargs: Any,
     ) -> SeqkitModel:
         folder = Path(model_id)
-        if not folder.is_dir():
-            folder = Path(snapshot_download(
-                repo_id=model_id, revision=revision, cache_dir=cache_dir, force_download=force_download,
-                local_files_only=local_files_only, token=token,
-            ))
-        return cls.load_folder(folder, map_location=map_location)
+        if not folder.is_dir():  # a Hub id: only config.json, then exactly the files it lists
+            folder = download_listed(model_id, revision=revision, cache_dir=cache_dir, force_download=force_download,
+                                     local_files_only=local_files_only, token=token)
+        return cls.load_folder(folder, map_location=map_location, max_parameters=kwargs.get("max_parameters"))
 
     @classmethod
-    def load_folder(cls, folder: str | Path, map_location: str = "cpu") -> SeqkitModel:
-        """Load a local published folder, checking every file against the hashes in ``config.json``."""
+    def load_folder(cls, folder: str | Path, map_location: str = "cpu",
+                    max_parameters: int | None = None) -> SeqkitModel:
+        """Load a local published folder; nothing in it is used before all of it is checked.
+
+        ``config.json`` is validated whole (:mod:`~seqkit.pretrained.schema`); every file it names must be a plain
+        name inside the folder, listed with its SHA-256, and match it; the model is built on the ``meta`` device
+        first, its parameter count compared with ``max_parameters`` (default
+        :data:`~seqkit.pretrained.building.DEFAULT_MAX_PARAMETERS`, or ``SEQKIT_MAX_PARAMETERS``) and its shapes
+        with the safetensors header, so a config that asks for more than its weights hold takes no memory.
+        """
         folder = Path(folder)
+        where = str(folder / CONFIG)
         config = read_config(folder)
         verify_files(folder, config)
-        module = build_module(import_task(config["task"]), config.get("hparams") or {})
+        task_class = import_task(config["task"])
+        hparams = fold_groups(task_class, config.get("hparams") or {})
+        check_hparams(task_class, hparams, where)
+        shapes = header_shapes(folder / WEIGHTS)
+        meta = build_on_meta(task_class, hparams, where)
+        check_shapes(meta, shapes, where)
+        check_parameter_count(parameter_count(meta), parameter_limit(max_parameters), where,
+                              "max_parameters= or SEQKIT_MAX_PARAMETERS")
+        module = build_module(task_class, hparams)
         try:
             missing, unexpected = load_model(module, str(folder / WEIGHTS), strict=False, device=map_location)
         except Exception as error:  # safetensors raises its own types for damaged files
@@ -301,68 +289,33 @@ class SeqkitModel(
                 f"{folder / WEIGHTS} does not fit {config['task']} built from config.json "
                 f"(missing: {sorted(missing)[:3]}, unexpected: {sorted(unexpected)[:3]})."
             )
-        tokenizers = {role: load_tokenizer(folder / spec["file"]) for role, spec in config["tokenizers"].items()}
-        model = cls(module.eval(), tokenizers, read_run_config(folder), config.get("results"), config.get("name"))
+        tokenizers = {role: load_tokenizer(listed_path(folder, config, spec["file"], f"{role} file"))
+                      for role, spec in (config.get("tokenizers") or {}).items()}
+        check_vocabularies(hparams, tokenizers, where)
+        training_config = read_run_config(folder) if TRAINING_CONFIG in config["files"] else {}
+        model = cls(module.eval(), tokenizers, training_config, config.get("results"), config.get("name"))
         model.info = config
         return model
+
+
+#: The hyperparameter that sizes the embedding each tokenizer's ids index.
+VOCABULARY_SIZES = {"tokenizer": ("vocab_size", "src_vocab_size"), "tokenizer_target": ("tgt_vocab_size",)}
+
+
+def check_vocabularies(hparams: Mapping[str, Any], tokenizers: Mapping[str, Any], where: str) -> None:
+    """Refuse a tokenizer with more ids than the embedding it feeds (its ids would index past the table)."""
+    for role, tokenizer in tokenizers.items():
+        size = next((hparams[k] for k in VOCABULARY_SIZES.get(role, ()) if isinstance(hparams.get(k), int)), None)
+        vocabulary = getattr(tokenizer, "vocab_size", None)
+        if size is not None and isinstance(vocabulary, int) and vocabulary > size:
+            raise CheckpointError(f"{where}: the {role} has {vocabulary} ids but the model's embedding has {size}; "
+                                  "refused (the tokenizer does not belong to these weights).")
 
 
 def is_model_folder(path: str | Path) -> bool:
     """Whether ``path`` is a folder written by :meth:`SeqkitModel.save_pretrained` (it has config.json)."""
     path = Path(path)
     return path.is_dir() and (path / CONFIG).is_file() and not (path / "checkpoints").is_dir()
-
-
-def read_config(folder: Path) -> dict[str, Any]:
-    """``config.json`` of a published folder, checked to be a seqkit model config."""
-    path = folder / CONFIG
-    if not path.is_file():
-        raise CheckpointError(f"{folder} has no {CONFIG}: not a published seqkit model folder.")
-    try:
-        config = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON ({error}); download or publish the model again.") from None
-    if not isinstance(config, dict) or config.get("library_name") != "seqkit" or "task" not in config:
-        raise CheckpointError(f"{path} is not a seqkit model config (library_name must be 'seqkit').")
-    if config.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{folder} was written by a newer seqkit ({config.get('seqkit_version')}); upgrade.")
-    return config
-
-
-def verify_files(folder: Path, config: Mapping[str, Any]) -> None:
-    """Raise :class:`CheckpointError` if a file listed in ``config.json`` is missing or was changed."""
-    files = config.get("files") or {}
-    if WEIGHTS not in files:
-        raise CheckpointError(f"{folder / CONFIG} lists no {WEIGHTS}; the folder is incomplete.")
-    for name, expected in files.items():
-        path = _inside(folder, name)
-        if path is None:
-            raise CheckpointError(f"{folder / CONFIG} lists {name!r}, which is not a file inside {folder}; refused.")
-        if not path.is_file():
-            raise CheckpointError(f"Published model {folder} is missing {name}; download or publish it again.")
-        if sha256(path) != expected:
-            raise CheckpointError(
-                f"{name} in {folder} does not match its SHA-256 in {CONFIG}: the file was changed or is damaged."
-            )
-
-
-def _inside(folder: Path, name: Any) -> Path | None:
-    """``folder / name`` when ``name`` is a plain relative file name that stays inside ``folder``, else ``None``.
-
-    ``config.json`` may come from anywhere: a name such as ``../victim.txt``, ``/etc/passwd`` or a link out of
-    the folder must never be read, replaced or deleted.
-    """
-    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
-        return None
-    relative = Path(name)
-    if relative.is_absolute() or any(part in ("", ".", "..") for part in relative.parts):
-        return None
-    path = folder / relative
-    try:
-        path.parent.resolve(strict=False).relative_to(folder.resolve(strict=False))
-    except ValueError:  # a linked sub-folder that leads out
-        return None
-    return path
 
 
 def check_output_folder(folder: Path) -> list[Path]:
@@ -385,7 +338,7 @@ def check_output_folder(folder: Path) -> list[Path]:
         raise CheckpointError(f"{folder} is not empty and not a seqkit model folder; choose a new folder.") from None
     listed = config.get("files") or {}
     names = [*(listed if isinstance(listed, dict) else []), CONFIG, CARD]
-    paths = [_inside(folder, name) for name in names]
+    paths = [inside(folder, name) for name in names]
     if any(path is None for path in paths):
         bad = next(name for name, path in zip(names, paths, strict=True) if path is None)
         raise CheckpointError(
