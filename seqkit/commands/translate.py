@@ -1,8 +1,9 @@
 """``seqkit translate``: translate lines of standard input (or a file) with a trained translator.
 
-One output line per input line, in order, streamed in batches with a progress bar on standard error. With
-``--nbest N`` each input gets N lines ``index ||| hypothesis ||| score`` (Moses style). ``--plot_attention DIR``
-writes one source-by-target attention heatmap per sentence (``DIR/000001.png``...; needs matplotlib).
+One output line per input line, in order, streamed in batches with a progress bar on standard error; a blank input
+line gets an empty output line. With ``--nbest N`` each input gets N lines ``index ||| hypothesis ||| score`` (Moses
+style; a blank line gets one, ``index |||  ||| nan``). ``--plot_attention DIR`` writes one source-by-target
+attention heatmap per sentence (``DIR/000001.png``..., none for a blank line; needs matplotlib).
 """
 
 from __future__ import annotations
@@ -112,9 +113,10 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
         for index, translation in enumerate(translations, start=1):
             if nbest == 1:
                 out.write(translation.text + "\n")
-            else:
-                out.writelines(f"{index - 1} ||| {text} ||| {score:.4f}\n" for text, score in translation.nbest)
-            if plot_attention is not None:
+            else:  # a blank line (no n-best list) keeps its index with an empty hypothesis scored nan
+                hypotheses = translation.nbest or [("", translation.score)]
+                out.writelines(f"{index - 1} ||| {text} ||| {score:.4f}\n" for text, score in hypotheses)
+            if plot_attention is not None and translation.nbest:
                 save_attention_plot(plot_attention / f"{index:06d}.png", translation.source_pieces,
                                translation.target_pieces, translation.attention)
         out.flush()

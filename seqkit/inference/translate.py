@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from seqkit.data.translation import TARGET_TOKENIZER_DIR
+from seqkit.inference.blank import is_blank
 from seqkit.inference.predictor import Predictor
 from seqkit.search import Hypothesis, search_batch
 
@@ -30,7 +31,7 @@ class Translation:
     Attributes:
         source: The input text.
         text: The best hypothesis, detokenised.
-        score: Its length-penalised log-probability.
+        score: Its length-penalised log-probability (NaN for a blank text, which is not translated).
         nbest: ``(text, score)`` of the ``nbest`` best hypotheses, best first.
         source_pieces: The source tokens (for plots).
         target_pieces: The best hypothesis' tokens, then ``<eos>`` when it produced one.
@@ -66,7 +67,8 @@ def iter_translate(
     """Yield one :class:`Translation` per text, in input order, reading ``texts`` lazily chunk by chunk.
 
     Texts of a chunk (``batch_size * 16``) are sorted by length before batching (less padding, and short
-    sentences finish together); unset search settings come from the module's hyperparameters.
+    sentences finish together); unset search settings come from the module's hyperparameters. A blank text gets an
+    empty translation with score NaN and no n-best list (:mod:`seqkit.inference.blank`).
     """
     hparams = module.hparams
     beam = beam or hparams["beam_size"]
@@ -78,7 +80,10 @@ def iter_translate(
     iterator = iter(texts)
     while chunk := list(islice(iterator, batch_size * CHUNK_BATCHES)):
         ids = src_tokenizer.encode_batch(chunk)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        # A blank text is not searched: it keeps its place with an empty translation (seqkit.inference.blank).
+        order = sorted((i for i, text in enumerate(chunk) if not is_blank(text)), key=lambda i: len(ids[i]))
+        if progress is not None and len(order) < len(chunk):
+            progress(len(chunk) - len(order))
         results: list[list[Hypothesis]] = [[] for _ in chunk]
         for start in range(0, len(order), batch_size):
             indices = order[start : start + batch_size]
@@ -91,6 +96,9 @@ def iter_translate(
             if progress is not None:
                 progress(len(indices))
         for text, src_row, hypotheses in zip(chunk, ids, results, strict=True):
+            if not hypotheses:
+                yield Translation(text, "", float("nan"))
+                continue
             decoded = tgt_tokenizer.decode_batch([h.tokens for h in hypotheses])
             best = hypotheses[0]
             translation = Translation(text, decoded[0], best.score, list(zip(decoded, [h.score for h in hypotheses])))

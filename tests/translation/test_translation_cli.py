@@ -50,7 +50,8 @@ def test_translate_command_one_line_per_input(run, tmp_path, capsys):
     assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--beam", "3", "--nbest", "2",
                  "--quiet"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [int(line.split(" ||| ")[0]) for line in lines] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [int(line.split(" ||| ")[0]) for line in lines] == [0, 0, 1, 1, 2, 3, 3]  # one marker for the blank
+    assert lines[4] == "2 |||  ||| nan"
 
 
 def test_translate_command_plots_attention(run, tmp_path, monkeypatch, capsys):
@@ -76,7 +77,26 @@ def test_translate_texts_restores_order_and_returns_attention(run):
     assert [r.source for r in results] == texts
     assert [r.text for r in results] == one_by_one
     for r in results:
-        assert r.attention.shape == (len(r.target_pieces), len(r.source_pieces))
+        if r.source:
+            assert r.attention.shape == (len(r.target_pieces), len(r.source_pieces))
+
+
+def test_blank_lines_and_texts_get_empty_translations(run, tmp_path):
+    import math
+
+    from seqkit.inference import load
+
+    source = tmp_path / "source.de"
+    source.write_text("Ein Hund läuft.\n\n   \nEin Kind spielt.\n", encoding="utf-8")
+    output = tmp_path / "hyp.en"
+    assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--output", str(output),
+                 "--beam", "2", "--quiet"]) == 0
+    lines = output.read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 5 and lines[1] == lines[2] == lines[4] == "" and lines[0] and lines[3]
+    predictor = load(run)
+    assert predictor.translate([""], beam=2) == [""] and predictor.translate(" \t", beam=2) == ""
+    blank = predictor.translate(["", "Ein Hund läuft."], beam=2, details=True)[0]
+    assert blank.nbest == [] and math.isnan(blank.score)
 
 
 def test_bad_arguments_fail_clearly(run, tmp_path, capsys):
