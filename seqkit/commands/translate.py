@@ -53,8 +53,8 @@ def save_attention_plot(path: Path, source: list[str], target: list[str], weight
 def translate(*, checkpoint: str, input: Path | None = None, output: Path | None = None,
               beam: PositiveInt | None = None, nbest: PositiveInt = 1, batch_size: PositiveInt = 32,
               length_penalty: float | None = None, max_length_ratio: PositiveFloat | None = None,
-              max_length_offset: int | None = None, plot_attention: Path | None = None, device: str | None = None,
-              quiet: bool = False) -> int:
+              max_length_offset: int | None = None, max_length: PositiveInt | None = None,
+              plot_attention: Path | None = None, device: str | None = None, quiet: bool = False) -> int:
     """Translate lines of text (standard input or --input) with a trained translation model, one line out per line in.
 
     Args:
@@ -67,6 +67,8 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
         length_penalty: GNMT alpha (default: the run's)
         max_length_ratio: longest output per source token (default: the run's)
         max_length_offset: plus this many tokens (default: the run's)
+        max_length: longest source in tokens; a longer line is cut to its first ones, with a warning (default: the
+            run's max_length, 100 unless its recipe set another)
         plot_attention: folder to write an attention heatmap per sentence to (needs matplotlib)
         device: cpu, cuda, cuda:1... (default: cuda when available)
         quiet: no progress bar
@@ -106,7 +108,7 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
                                            disable=None))  # none when standard error is not a terminal
         lines = decoded_lines(source, str(path) if path else "standard input")
         translations = predictor.iter_translate(
-            lines, beam=beam, nbest=nbest, batch_size=batch_size, alpha=length_penalty,
+            lines, max_length=max_length, beam=beam, nbest=nbest, batch_size=batch_size, alpha=length_penalty,
             max_length_ratio=max_length_ratio, max_length_offset=max_length_offset,
             return_attention=plot_attention is not None, progress=bar.update if bar is not None else None,
         )
