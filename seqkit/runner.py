@@ -53,7 +53,7 @@ from seqkit.runs import (  # noqa: E402
     job_id,
     job_run_dir,
 )
-from seqkit.threads import check_cpu_precision, set_threads  # noqa: E402
+from seqkit.threads import check_cpu_precision, check_threads, set_threads  # noqa: E402
 
 
 class _DropTips(logging.Filter):
@@ -155,6 +155,9 @@ class SeqkitCLI(LightningCLI):
         parser.add_argument("--checkpoint_every_n_steps", type=int, default=500,
                             help="Also write checkpoints/last.ckpt every N training steps, so `--ckpt_path last "
                                  "--run_dir RUN` resumes a killed run mid-epoch; 0: only at epoch ends.")
+
+    def before_instantiate_classes(self) -> None:
+        check_threads(self._section(self.config).get("threads"))  # before any data or model work
 
     def _section(self, config: Any) -> Any:
         """The config of the running subcommand (the whole config when built with ``run=False``)."""

@@ -29,7 +29,6 @@ from torch import Tensor
 from seqkit.errors import DataError
 from seqkit.models.rnn_lm import LMState, RNNLanguageModel
 
-
 # ------------------------------------------------------------------------------------------------ language models
 #: The most tokens one generation call draws (``seqkit generate`` and the Python API alike): a batch keeps every
 #: drawn token, so an unbounded request would run for days and fill memory.

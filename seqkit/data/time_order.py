@@ -42,6 +42,8 @@ def time_order(times: Sequence[Any] | np.ndarray, column: str, where: str) -> np
     Raises:
         DataError: A timestamp appears twice (naming it and its rows), or a value is not a timestamp.
     """
+    import pandas as pd
+
     stamps = timestamps(times, column, where)
     steps = np.diff(stamps)
     if (steps > np.timedelta64(0)).all():
@@ -51,7 +53,7 @@ def time_order(times: Sequence[Any] | np.ndarray, column: str, where: str) -> np
     same = np.flatnonzero(ordered[1:] == ordered[:-1])
     if len(same):
         first, second = sorted((int(order[same[0]]), int(order[same[0] + 1])))
-        raise DataError(f"The time column {column!r} of {where} holds {np.datetime_as_string(ordered[same[0]])} "
-                        f"twice (rows {first} and {second}); keep one row per timestamp.")
+        raise DataError(f"The time column {column!r} of {where} holds {pd.Timestamp(ordered[same[0]])} twice "
+                        f"(rows {first} and {second}); keep one row per timestamp.")
     log.info("The rows of %s are not in time order: sorted by %r.", where, column)
     return order

@@ -31,7 +31,7 @@ def test_rows_in_reverse_time_order_forecast_the_hours_after_the_newest(model, t
 def test_a_repeated_timestamp_is_refused(model, tmp_path):
     frame = write_series(tmp_path / "s.parquet", rows=48)
     frame.loc[40, "date"] = frame.loc[30, "date"]
-    with pytest.raises(DataError, match=r"'date' of the data holds 2020-01-02T06:00:00\S* twice \(rows 30 and 40\)"):
+    with pytest.raises(DataError, match=r"'date' of the data holds 2020-01-02 06:00:00 twice \(rows 30 and 40\)"):
         forecast_frame(model, frame)
 
 

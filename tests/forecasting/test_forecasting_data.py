@@ -114,7 +114,7 @@ def test_rows_out_of_time_order_are_sorted_and_a_repeated_timestamp_refused(seri
     twice = frame.copy()
     twice.loc[7, "date"] = twice.loc[6, "date"]
     twice.to_csv(path, index=False)
-    with pytest.raises(DataError, match=r"holds 2020-01-01T06:00:00\S* twice \(rows 6 and 7\)"):
+    with pytest.raises(DataError, match=r"holds 2020-01-01 06:00:00 twice \(rows 6 and 7\)"):
         _ = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS).series_spec
     garbled = frame.astype({"date": str})
     garbled.loc[3, "date"] = "yesterday"
