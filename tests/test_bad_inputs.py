@@ -412,3 +412,14 @@ def test_an_empty_config_file_says_it_is_empty(place, runs, tmp_path, command):
     empty.write_text("# nothing here yet\n\n")
     done = seqkit([command, "--config", str(empty)], place, runs)
     assert_one_line(done, f"--config {empty} holds no settings")
+
+
+@pytest.mark.parametrize("left", [[], ["README.md", "model.safetensors"]])
+def test_an_emptied_model_folder_is_not_called_a_run_directory(place, runs, tmp_path, left):
+    folder = tmp_path / "published"
+    folder.mkdir()
+    for name in left:
+        (folder / name).write_text("x")
+    done = seqkit(["classify", "--checkpoint", str(folder), "fine"], place, runs)
+    message = assert_one_line(done, str(folder), "no config.json" if left else "an empty folder")
+    assert "Run directory" not in message
