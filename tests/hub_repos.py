@@ -22,6 +22,10 @@ from tests.fake_hub import FakeHub
 #: Rows per split in the stand-in repos: enough for a few batches of every recipe.
 ROWS = 240
 WIKITEXT_REVISION = "b08601e04326c79dfdd32d625aee71d232d685c3"
+#: The commits the recipes pin (public records of each repository's history).
+IMDB_REVISION = "e6281661ce1c48d982bc483cf8a173c1bbeb5d31"
+YELP_REVISION = "c1f9ee939b7d05667af864ee1cb066393154bf85"
+GLUE_REVISION = "bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c"
 
 
 def _rows(data_root: Path, name: str, split: str, rows: int = ROWS) -> pa.Table:
@@ -60,6 +64,14 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
         names = pa.array(["negative" if v == 0 else "positive" for v in table.column("label").to_pylist()])
         files[file] = _jsonl(table.append_column("label_text", names))
     hub.add_repo("dataset", "SetFit/sst2", files)
+    glue = {"README.md": _readme("sst2", ["train", "validation", "test"])}
+    for split in ("train", "validation", "test"):  # GLUE's sentences end with a space; its test labels are hidden
+        table = sst2[split]
+        labels = table.column("label") if split != "test" else pa.array([-1] * table.num_rows, pa.int64())
+        glue[f"sst2/{split}-00000-of-00001.parquet"] = _parquet(pa.table({
+            "sentence": [text + " " for text in table.column("text").to_pylist()], "label": labels,
+            "idx": pa.array(range(table.num_rows), pa.int32())}))
+    hub.add_repo("dataset", "nyu-mll/glue", glue, sha=GLUE_REVISION)
 
     plain = {s: _mixed(pq.read_table(data_root / "imdb" / f"{s}.parquet")).select(["text", "label"])
              for s in ("train", "test")}
@@ -69,7 +81,7 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
         "plain_text/train-00000-of-00001.parquet": _parquet(plain["train"]),
         "plain_text/test-00000-of-00001.parquet": _parquet(plain["test"]),
         "plain_text/unsupervised-00000-of-00001.parquet": _parquet(unsup),
-    })
+    }, sha=IMDB_REVISION)
 
     wikitext = {"README.md": _readme("wikitext-2-v1", ["test", "train", "validation"])}
     for split in ("train", "validation", "test"):
@@ -81,10 +93,11 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
 
     hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {
         "README.md": b"---\nlicense: other\n---\n# Penn Treebank\n", "ptb_text_only.py": b"import datasets\n"})
-    hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {
-        f"penn_treebank/{split}/0000.parquet": _parquet(pa.table(
-            {"sentence": _rows(data_root, "ptb", split, 4 * ROWS).column("text")}))
-        for split in ("train", "validation", "test")
+    lines = {split: _rows(data_root, "ptb", split, 4 * ROWS).column("text").to_pylist()
+             for split in ("train", "validation", "test")}
+    hub.add_repo("dataset", "ptb-text-only/ptb_text_only", {  # its loading script strips each line
+        f"penn_treebank/{split}/0000.parquet": _parquet(pa.table({"sentence": [line.strip() for line in rows]}))
+        for split, rows in lines.items()
     }, ref="refs/convert/parquet")
 
     multi30k = {"README.md": b"---\nlicense: unknown\n---\n# Multi30k\n"}
@@ -104,15 +117,16 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
     hub.add_repo("dataset", "Yelp/yelp_review_full", {
         "README.md": _readme("yelp_review_full", ["train", "test"]),
         **{f"yelp_review_full/{s}-00000-of-00001.parquet": _parquet(t) for s, t in yelp.items()},
-    })
+    }, sha=YELP_REVISION)
 
-    amazon = _rows(data_root, "amazon_multidomain", "train")
+    amazon = _rows(data_root, "amazon_multidomain", "train", 2 * ROWS)
     polarity = pa.table({"label": amazon.column("label"), "title": amazon.column("title"),
                          "content": amazon.column("text")})
     hub.add_repo("dataset", "fancyzhx/amazon_polarity", {
         "README.md": _readme("amazon_polarity", ["train", "test"]),
-        "amazon_polarity/train-00000-of-00001.parquet": _parquet(polarity.slice(0, ROWS * 3 // 4)),
-        "amazon_polarity/test-00000-of-00001.parquet": _parquet(polarity.slice(ROWS * 3 // 4)),
+        **{f"amazon_polarity/train-0000{shard}-of-00004.parquet": _parquet(polarity.slice(shard * ROWS // 2, ROWS // 2))
+           for shard in range(4)},  # the recipe reads the first shard only
+        "amazon_polarity/test-00000-of-00001.parquet": _parquet(polarity.slice(0, ROWS // 4)),
     })
 
     archive = aclimdb_archive(data_root)
@@ -120,7 +134,32 @@ def build(hub: FakeHub, data_root: Path) -> dict[str, str]:
     recordings = {row["file"]: row["audio"] for split in ("train", "test") for row in
                   pq.read_table(data_root / "fsdd" / f"{split}.parquet", columns=["file", "audio"]).to_pylist()}
     hub.plain_files[FSDD_ARCHIVE] = fsdd_archive(recordings)
-    return {"archive_url": f"{hub.url}/files/aclImdb_v1.tar.gz", "archive_sha256": hashlib.sha256(archive).hexdigest()}
+    series = etth1_csv(data_root)
+    hub.plain_files[ETTH1_CSV] = series
+    return {"archive_url": f"{hub.url}/files/aclImdb_v1.tar.gz", "archive_sha256": hashlib.sha256(archive).hexdigest(),
+            "etth1_url": f"{hub.url}/files/{ETTH1_CSV}", "etth1_sha256": hashlib.sha256(series).hexdigest(),
+            # Repos the recipes pin by file checksums: the stand-in's files have their own.
+            "sha256": {repo: {split: hashlib.sha256(hub.repos[("dataset", repo)].refs["main"].files[path]).hexdigest()
+                              for split, path in files.items()} for repo, files in CHECKSUMMED.items()}}
+
+
+#: ``{repo: {hub split: file}}`` of the repos the recipes pin by file checksums.
+CHECKSUMMED = {"bentrevett/multi30k": {"train": "train.jsonl", "validation": "val.jsonl", "test": "test.jsonl"},
+               "fancyzhx/amazon_polarity": {"train": "amazon_polarity/train-00000-of-00004.parquet"}}
+
+
+#: ETTh1 as the ETDataset repository publishes it (``date,HUFL,...,OT``), served under ``/files/``.
+ETTH1_CSV = "ETTh1.csv"
+
+
+def etth1_csv(data_root: Path) -> bytes:
+    """The local ETTh1 series written as the published CSV: ``YYYY-MM-DD HH:MM:SS`` dates, shortest exact floats."""
+    table = pq.read_table(data_root / "etth1" / "series.parquet")
+    columns = table.column_names
+    lines = [",".join(columns)]
+    for row in table.to_pylist():
+        lines.append(",".join(row[c].strftime("%Y-%m-%d %H:%M:%S") if c == "date" else repr(row[c]) for c in columns))
+    return ("\n".join(lines) + "\n").encode()
 
 
 #: The FSDD archive's name under ``/files/`` (the speech recipes read it, every recording checked by SHA-256).

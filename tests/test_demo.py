@@ -1,7 +1,8 @@
 """`make demo` on a fresh copy of the repository with no data folder beside it: the data comes from the Hub.
 
-The Hub is the local stand-in serving ``SetFit/sst2`` (a slice of it); the demo uses this test's environment
-instead of creating a new one (``make -o``), so what is tested is the recipe, the Makefile and the data path.
+The Hub is the local stand-in serving ``nyu-mll/glue`` and ``SetFit/sst2`` (slices of them); the demo uses this test's
+environment instead of creating a new one (``make -o``), so what is tested is the recipe, the Makefile and the data
+path.
 """
 
 from __future__ import annotations
@@ -46,7 +47,10 @@ def test_make_demo_trains_from_the_hub_in_a_fresh_clone(data_root, tmp_path):
                               capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
-    assert "sst2 train <- SetFit/sst2@main split 'train'" in output  # where the data came from
+    # Where the data came from: GLUE's phrases for training, SetFit's labelled copy of GLUE's test sentences.
+    assert "sst2 train <- nyu-mll/glue:sst2@bcdcba79d07bc864c1c254ccfcedcce55bcc9a8c sst2/train-" in output
+    assert "sst2 test <- SetFit/sst2@main test.jsonl" in output
     assert "test_acc" in output and "Run directory" in output
-    assert any(line.startswith("GET /datasets/SetFit/sst2/resolve/") for line in hub.requests)
+    for repo in ("nyu-mll/glue", "SetFit/sst2"):
+        assert any(line.startswith(f"GET /datasets/{repo}/resolve/") for line in hub.requests), repo
     assert os.environ["SEQKIT_DATA_DIR"]  # unchanged for the rest of the suite

@@ -44,12 +44,15 @@ def show(*, recipe: str) -> None:
     source = module.source
     splits = list(dict.fromkeys(module.split_roles().values()))
     places = resolve(source, splits)
+    remote = resolve(source, splits, remote=True) if source.has_remote() else places
     loaded = load_splits(source, splits)
     print(f"{recipe}: {type(module).__name__}, dataset {source.label}")
     print("columns read: " + ", ".join(f"{role} <- {column}" for role, column in module.column_roles().items()))
     for split in splits:
         data = loaded[split]
         print(f"  {split:<18} {len(data):>9,} rows  <- {places[split]}")
+        if remote[split] != places[split]:  # the pinned source a machine without this folder reads
+            print(f"  {'':<18} elsewhere: {remote[split]}")
         print(f"  {'':<18} columns: {', '.join(data.column_names)}")
 
 
@@ -65,12 +68,12 @@ def pull(*, recipe: str, out: Path, overwrite: bool = False) -> None:
         overwrite: replace splits and a SOURCE.md that are already there (by default they are kept, and nothing is
             downloaded)
     """
-    from seqkit.data.sources import load_splits, resolve
+    from seqkit.data.sources import load_splits, local_alternative, resolve
 
     module = data_module(recipe)
     source = module.source
-    if source.hub_dataset() is None and source.archive is None:
-        raise DataError(f"{recipe} names no Hub dataset or archive (data.init_args.source.hub); nothing to pull.")
+    if not source.has_remote():
+        raise DataError(f"{recipe} names no Hub dataset or archive to pull from; {local_alternative(source)}.")
     splits = list(dict.fromkeys(module.split_roles().values()))
     # The folder's own name, never a path: a source named "/data/x" must not send the pull back into /data/x.
     target = Path(out).expanduser() / Path(source.label).name

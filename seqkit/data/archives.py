@@ -1,6 +1,6 @@
 """Datasets published as an archive at a URL, verified and read into seqkit's local layout.
 
-Two archives are read:
+Three kinds of archive are read:
 
 - ``aclimdb``: the original aclImdb release (Maas et al. 2011), the only public copy of IMDB that keeps each
   review's 1-10 rating (``aclImdb/<split>/<pos|neg>/<id>_<rating>.txt``), which the 8-class rating recipes need;
@@ -8,6 +8,8 @@ Two archives are read:
 - ``fsdd``: the Free Spoken Digit Dataset at a pinned git commit (:mod:`seqkit.data.fsdd`). A tarball that a code
   host makes on request is not byte-stable, so the archive has no SHA-256 of its own: each of its 3,000 recordings
   is checked against the commit's per-file SHA-256 list shipped with seqkit.
+- ``csv``: one CSV file at a pinned address, checked against its SHA-256, read as the single split ``series`` (ETTh1
+  from the ETDataset repository at a commit, for the forecasting recipes).
 
 The archive is downloaded once (through ``huggingface_hub``'s HTTP session: proxies and timeouts as for the Hub),
 verified, and turned into one parquet file per split under ``$SEQKIT_CACHE_DIR/archives/<key>/``; later runs,
@@ -23,7 +25,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from seqkit import settings
 from seqkit.data.fsdd import FSDD_URL, read_fsdd_archive
@@ -47,12 +49,13 @@ class ArchiveSource:
         sha256: Its SHA-256; a download that does not match is refused and deleted. Default: the format's; ``fsdd``
             has none (its members are checked one by one instead).
         format: How to read it: ``aclimdb`` (splits ``train``/``test``; columns ``text``, ``label`` 0/1,
-            ``rating`` 1-10) or ``fsdd`` (splits ``train``/``test``; see :mod:`seqkit.data.fsdd`).
+            ``rating`` 1-10), ``fsdd`` (splits ``train``/``test``; see :mod:`seqkit.data.fsdd`) or ``csv`` (one
+            file, the split ``series``, its columns as the header names them; needs ``url`` and ``sha256``).
     """
 
     url: str | None = None
     sha256: str | None = None
-    format: Literal["aclimdb", "fsdd"] = "aclimdb"
+    format: Literal["aclimdb", "fsdd", "csv"] = "aclimdb"
 
     @property
     def address(self) -> str:
@@ -81,7 +84,9 @@ def load_archive_splits(archive: ArchiveSource, splits: list[str], local_hint: s
     """The requested splits of ``archive``, downloading and converting it on first use."""
     from datasets import load_dataset
 
-    if archive.format == "aclimdb" and not archive.digest:
+    if archive.format == "csv" and not archive.url:
+        raise DataError("A csv archive needs its address (data.init_args.source.archive.url).")
+    if archive.format in ("aclimdb", "csv") and not archive.digest:
         raise DataError(f"Archive {archive.address} needs its sha256 (data.init_args.source.archive.sha256).")
     folder = settings.cache_dir() / "archives" / archive.key
     missing = [s for s in splits if not (folder / f"{s}.parquet").is_file()]
@@ -139,7 +144,9 @@ def _convert(path: Path, archive: ArchiveSource, folder: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = read_fsdd_archive(path, archive.address) if archive.format == "fsdd" else _read_aclimdb(path, archive)
+    readers = {"fsdd": lambda: read_fsdd_archive(path, archive.address), "csv": lambda: _read_csv(path, archive),
+               "aclimdb": lambda: _read_aclimdb(path, archive)}
+    rows = readers[archive.format]()
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".partial-"))
     for split, table in rows.items():
@@ -169,3 +176,14 @@ def _read_aclimdb(path: Path, archive: ArchiveSource) -> dict[str, dict[str, lis
     if not rows:
         raise DataError(f"{archive.address} holds no aclImdb reviews (aclImdb/<split>/<pos|neg>/<id>_<rating>.txt).")
     return rows
+
+
+def _read_csv(path: Path, archive: ArchiveSource) -> dict[str, Any]:
+    """``{"series": table}`` of a CSV file (types inferred: a ``date`` column of timestamps stays one)."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    try:
+        return {"series": csv.read_csv(path)}
+    except pa.ArrowInvalid as error:
+        raise DataError(f"{archive.address} is not a readable CSV file: {str(error).splitlines()[0]}") from None

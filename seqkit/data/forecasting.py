@@ -176,6 +176,14 @@ class ForecastingDataModule(L.LightningDataModule):
         self.splits.refuse(("train", "validation", "test", "val_from_train"), type(self).__name__, "borders cut splits")
         self._series: dict[str, Any] | None = None
 
+    def split_roles(self) -> dict[str, str]:
+        """``{role: split name}``: one split holds the whole series (``borders`` cut it)."""
+        return {"series": self.series_split}
+
+    def column_roles(self) -> dict[str, str]:
+        """``{role: column}`` of the time and target columns (the values are every other column unless listed)."""
+        return {**({"time": self.time_column} if self.time_column else {}), "target": self.target}
+
     # ----------------------------------------------------------------- the series, loaded once
     @property
     def series(self) -> dict[str, Any]:

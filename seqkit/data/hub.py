@@ -51,6 +51,8 @@ class HubDataset:
         revision: Branch, tag or commit; pin a commit for reproducible data.
         files: ``{hub split: path in the repo}`` read directly (for repos whose loader is a script, which
             ``datasets`` no longer runs: point at their parquet export, ``revision: refs/convert/parquet``).
+        sha256: ``{hub split: SHA-256 of its file in files}``: each download is checked against it, which pins
+            the data where the repo's commit id is not known (a moving ``revision`` then cannot change it).
         splits: ``{seqkit split: hub split}`` where names differ, e.g. ``{validation: dev}``.
         columns: ``{seqkit column: hub column}`` where names differ, e.g. ``{text: sentence}``.
         derive: Splits the repo lacks, held out from another split, e.g. ``{validation: {fraction: 0.1}}``.
@@ -63,6 +65,7 @@ class HubDataset:
     config: str | None = None
     revision: str = "main"
     files: dict[str, str] | None = None
+    sha256: dict[str, str] = field(default_factory=dict)
     splits: dict[str, str] = field(default_factory=dict)
     columns: dict[str, str] = field(default_factory=dict)
     derive: dict[str, DerivedSplit] = field(default_factory=dict)
@@ -88,6 +91,8 @@ def describe_hub_split(spec: HubDataset, split: str) -> str:
     hub_split = spec.hub_split(split)
     where = f"{spec.label} " + (f"{spec.files[hub_split]}" if spec.files and hub_split in spec.files
                                 else f"split {hub_split!r}")
+    if hub_split in spec.sha256:
+        where += f" (sha256 {spec.sha256[hub_split][:12]}...)"
     if split in spec.derive:
         rule = spec.derive[split]
         where += f", {rule.fraction:g} held out from {rule.split!r} (seed {rule.seed})"
@@ -111,6 +116,9 @@ def load_hub_splits(spec: HubDataset, splits: list[str], local_hint: str) -> dic
             "stanfordnlp/imdb). Set data.init_args.source.hub.id."
         )
     check_repo_id(spec.id)
+    unknown = sorted(set(spec.sha256) - set(spec.files or {}))
+    if unknown:
+        raise DataError(f"hub.sha256 names {unknown[0]!r}, which hub.files does not list; checksums pin listed files.")
     alternative = f"Instead, {local_hint}" + ("." if offline() else ", or set HF_HUB_OFFLINE=1 to use a cached copy.")
     if not offline():
         _check_repo(spec, alternative)
@@ -207,8 +215,24 @@ def _load_files(spec: HubDataset, needed: list[str], alternative: str) -> dict[s
         except EntryNotFoundError:
             raise DataError(f"Hub dataset {spec.label} has no file {path!r}; fix data.init_args.source.hub.files.")\
                 from None
+        if split in spec.sha256:
+            _check_sha256(local, spec.sha256[split], f"{spec.label}/{path}")
         out[split] = load_dataset(builder, data_files={split: local}, split=split)
     return out
+
+
+def _check_sha256(path: str, expected: str, name: str) -> None:
+    """Refuse a downloaded file whose SHA-256 is not the one the recipe pins."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != expected.lower():
+        raise DataError(f"{name} has SHA-256 {digest.hexdigest()}, not the {expected} that "
+                        "data.init_args.source.hub.sha256 pins: the file changed on the Hub. Pin its new commit and "
+                        "checksum only after checking the data.")
 
 
 def _reshape(spec: HubDataset, loaded: dict[str, Dataset], splits: list[str]) -> dict[str, Dataset]:

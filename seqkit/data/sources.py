@@ -52,6 +52,13 @@ class DataSource:
         hub: The Hub dataset to read when there is no local folder ``<data_dir>/<name>/``, with the split and
             column names, revision, held-out splits and size caps that make it look like the local copy.
         archive: A dataset archive (URL + SHA-256) to read when there is no local folder.
+        hub_splits: ``{split: Hub dataset}`` for splits read from another Hub dataset than ``hub``, e.g. SST-2's
+            labelled test sentences, which GLUE does not publish: ``{test: {id: SetFit/sst2, ...}}``.
+        strip: Text columns whose values lose leading and trailing whitespace, wherever they are read from: the
+            copies of a dataset differ there (GLUE's SST-2 sentences end with a space; PTB's lines start and end
+            with one in some copies), and a character model would see the difference.
+        obtain: For data with no Hub copy or archive seqkit reads: which files to put in the local folder, and from
+            where (said when the folder is missing, and by ``seqkit data pull``).
     """
 
     name: str | None = None
@@ -62,6 +69,9 @@ class DataSource:
     columns: dict[str, str] = field(default_factory=dict)
     hub: HubDataset | None = None
     archive: ArchiveSource | None = None
+    hub_splits: dict[str, HubDataset] = field(default_factory=dict)
+    strip: list[str] = field(default_factory=list)
+    obtain: str | None = None
 
     def column(self, role: str, default: str) -> str:
         """The column that plays ``role`` in this dataset."""
@@ -91,13 +101,20 @@ class DataSource:
         path = Path(self.name).expanduser()
         return path if path.is_dir() else None
 
-    def hub_dataset(self) -> HubDataset | None:
-        """The Hub dataset this source reads when nothing is local: ``hub``, or ``name`` if it is a Hub id."""
+    def hub_dataset(self, split: str | None = None) -> HubDataset | None:
+        """The Hub dataset this source reads ``split`` from when nothing is local: ``hub_splits[split]``, else
+        ``hub``, else ``name`` if it is a Hub id."""
+        if split in self.hub_splits:
+            return self.hub_splits[split]
         if self.hub is not None:
             return self.hub
         if self.name and NAMESPACED.match(self.name) and not _is_path(self.name):
             return HubDataset(id=self.name, config=self.hub_config, revision=self.revision or "main")
         return None
+
+    def has_remote(self) -> bool:
+        """Whether the data can come from somewhere other than a local folder (a Hub dataset or an archive)."""
+        return self.hub_dataset() is not None or bool(self.hub_splits) or self.archive is not None
 
     def split_files(self) -> dict[str, Path] | None:
         """``{split: file}`` for local data, or ``None`` when the dataset must come from an archive or the Hub."""
@@ -129,9 +146,9 @@ def resolve(source: DataSource, splits: list[str], *, remote: bool = False) -> d
         return {s: str(files[s]) if s in files else "(missing)" for s in splits}
     if source.archive is not None:
         return {s: f"{source.archive.label} split {s!r}" for s in splits}
-    hub = source.hub_dataset()
-    if hub is not None:
-        return {s: describe_hub_split(hub, s) for s in splits}
+    if source.hub_dataset() is not None or source.hub_splits:
+        nowhere = "(nowhere: " + _nothing_local(source) + ")"
+        return {s: describe_hub_split(hub, s) if (hub := source.hub_dataset(s)) else nowhere for s in splits}
     return {s: "(nowhere: " + _nothing_local(source) + ")" for s in splits}
 
 
@@ -156,7 +173,7 @@ def load_splits(source: DataSource, splits: list[str], *, remote: bool = False) 
     """
     files = None if remote else source.split_files()
     if files is None:
-        return _load_remote(source, splits)
+        return _strip(source, _load_remote(source, splits))
     missing = [s for s in splits if s not in files]
     if missing:
         where = source.local_folder() or "data_files"
@@ -164,7 +181,21 @@ def load_splits(source: DataSource, splits: list[str], *, remote: bool = False) 
             f"Dataset '{source.label}' has no split {missing[0]!r} (found: {', '.join(files)} in {where}). "
             "Name an existing split in the recipe (e.g. data.init_args.splits.validation)."
         )
-    return {split: _load_file(files[split], split) for split in splits}
+    return _strip(source, {split: _load_file(files[split], split) for split in splits})
+
+
+def _strip(source: DataSource, loaded: dict[str, Dataset]) -> dict[str, Dataset]:
+    """``loaded`` with the whitespace around ``source.strip``'s columns removed."""
+    if not source.strip:
+        return loaded
+    for split, dataset in loaded.items():
+        missing = [column for column in source.strip if column not in dataset.column_names]
+        if missing:
+            raise DataError(f"data.init_args.source.strip names {missing[0]!r}, which split {split!r} of "
+                            f"{source.label} does not have; it has: {', '.join(dataset.column_names)}.")
+    columns = source.strip
+    return {split: dataset.map(lambda batch: {c: [v.strip() for v in batch[c]] for c in columns}, batched=True,
+                               desc=None) for split, dataset in loaded.items()}
 
 
 def describe_split(source: DataSource, split: str) -> str:
@@ -176,10 +207,16 @@ def _load_remote(source: DataSource, splits: list[str]) -> dict[str, Dataset]:
     hint = _local_alternative(source)
     if source.archive is not None:
         return load_archive_splits(source.archive, splits, hint)
-    hub = source.hub_dataset()
-    if hub is None:
-        raise DataError(f"{_nothing_local(source)}; {hint}, or name a Hub dataset in data.init_args.source.hub.")
-    return load_hub_splits(hub, splits, hint)
+    groups: dict[int, tuple[HubDataset, list[str]]] = {}  # splits that come from the same Hub dataset, together
+    for split in splits:
+        hub = source.hub_dataset(split)
+        if hub is None:
+            raise DataError(f"{_nothing_local(source)}; {hint}, or name a Hub dataset in data.init_args.source.hub.")
+        groups.setdefault(id(hub), (hub, []))[1].append(split)
+    loaded: dict[str, Dataset] = {}
+    for hub, group in groups.values():
+        loaded.update(load_hub_splits(hub, group, hint))
+    return {split: loaded[split] for split in splits}
 
 
 def _nothing_local(source: DataSource) -> str:
@@ -192,12 +229,20 @@ def _nothing_local(source: DataSource) -> str:
 
 
 def _local_alternative(source: DataSource) -> str:
+    """What to do instead of reading the Hub or an archive: where to put the files (and how to get them)."""
     if source.name and _is_path(source.name):
         return f"put its splits at {source.name}/<split>.parquet"
     name = source.name or (source.hub.id.split("/")[-1] if source.hub else "<name>")
     root = source.data_dir or os.environ.get("SEQKIT_DATA_DIR")
     where = f"{root}/{name}/<split>.parquet" if root else f"$SEQKIT_DATA_DIR/{name}/<split>.parquet"
-    return f"put its splits at {where} (`seqkit data pull` writes them on a machine with internet)"
+    if source.has_remote():
+        return f"put its splits at {where} (`seqkit data pull` writes them on a machine with internet)"
+    return f"put its splits at {where}" + (f": {source.obtain}" if source.obtain else "")
+
+
+def local_alternative(source: DataSource) -> str:
+    """Where to put a dataset's files by hand (and, for data with no Hub copy, which files and from where)."""
+    return _local_alternative(source)
 
 
 def _load_file(path: Path, split: str) -> Dataset:

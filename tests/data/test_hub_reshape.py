@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from datasets import Dataset
 
-from seqkit.data.hub import DerivedSplit, HubDataset, _reshape, describe_hub_split
-from seqkit.data.sources import DataSource, resolve
+from seqkit.data.hub import DerivedSplit, HubDataset, _reshape, describe_hub_split, load_hub_splits
+from seqkit.data.sources import DataSource, load_splits, resolve
 from seqkit.errors import DataError
 
 
@@ -45,3 +45,29 @@ def test_the_local_folder_is_read_before_the_hub(data_root):
     assert resolve(source, ["train"])["train"] == str(data_root / "sst2" / "train.parquet")
     assert resolve(source, ["train"], remote=True)["train"] == describe_hub_split(source.hub, "train")
     assert resolve(DataSource(name="/no/such/folder"), ["train"])["train"].startswith("(nowhere: Dataset folder")
+
+
+def test_strip_gives_the_same_text_wherever_it_is_read_from(tmp_path):
+    (tmp_path / "ptb").mkdir()
+    Dataset.from_dict({"text": [" a b ", "c"]}).to_parquet(tmp_path / "ptb" / "train.parquet")
+    source = DataSource(name="ptb", data_dir=str(tmp_path), strip=["text"])
+    assert load_splits(source, ["train"])["train"]["text"] == ["a b", "c"]
+    source.strip = ["sentence"]
+    with pytest.raises(DataError, match="source.strip names 'sentence'"):
+        load_splits(source, ["train"])
+
+
+def test_a_split_can_come_from_another_hub_dataset():
+    glue, setfit = HubDataset(id="nyu-mll/glue", config="sst2"), HubDataset(id="SetFit/sst2")
+    source = DataSource(name="/no/such/folder", hub=glue, hub_splits={"test": setfit})
+    assert source.hub_dataset("train") is glue and source.hub_dataset("test") is setfit
+    places = resolve(source, ["train", "test"])
+    assert places == {"train": describe_hub_split(glue, "train"), "test": describe_hub_split(setfit, "test")}
+
+
+def test_a_checksum_must_pin_a_listed_file():
+    spec = HubDataset(id="o/n", files={"train": "train.jsonl"}, sha256={"test": "0" * 64})
+    with pytest.raises(DataError, match="hub.sha256 names 'test', which hub.files does not list"):
+        load_hub_splits(spec, ["train"], "put it somewhere")
+    assert describe_hub_split(HubDataset(id="o/n", files={"train": "t.jsonl"}, sha256={"train": "ab" * 32}),
+                              "train") == "o/n@main t.jsonl (sha256 abababababab...)"

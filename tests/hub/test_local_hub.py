@@ -8,6 +8,7 @@ Hub that accepts connections and never answers fails within its timeout instead 
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import subprocess
@@ -22,7 +23,7 @@ import yaml
 
 from tests.fake_hub import TOKEN, FakeHub
 from tests.helpers import REPO, seqkit_command, subprocess_env
-from tests.hub_repos import build
+from tests.hub_repos import GLUE_REVISION, build
 
 pytestmark = pytest.mark.slow
 TEXTS = ["a gorgeous , witty , seductive movie .", "a tedious , joyless mess ."]
@@ -87,12 +88,17 @@ def test_data_pull_writes_the_layout_that_the_recipe_then_reads_offline(hub, tmp
     out = tmp_path / "data"
     pulled = run(["data", "pull", "--recipe", "recipes/sentiment/sst2.yaml", "--out", str(out)], tmp_path, hub.url)
     assert pulled.returncode == 0, pulled.stderr[-3000:]
-    served = hub.repos[("dataset", "SetFit/sst2")].refs["main"].files
-    for split, file in (("train", "train.jsonl"), ("validation", "dev.jsonl"), ("test", "test.jsonl")):
-        rows = [json.loads(line) for line in served[file].decode().splitlines()]
+    glue = hub.repos[("dataset", "nyu-mll/glue")].refs["main"].files
+    for split in ("train", "validation"):  # GLUE's phrases, without the space each one ends with
+        rows = pq.read_table(io.BytesIO(glue[f"sst2/{split}-00000-of-00001.parquet"])).to_pylist()
         written = pq.read_table(out / "sst2" / f"{split}.parquet").to_pylist()
-        assert [(r["text"], r["label"]) for r in written] == [(r["text"], r["label"]) for r in rows]
-    assert "SetFit/sst2@main" in (out / "sst2" / "SOURCE.md").read_text()
+        assert [(r["text"], r["label"]) for r in written] == [(r["sentence"][:-1], r["label"]) for r in rows]
+    served = hub.repos[("dataset", "SetFit/sst2")].refs["main"].files
+    rows = [json.loads(line) for line in served["test.jsonl"].decode().splitlines()]
+    written = pq.read_table(out / "sst2" / "test.parquet").to_pylist()
+    assert [(r["text"], r["label"]) for r in written] == [(r["text"], r["label"]) for r in rows]
+    source = (out / "sst2" / "SOURCE.md").read_text()
+    assert f"nyu-mll/glue:sst2@{GLUE_REVISION}" in source and "SetFit/sst2@main test.jsonl" in source
 
     shown = run(["data", "show", "--recipe", "recipes/sentiment/sst2.yaml"], tmp_path, None,
                 SEQKIT_DATA_DIR=str(out), HF_HUB_OFFLINE="1")
@@ -171,14 +177,17 @@ def test_the_imdb_rating_archive_is_checksummed_and_read(hub, tmp_path):
     ({"config": "en-de"}, "has no config 'en-de'; it has: en-fr"),
     ({"splits": {"validation": "dev"}}, "has no split 'dev'"),
     ({"columns": {"text": "sentence"}}, "has no column 'sentence'; it has: text, label, label_text"),
+    ({"files": {"train": "train.jsonl", "validation": "dev.jsonl", "test": "test.jsonl"},
+      "sha256": {"train": "0" * 64}}, "SetFit/sst2@main/train.jsonl has SHA-256"),
 ])
 def test_a_wrong_hub_setting_gets_one_line_naming_the_key(hub, tmp_path, override, expected):
     recipe = yaml.safe_load((REPO / "recipes" / "sentiment" / "sst2.yaml").read_text())
     source = recipe["data"]["init_args"]["source"]
     if "config" in override:  # a repo with configs
         source["hub"] = {"id": "sentence-transformers/parallel-sentences-tatoeba", "config": "en-de"}
-    else:
-        source["hub"].update(override)
+    else:  # the whole of SetFit/sst2 (jsonl files the datasets library reads as train, validation, test)
+        source["hub"] = {"id": "SetFit/sst2", **override}
+    source.pop("hub_splits")
     path = tmp_path / "recipe.yaml"
     path.write_text(yaml.safe_dump(recipe))
     line = one_line_error(run(["data", "show", "--recipe", str(path)], tmp_path, hub.url))
