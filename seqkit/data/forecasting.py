@@ -205,10 +205,7 @@ class ForecastingDataModule(L.LightningDataModule):
         if self.features == "S":
             columns = [self.target]
         table = dataset.with_format("arrow")[:]  # whole columns through Arrow, not row by row
-        try:
-            values = np.stack([table.column(c).to_numpy().astype(np.float64) for c in columns], axis=1)
-        except (TypeError, ValueError) as error:
-            raise DataError(f"The value columns of {where} must be numeric: {error}") from None
+        values = np.stack([self._numbers(table, c, where) for c in columns], axis=1)
         if not np.isfinite(values).all():
             row = int(np.argwhere(~np.isfinite(values))[0, 0])
             raise DataError(f"{where} has a missing or non-finite value in row {row}; fill or drop it first.")
@@ -226,6 +223,14 @@ class ForecastingDataModule(L.LightningDataModule):
         if (std == 0).any():
             raise DataError(f"Column {columns[int(np.argmin(std))]!r} is constant over the train rows of {where}.")
         return {"values": values, "times": times, "columns": columns, "mean": mean, "std": std, "ranges": ranges}
+
+    @staticmethod
+    def _numbers(table: Any, column: str, where: str) -> np.ndarray:
+        """One value column as float64 ``(N,)``; text in it is refused naming the column."""
+        try:
+            return table.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise DataError(f"Column {column!r} of {where} must be numeric: {error}") from None
 
     # ----------------------------------------------------------------- values the model needs (linked by the CLI)
     @property

@@ -121,3 +121,10 @@ def test_rows_out_of_time_order_are_sorted_and_a_repeated_timestamp_refused(seri
     garbled.to_csv(path, index=False)
     with pytest.raises(DataError, match="holds 'yesterday' in row 3, not a timestamp"):
         _ = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS).series_spec
+
+
+def test_a_text_value_in_the_series_names_its_column(series):
+    source, path, frame = series
+    frame.astype({"b": object}).assign(b=lambda f: f["b"].where(f.index != 5, "abc")).to_csv(path, index=False)
+    with pytest.raises(DataError, match="Column 'b' of .* must be numeric"):
+        _ = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS).series_spec
