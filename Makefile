@@ -44,8 +44,10 @@ demo: install
 	@echo "Demo environment: $(VENV) with seqkit and $$($(SHOW_TORCH))"
 	$(BIN)/seqkit fit --config recipes/sentiment/sst2.yaml --trainer.max_epochs 1 --test_after_fit true
 
+# Test files run in TEST_WORKERS processes (pytest-xdist, one file per process at a time), one thread each.
+TEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The tutorials (each run as a test, its key result checked) and the strict, offline site build: CI's second step.
 docs-test: install
