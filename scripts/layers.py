@@ -63,6 +63,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.cli", "seqkit.console"): _CLI,
     ("seqkit.cli", "seqkit.errors"): _CLI,
     ("seqkit.cli", "seqkit.hub_access"): _CLI,
+    ("seqkit.cli", "seqkit.recipe_hub"): _CLI,
     ("seqkit.cli", "seqkit.runner"): _CLI,
     ("seqkit.cli", "seqkit.safe_config"): _CLI,
     ("seqkit.cli", "seqkit.distributed"): _CLI,

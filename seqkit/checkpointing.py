@@ -150,7 +150,8 @@ class RunCheckpoint(ModelCheckpoint):
     The best checkpoint is still chosen at validation time and ``last.ckpt`` still written at every epoch end; the
     step-based saves only add mid-epoch resume points (never on an epoch's last batch: validation comes next). An
     epoch that a stop cut short keeps the ``last.ckpt`` of its last step, which says where in the epoch the run
-    stood: the epoch-end save would record the epoch as done, and a resume would skip the rest of it.
+    stood: the epoch-end save would record the epoch as done, and a resume would skip the rest of it. A model
+    that takes no optimizer step (the echo-state classifier solves its readout) is saved too.
     """
 
     def __init__(self, *args: Any, last_every_n_steps: int | None = None, **kwargs: Any) -> None:
@@ -158,6 +159,13 @@ class RunCheckpoint(ModelCheckpoint):
         super().__init__(*args, **kwargs)
         self.last_every_n_steps = last_every_n_steps
         self._keep_last = False
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        if trainer.global_step == 0 and not any(o.param_groups for o in trainer.optimizers):  # none, or a mock one
+            # A model that takes no optimizer step (an echo-state readout is solved) stays at global step 0, which
+            # ModelCheckpoint reads as "already saved at this step": it would never write best.ckpt.
+            self._last_global_step_saved = -1
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:

@@ -72,8 +72,35 @@ SEQKIT_CACHE_DIR; HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE=1 (cached Hub data onl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``seqkit`` console script."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the ``seqkit`` console script.
+
+    Ctrl-C ends a command with one line and exit status 130; a reader that stops early (``seqkit generate ... |
+    head``) ends it quietly with status 141, as ``SIGPIPE`` ends other Unix tools.
+    """
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv), argv is None)
+    except KeyboardInterrupt:
+        print("seqkit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device: the reader is gone, and Python's final flush of what is still
+    buffered would otherwise print a second error at exit."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor (a replaced sys.stdout): nothing is flushed to the pipe
+        pass
+
+
+def _run(args: list[str], console: bool) -> int:
+    """:func:`main` without its handling of interruptions (``console``: the process ends when this returns)."""
     if not args or args[0] in ("-h", "--help", "help"):
         commands = "\n".join(f"  {name:<10} {text}" for name, (_, text) in COMMANDS.items())
         print(HELP.format(commands=commands))
@@ -96,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from seqkit.safe_config import secure_parsing
 
             secure_parsing()  # YAML bounded, class paths allow-listed, before any option is read
+        from seqkit.recipe_hub import check_config_files
+
+        check_config_files(args[1:])
         if args[0] in LIGHTNING_COMMANDS:
             from seqkit.runner import run_lightning_cli
 
@@ -115,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"seqkit: error: {problem}", file=sys.stderr)
         return 1
     finally:
-        if argv is None and "torch.distributed" in sys.modules:  # this process ends here: leave the process group
+        if console and "torch.distributed" in sys.modules:  # this process ends here: leave the process group
             from seqkit.distributed import leave_process_group
 
             leave_process_group()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seqkit.errors import ConfigError
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -61,3 +63,22 @@ def describe(path: Path) -> str:
         if line.strip():
             break
     return ""
+
+
+def check_config_files(args: list[str]) -> None:
+    """Refuse a ``--config`` file that holds no setting (empty, or only blank lines and comments), which the
+    parser would report as an unexplained ``Unexpected config``. Other values are left to the parser."""
+    previous = None
+    for arg in args:
+        value = arg if previous in ("--config", "-c") else arg.split("=", 1)[1] if arg.startswith("--config=") else None
+        previous = arg
+        if value is None:
+            continue
+        path = Path(resolve_recipe(value)).expanduser()
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.is_file() else None
+        except OSError:
+            continue  # unreadable: the parser says so
+        if lines is not None and not any(line.strip() and not line.lstrip().startswith("#") for line in lines):
+            raise ConfigError(f"--config {value} holds no settings (it is empty or only comments); give a YAML file "
+                              "of options, such as a recipe (`seqkit recipes` lists them).")

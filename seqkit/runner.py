@@ -55,7 +55,7 @@ from seqkit.runs import (  # noqa: E402
     job_run_dir,
 )
 from seqkit.safe_config import import_refusal, load_yaml, secure_parsing  # noqa: E402
-from seqkit.threads import check_cpu_precision, set_threads  # noqa: E402
+from seqkit.threads import check_cpu_precision, check_threads, set_threads  # noqa: E402
 
 
 class _DropTips(logging.Filter):
@@ -173,6 +173,9 @@ class SeqkitCLI(LightningCLI):
                                           **kwargs)
 
         self.parser.add_instantiator(size_checked, L.LightningModule, subclasses=True, prepend=True)
+
+    def before_instantiate_classes(self) -> None:
+        check_threads(self._section(self.config).get("threads"))  # before any data or model work
 
     def _section(self, config: Any) -> Any:
         """The config of the running subcommand (the whole config when built with ``run=False``)."""

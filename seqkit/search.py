@@ -29,13 +29,18 @@ from torch import Tensor
 from seqkit.errors import DataError
 from seqkit.models.rnn_lm import LMState, RNNLanguageModel
 
-
 # ------------------------------------------------------------------------------------------------ language models
+#: The most tokens one generation call draws (``seqkit generate`` and the Python API alike): a batch keeps every
+#: drawn token, so an unbounded request would run for days and fill memory.
+MAX_NEW_TOKENS = 100_000
+
+
 def check_sampling(max_new_tokens: int, temperature: float, top_k: int | None, top_p: float | None) -> None:
-    """Raise :class:`~seqkit.errors.DataError` for sampling settings that would silently misbehave (a negative
-    temperature samples from the inverted distribution)."""
-    if max_new_tokens < 0:
-        raise DataError(f"max_new_tokens must be 0 or more, got {max_new_tokens}.")
+    """Raise :class:`~seqkit.errors.DataError` (a ``ValueError``) for sampling settings that would silently misbehave
+    (a negative temperature samples from the inverted distribution) or never end (over :data:`MAX_NEW_TOKENS`)."""
+    if not 0 <= max_new_tokens <= MAX_NEW_TOKENS:
+        raise DataError(f"max_new_tokens must be in 0..{MAX_NEW_TOKENS:,}, got {max_new_tokens:,}; continue a long "
+                        "text in several calls.")
     if not math.isfinite(temperature):
         raise DataError(f"temperature must be a finite number (0 for greedy, 1 to sample as trained), "
                         f"got {temperature}.")

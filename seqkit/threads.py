@@ -44,6 +44,14 @@ def choose_threads(parameters: int, free: int, processes: int = 1) -> int:
     return max(1, free // processes)
 
 
+def check_threads(requested: int | None) -> None:
+    """Refuse a thread count outside 1..the cores this process may use (:func:`machine_cores`): 0 cannot run,
+    and threads beyond the cores only queue for them."""
+    cores = machine_cores()
+    if requested is not None and not 1 <= requested <= cores:
+        raise ConfigError(f"--threads must be in 1..{cores} (the CPU cores this process may use), got {requested}.")
+
+
 def set_threads(requested: int | None, parameters: int, processes: int = 1) -> str:
     """Set torch's intra-op threads and return the line that says how many and why.
 
@@ -52,6 +60,7 @@ def set_threads(requested: int | None, parameters: int, processes: int = 1) -> s
     """
     import torch
 
+    check_threads(requested)
     if requested is not None:
         reason = "--threads"
     elif os.environ.get("OMP_NUM_THREADS"):

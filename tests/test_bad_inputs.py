@@ -658,3 +658,116 @@ def test_a_run_config_naming_another_module_imports_nothing(place, runs, tmp_pat
 def test_a_model_size_no_machine_holds_is_refused_before_it_is_built(place, runs):
     done = limited_seqkit([*FIT, "--model.init_args.encoder.hidden_size", "60000"], place, runs)
     assert_one_line(done, "above the limit of 2,000,000,000", "--max_parameters")
+
+
+# Inputs, bounds and messages
+FORECAST_RECIPE = """
+seed_everything: 0
+trainer: {{max_epochs: 1, accelerator: cpu, devices: 1, enable_progress_bar: false, enable_model_summary: false}}
+data:
+  class_path: seqkit.data.ForecastingDataModule
+  init_args: {{source: {{name: {folder}}}, lookback: 24, horizon: 12, borders: [200, 300, 400]}}
+model:
+  class_path: seqkit.tasks.Forecaster
+  init_args: {{network: linear}}
+"""
+
+
+def test_blank_texts_get_a_blank_record_not_a_label(place, run, runs):
+    done = seqkit(["classify", "--checkpoint", str(run), "", "   ", "fine"], place, runs)
+    assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr.decode()
+    records = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [(r["text"], r["label"], r.get("blank")) for r in records[:2]] == [("", None, True), ("   ", None, True)]
+    assert records[2]["label"] in (0, 1) and "blank" not in records[2]
+
+
+def test_a_series_with_a_timestamp_twice_is_refused_in_one_line(place, runs, tmp_path):
+    from tests.forecasting.series import write_series
+
+    folder = tmp_path / "series"
+    folder.mkdir()
+    frame = write_series(folder / "series.parquet")
+    frame.loc[9, "date"] = frame.loc[8, "date"]
+    frame.to_parquet(folder / "series.parquet", index=False)
+    recipe = tmp_path / "forecast.yaml"
+    recipe.write_text(FORECAST_RECIPE.format(folder=folder))
+    assert_one_line(seqkit(["fit", "--config", str(recipe)], place, runs), "'date'", "twice (rows 8 and 9)")
+
+
+def test_generate_bounds_max_new_tokens(place, run, runs):
+    done = seqkit(["generate", "--checkpoint", str(run), "--max_new_tokens", str(10**9)], place, runs)
+    assert_one_line(done, "--max_new_tokens", "0..100,000")
+
+
+def _classify_many(place: Path, run: Path, runs: Path, tmp_path: Path) -> subprocess.Popen:
+    """A classify of 200,000 lines to a pipe, once its first records have come out."""
+    source = tmp_path / "many.txt"
+    source.write_text("a gorgeous , witty film\n" * 200_000)
+    process = subprocess.Popen([sys.executable, "-m", "seqkit", "classify", "--checkpoint", str(run), "--input",
+                                str(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=place,
+                               env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs)))
+    assert process.stdout.readline().startswith(b"{")
+    return process
+
+
+def test_ctrl_c_during_classify_is_one_line_and_status_130(place, run, runs, tmp_path):
+    import signal
+
+    process = _classify_many(place, run, runs, tmp_path)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err.decode()
+    assert err.decode().strip().splitlines() == ["seqkit: interrupted"]
+
+
+def test_a_reader_that_stops_early_ends_classify_quietly(place, run, runs, tmp_path):
+    process = _classify_many(place, run, runs, tmp_path)
+    process.stdout.close()  # `| head -1`
+    err = process.stderr.read()
+    assert process.wait(timeout=120) == 141 and err == b"", err.decode()
+
+
+@pytest.mark.parametrize("target", ["folder", "device"])
+def test_export_onnx_refuses_a_folder_or_a_device(place, run, runs, tmp_path, target):
+    path = tmp_path / "out"
+    if target == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(os.devnull)
+    done = seqkit(["export", "onnx", "--checkpoint", str(run), str(path)], place, runs)
+    assert_one_line(done, str(path), "folder" if target == "folder" else "not a regular file")
+    assert path.resolve() == Path(os.devnull) or not any(path.iterdir())
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+@pytest.mark.parametrize("threads", ["0", "10000"])
+def test_threads_outside_the_cores_name_the_range(place, runs, threads):
+    done = seqkit([*FIT, "--threads", threads], place, runs)
+    assert_one_line(done, "--threads must be in 1..", f"got {threads}")
+
+
+def test_a_hub_id_with_dots_is_one_line(place, runs, tmp_path):
+    recipe = tmp_path / "dots.yaml"
+    recipe.write_text("data:\n  class_path: seqkit.data.TextClassificationDataModule\n  init_args:\n"
+                      "    source: {name: SetFit/..}\n")
+    done = seqkit(["data", "show", "--recipe", str(recipe)], place, runs)
+    assert_one_line(done, "'SetFit/..' is not a valid Hub repo id")
+
+
+@pytest.mark.parametrize("command", ["fit", "classify"])
+def test_an_empty_config_file_says_it_is_empty(place, runs, tmp_path, command):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing here yet\n\n")
+    done = seqkit([command, "--config", str(empty)], place, runs)
+    assert_one_line(done, f"--config {empty} holds no settings")
+
+
+@pytest.mark.parametrize("left", [[], ["README.md", "model.safetensors"]])
+def test_an_emptied_model_folder_is_not_called_a_run_directory(place, runs, tmp_path, left):
+    folder = tmp_path / "published"
+    folder.mkdir()
+    for name in left:
+        (folder / name).write_text("x")
+    done = seqkit(["classify", "--checkpoint", str(folder), "fine"], place, runs)
+    message = assert_one_line(done, str(folder), "no config.json" if left else "an empty folder")
+    assert "Run directory" not in message

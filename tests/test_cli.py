@@ -49,7 +49,8 @@ def test_every_command_is_typed_with_config_print_config_and_docstring_help(caps
             text = _help([name, *([sub] if sub else [])], capsys)
             assert "--config" in text and "--print_config" in text, (name, sub)
             assert not any(word.startswith("--") and "-" in word[2:] for word in text.split()), (name, sub, text)
-    assert "tokens to generate (type: NonNegativeInt, default: 50)" in " ".join(_help(["generate"], capsys).split())
+    generate = " ".join(_help(["generate"], capsys).split())
+    assert "tokens to generate (at most 100,000) (type: NonNegativeInt, default: 50)" in generate
 
 
 def test_a_command_reads_its_options_from_print_config_output(tmp_path, capsys):

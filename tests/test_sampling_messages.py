@@ -28,3 +28,19 @@ def test_no_prompts_give_no_continuations_and_still_check_settings() -> None:
     assert generate_text(model, None, [], max_new_tokens=5) == []
     with pytest.raises(DataError, match="temperature"):
         generate_text(model, None, [], max_new_tokens=5, temperature=-1.0)
+
+
+@pytest.mark.parametrize("count", [10**9, 100_001, -1])
+def test_generation_length_is_bounded_in_python_as_on_the_command_line(count: int, monkeypatch) -> None:
+    from seqkit.inference.generate import generate_text
+    from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
+    from seqkit.search import MAX_NEW_TOKENS
+
+    def never(*args, **kwargs):
+        raise AssertionError("generation started")
+
+    monkeypatch.setattr("seqkit.inference.generate.generate", never)  # refused before any token is drawn
+    model = RNNLanguageModel(RNNLMConfig(50))
+    with pytest.raises(ValueError, match=f"max_new_tokens must be in 0..{MAX_NEW_TOKENS:,}, got {count:,}"):
+        generate_text(model, None, ["the"], max_new_tokens=count)
+    check_sampling(MAX_NEW_TOKENS, 1.0, None, None)

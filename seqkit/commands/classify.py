@@ -1,7 +1,8 @@
 """``seqkit classify``: label texts (arguments, or a .jsonl/.txt file) with a trained classifier, as JSON lines.
 
 Each output line is ``{"line"?, "text", "label", "label_name"?, "probabilities"}``, in input order; with ``--input``,
-``line`` is the input line the record answers (blank lines are skipped). Texts are truncated as
+``line`` is the input line the record answers (blank lines are skipped). A blank text (an empty argument or .jsonl
+field) gets ``"label": null`` and ``"blank": true`` (see :mod:`seqkit.inference.blank`). Texts are truncated as
 in training (``max_length`` and ``truncation`` from the run's ``config.yaml``) unless overridden.
 """
 

@@ -17,7 +17,7 @@ def generate(*, checkpoint: str, prompt: str = "", max_new_tokens: NonNegativeIn
     Args:
         checkpoint: run directory (uses checkpoints/best.ckpt), .ckpt file, published model folder or Hub id
         prompt: text to continue (default: start a new line)
-        max_new_tokens: tokens to generate
+        max_new_tokens: tokens to generate (at most 100,000)
         temperature: 0 for greedy decoding
         top_k: sample from the k most likely tokens only
         top_p: sample from the smallest set of tokens whose probability reaches p, in (0, 1]

@@ -1,8 +1,9 @@
 """``seqkit translate``: translate lines of standard input (or a file) with a trained translator.
 
-One output line per input line, in order, streamed in batches with a progress bar on standard error. With
-``--nbest N`` each input gets N lines ``index ||| hypothesis ||| score`` (Moses style). ``--plot_attention DIR``
-writes one source-by-target attention heatmap per sentence (``DIR/000001.png``...; needs matplotlib).
+One output line per input line, in order, streamed in batches with a progress bar on standard error; a blank input
+line gets an empty output line. With ``--nbest N`` each input gets N lines ``index ||| hypothesis ||| score`` (Moses
+style; a blank line gets one, ``index |||  ||| nan``). ``--plot_attention DIR`` writes one source-by-target
+attention heatmap per sentence (``DIR/000001.png``..., none for a blank line; needs matplotlib).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ def save_attention_plot(path: Path, source: list[str], target: list[str], weight
 def translate(*, checkpoint: str, input: Path | None = None, output: Path | None = None,
               beam: PositiveInt | None = None, nbest: PositiveInt = 1, batch_size: PositiveInt = 32,
               length_penalty: float | None = None, max_length_ratio: PositiveFloat | None = None,
-              max_length_offset: int | None = None, plot_attention: Path | None = None, device: str | None = None,
-              quiet: bool = False) -> int:
+              max_length_offset: int | None = None, max_length: PositiveInt | None = None,
+              plot_attention: Path | None = None, device: str | None = None, quiet: bool = False) -> int:
     """Translate lines of text (standard input or --input) with a trained translation model, one line out per line in.
 
     Args:
@@ -66,6 +67,8 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
         length_penalty: GNMT alpha (default: the run's)
         max_length_ratio: longest output per source token (default: the run's)
         max_length_offset: plus this many tokens (default: the run's)
+        max_length: longest source in tokens; a longer line is cut to its first ones, with a warning (default: the
+            run's max_length, 100 unless its recipe set another)
         plot_attention: folder to write an attention heatmap per sentence to (needs matplotlib)
         device: cpu, cuda, cuda:1... (default: cuda when available)
         quiet: no progress bar
@@ -103,16 +106,17 @@ def translate(*, checkpoint: str, input: Path | None = None, output: Path | None
                                            disable=None))  # none when standard error is not a terminal
         lines = decoded_lines(source, str(path) if path else "standard input")
         translations = predictor.iter_translate(
-            lines, beam=beam, nbest=nbest, batch_size=batch_size, alpha=length_penalty,
+            lines, max_length=max_length, beam=beam, nbest=nbest, batch_size=batch_size, alpha=length_penalty,
             max_length_ratio=max_length_ratio, max_length_offset=max_length_offset,
             return_attention=plot_attention is not None, progress=bar.update if bar is not None else None,
         )
         for index, translation in enumerate(translations, start=1):
             if nbest == 1:
                 out.write(translation.text + "\n")
-            else:
-                out.writelines(f"{index - 1} ||| {text} ||| {score:.4f}\n" for text, score in translation.nbest)
-            if plot_attention is not None:
+            else:  # a blank line (no n-best list) keeps its index with an empty hypothesis scored nan
+                hypotheses = translation.nbest or [("", translation.score)]
+                out.writelines(f"{index - 1} ||| {text} ||| {score:.4f}\n" for text, score in hypotheses)
+            if plot_attention is not None and translation.nbest:
                 save_attention_plot(plot_attention / f"{index:06d}.png", translation.source_pieces,
                                translation.target_pieces, translation.attention)
         out.flush()

@@ -1,10 +1,11 @@
 """Numeric time series as look-back/horizon windows, under the Informer / Time-Series-Library protocol.
 
-One table (parquet, csv... or a Hub dataset, through :class:`~seqkit.data.sources.DataSource`) with rows in time
-order is cut by row *borders* into train / validation / test. A window's inputs are ``lookback`` rows and its
-targets the ``horizon`` rows after them; validation and test windows may look back into the split before them
-(their inputs start at ``border - lookback``). Every value column is standardised with the mean and standard
-deviation of the train rows only, and the statistics travel with the model (see :meth:`series_spec`).
+One table (parquet, csv... or a Hub dataset, through :class:`~seqkit.data.sources.DataSource`), its rows put in
+time order by the time column (a timestamp twice is refused), is cut by row *borders* into train / validation /
+test. A window's inputs are ``lookback`` rows and its targets the ``horizon`` rows after them; validation and
+test windows may look back into the split before them (their inputs start at ``border - lookback``). Every value
+column is standardised with the mean and standard deviation of the train rows only, and the statistics travel
+with the model (see :meth:`series_spec`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader, training_position
 from seqkit.data.sampler import BucketBatchSampler, ShardSampler
 from seqkit.data.sources import DataSource, describe_split, load_splits
+from seqkit.data.time_order import time_order
 from seqkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -203,13 +205,14 @@ class ForecastingDataModule(L.LightningDataModule):
         if self.features == "S":
             columns = [self.target]
         table = dataset.with_format("arrow")[:]  # whole columns through Arrow, not row by row
-        try:
-            values = np.stack([table.column(c).to_numpy().astype(np.float64) for c in columns], axis=1)
-        except (TypeError, ValueError) as error:
-            raise DataError(f"The value columns of {where} must be numeric: {error}") from None
+        values = np.stack([self._numbers(table, c, where) for c in columns], axis=1)
         if not np.isfinite(values).all():
             row = int(np.argwhere(~np.isfinite(values))[0, 0])
             raise DataError(f"{where} has a missing or non-finite value in row {row}; fill or drop it first.")
+        times = table.column(self.time_column).to_numpy(zero_copy_only=False) if self.time_column else None
+        order = time_order(times, self.time_column, where) if times is not None else None
+        if order is not None:  # borders and windows count rows in time order
+            values, times = values[order], times[order]
         ranges = split_ranges(len(values), self.borders, self.lookback)
         shortest = min(end - start for start, end in ranges.values())
         if shortest < self.lookback + self.horizon:
@@ -219,8 +222,15 @@ class ForecastingDataModule(L.LightningDataModule):
         mean, std = train.mean(axis=0), train.std(axis=0)  # train rows only; population std as in scikit-learn
         if (std == 0).any():
             raise DataError(f"Column {columns[int(np.argmin(std))]!r} is constant over the train rows of {where}.")
-        times = table.column(self.time_column).to_numpy() if self.time_column else None
         return {"values": values, "times": times, "columns": columns, "mean": mean, "std": std, "ranges": ranges}
+
+    @staticmethod
+    def _numbers(table: Any, column: str, where: str) -> np.ndarray:
+        """One value column as float64 ``(N,)``; text in it is refused naming the column."""
+        try:
+            return table.column(column).to_numpy(zero_copy_only=False).astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise DataError(f"Column {column!r} of {where} must be numeric: {error}") from None
 
     # ----------------------------------------------------------------- values the model needs (linked by the CLI)
     @property

@@ -115,6 +115,7 @@ def load_hub_splits(spec: HubDataset, splits: list[str], local_hint: str) -> dic
             f"Hub dataset id {spec.id!r} is not namespaced: the Hub client needs 'owner/name' (e.g. SetFit/sst2, "
             "stanfordnlp/imdb). Set data.init_args.source.hub.id."
         )
+    check_repo_id(spec.id)
     unknown = sorted(set(spec.sha256) - set(spec.files or {}))
     if unknown:
         raise DataError(f"hub.sha256 names {unknown[0]!r}, which hub.files does not list; checksums pin listed files.")
@@ -124,6 +125,19 @@ def load_hub_splits(spec: HubDataset, splits: list[str], local_hint: str) -> dic
     needed = list(dict.fromkeys(spec.hub_split(s) for s in splits))
     loaded = _load_files(spec, needed, alternative) if spec.files else _load_repo(spec, needed, alternative)
     return _reshape(spec, loaded, splits)
+
+
+def check_repo_id(repo_id: str) -> None:
+    """Refuse, in one line, an id the Hub client would reject with a traceback (``SetFit/..``, ``a/b--c``)."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise DataError(f"Hub dataset id {repo_id!r} is not a valid Hub repo id: 'owner/name' of letters, digits, "
+                        "'-', '_' and '.', without '..' or '--'; fix data.init_args.source.hub.id (or source.name)."
+                        ) from None
 
 
 def _check_repo(spec: HubDataset, alternative: str) -> None:

@@ -17,6 +17,7 @@ import torch
 from seqkit.data.classification import TextClassificationDataModule
 from seqkit.data.encoding import Truncation, pad_ids, truncate
 from seqkit.errors import DataError
+from seqkit.inference.blank import blank_record, is_blank
 from seqkit.inference.predictor import Predictor
 from seqkit.tasks.classifier_steps import prediction_record
 
@@ -59,7 +60,8 @@ def iter_classify(
         truncation: ``head``, ``tail`` or ``head+tail``, as in :func:`seqkit.data.encoding.truncate`.
         progress: Called with the number of texts done after every batch (e.g. a progress bar's ``update``).
 
-    Records: ``{"label": int, "probabilities": [C floats], "label_name": str}`` (the name when the run has them).
+    Records: ``{"label": int, "probabilities": [C floats], "label_name": str}`` (the name when the run has them);
+    a blank text gets :func:`~seqkit.inference.blank.blank_record` (label and probabilities ``None``).
     """
     module.eval()
     device = next(module.parameters()).device
@@ -69,7 +71,11 @@ def iter_classify(
     for chunk in _chunks(texts, batch_size * CHUNK_BATCHES):
         check_texts(chunk, done)
         done += len(chunk)
-        ids = tokenizer.encode_batch(chunk)
+        # Blank texts keep their place with a blank record (seqkit.inference.blank); the rest are classified.
+        kept = [i for i, text in enumerate(chunk) if not is_blank(text)]
+        if progress is not None and len(kept) < len(chunk):
+            progress(len(chunk) - len(kept))
+        ids = tokenizer.encode_batch([chunk[i] for i in kept]) if kept else []
         if max_length is not None:
             ids = [truncate(row, max_length, truncation) for row in ids]
         # Sorting by length keeps padding low; padding does not change the results, so order is restored freely.
@@ -84,8 +90,10 @@ def iter_classify(
                 probabilities[i] = row
             if progress is not None:
                 progress(len(indices))
-        for row in probabilities:
-            yield prediction_record(row, names)
+        records = dict(zip(kept, probabilities, strict=True))
+        for index in range(len(chunk)):
+            row = records.get(index)
+            yield blank_record(names) if row is None else prediction_record(row, names)
 
 
 class ClassifierPredictor(Predictor):

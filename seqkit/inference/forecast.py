@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from seqkit.data.forecasting import calendar_features
+from seqkit.data.time_order import time_order
 from seqkit.errors import DataError
 from seqkit.inference.predictor import Predictor
 
@@ -22,11 +23,24 @@ if TYPE_CHECKING:
     from seqkit.tasks.forecasting import Forecaster
 
 
+def numeric_column(values: pd.Series, name: str) -> np.ndarray:
+    """One value column as float64 ``(N,)``; a text or other non-number is refused, naming the column and row."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(np.isnan(numbers) & values.notna().to_numpy())
+    if len(bad):
+        raise DataError(f"Column {name!r} holds {values.iloc[int(bad[0])]!r}, not a number; "
+                        "the model reads numbers only.")
+    return numbers
+
+
 def forecast_frame(module: Forecaster, frame: pd.DataFrame | Mapping[str, Sequence[Any]]) -> pd.DataFrame:
     """Forecast the ``horizon`` rows after the last ``lookback`` rows of ``frame``, in original units.
 
     ``frame`` needs the model's value columns (and its time column when it uses calendar features or to date the
-    forecast); rows in time order. New values are scaled with the training run's train statistics.
+    forecast). Rows are put in time order by the time column when the data has it (a timestamp twice is refused).
+    New values are scaled with the training run's train statistics.
 
     Returns:
         A DataFrame of ``horizon`` rows: the time column (continuing ``frame``'s spacing) when known, then one
@@ -45,13 +59,16 @@ def forecast_frame(module: Forecaster, frame: pd.DataFrame | Mapping[str, Sequen
         raise DataError(f"The data has no column {missing[0]!r}; the model reads {', '.join(columns)}.")
     if len(frame) < lookback:
         raise DataError(f"The model looks back {lookback} rows; the data has {len(frame)}.")
+    time_column = spec.get("time_column")
+    has_time = bool(time_column) and time_column in frame.columns
+    if has_time:  # the last rows in time, and the forecast dated forwards from them
+        order = time_order(frame[time_column], time_column, "the data")
+        frame = frame if order is None else frame.iloc[order]
     window = frame.iloc[-lookback:]
-    values = window[columns].to_numpy(dtype=np.float64)
+    values = np.stack([numeric_column(window[name], name) for name in columns], axis=1)
     if not np.isfinite(values).all():
         raise DataError(f"The last {lookback} rows hold a missing or non-finite value; fill them first.")
     scaled = (values - np.asarray(spec["mean"])) / np.asarray(spec["std"])
-    time_column = spec.get("time_column")
-    has_time = bool(time_column) and time_column in frame.columns
     inputs = scaled.astype(np.float32)
     if spec.get("calendar_features"):
         if not has_time:
@@ -75,5 +92,5 @@ class ForecastPredictor(Predictor):
 
     def forecast(self, frame: Any) -> Any:
         """The ``horizon`` rows after the last ``lookback`` rows of ``frame`` (a pandas DataFrame or a dict of
-        columns, rows in time order), in original units, as a DataFrame (see :func:`forecast_frame`)."""
+        columns), in original units, as a DataFrame (see :func:`forecast_frame`)."""
         return forecast_frame(self.module, frame)

@@ -109,6 +109,8 @@ def from_run(path: str | Path) -> SeqkitModel:
         module = build_module(cls, checkpoint.get("hyper_parameters") or {})
         module.load_state_dict(checkpoint["state_dict"])
     except Exception as error:
+        if is_memory_error(error):
+            raise  # load_model says so
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckpointError(f"Could not load {checkpoint_path} as {cls.__name__}: {reason}") from error
     results = run_results(run_dir / "metrics.csv", getattr(cls, "monitor", None))
@@ -131,19 +133,68 @@ def from_hub(repo_id: str, revision: str | None = None, max_parameters: int | No
     except CheckpointError:
         raise
     except Exception as error:  # huggingface_hub: not found, gated, offline cache miss...
+        if is_memory_error(error):
+            raise  # the download worked; building the model did not: load_model says so
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckpointError(f"Could not download {repo_id!r} from the Hub: {reason}") from error
+
+
+def is_memory_error(error: BaseException) -> bool:
+    """Whether ``error`` says memory ran out: ``MemoryError``, or torch's CPU/GPU allocator failing."""
+    text = str(error).lower()
+    return isinstance(error, MemoryError) or (
+        isinstance(error, RuntimeError) and ("not enough memory" in text or "out of memory" in text))
+
+
+def _memory_message(text: str, error: BaseException) -> str:
+    asked = re.search(r"allocate (\d+) bytes", str(error))
+    size = f" (one tensor alone took {int(asked.group(1)) / 1e9:,.1f} GB)" if asked else ""
+    return (f"Not enough memory to build the model of {text}{size}: it is larger than this machine can hold, or "
+            "its settings ask for sizes its weights do not have.")
+
+
+def _not_a_model(path: Path) -> str | None:
+    """Why the folder ``path`` holds no model, when it is neither a published folder nor a run directory (a run
+    directory has ``checkpoints/`` or the ``config.yaml`` of seqkit fit)."""
+    if not path.is_dir() or (path / "checkpoints").is_dir() or (path / "config.yaml").is_file():
+        return None
+    names = sorted(p.name for p in path.iterdir())
+    if not names:
+        return (f"{path} is an empty folder: a published model folder holds config.json and model.safetensors, a "
+                "run directory checkpoints/; publish or download the model again.")
+    published = {"model.safetensors", "README.md"} | {n for n in names if n.startswith(TOKENIZER_PREFIX)}
+    if published & set(names):
+        return (f"{path} has no config.json: it is an incomplete published model folder (it holds "
+                f"{', '.join(names[:4])}{'...' if len(names) > 4 else ''}); publish or download the model again.")
+    return (f"{path} is neither a published model folder (no config.json) nor a run directory (no checkpoints/); "
+            "pass the folder seqkit fit or seqkit publish wrote.")
 
 
 def load_model(path_or_id: str | Path, revision: str | None = None, max_parameters: int | None = None) -> SeqkitModel:
     """The trained model with its tokenizers, settings and results, from any place seqkit writes one to (CPU).
 
     ``max_parameters`` bounds what a published folder's config may ask for (default 2e9, or
-    ``SEQKIT_MAX_PARAMETERS``); a larger model is refused before any memory is taken."""
+    ``SEQKIT_MAX_PARAMETERS``); a larger model is refused before any memory is taken.
+
+    Memory running out while the model is built is one :class:`CheckpointError` that says so (never reported as a
+    failed download or a damaged file).
+    """
     text = os.fspath(path_or_id)
+    try:
+        return _load_model(text, revision, max_parameters)
+    except Exception as error:
+        if is_memory_error(error):
+            raise CheckpointError(_memory_message(text, error)) from None
+        raise
+
+
+def _load_model(text: str, revision: str | None, max_parameters: int | None) -> SeqkitModel:
     path = Path(text).expanduser()
     if is_model_folder(path):
         return SeqkitModel.load_folder(path, max_parameters=max_parameters)
+    problem = _not_a_model(path)
+    if problem:
+        raise CheckpointError(problem)
     if path.exists():
         return from_run(path)
     if looks_like_hub_id(text):

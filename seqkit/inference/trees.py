@@ -25,6 +25,8 @@ import torch
 
 from seqkit.data.trees import ParsedTree, TreeCollator, parse_tree, tree_table
 from seqkit.errors import DataError
+from seqkit.inference.blank import blank_record, is_blank_tree
+from seqkit.inference.classify import check_texts
 from seqkit.inference.predictor import Predictor
 from seqkit.tasks.classifier_steps import prediction_record
 
@@ -75,8 +77,8 @@ def text_to_tree(text: str) -> ParsedTree:
     """A labelled or unlabelled PTB bracketing (text in brackets), or plain text as a right-branching tree over its
     words (brackets inside plain text are read as words)."""
     text = text.strip()
-    if not text:
-        raise DataError("An empty text has no tree.")
+    if is_blank_tree(text):
+        raise DataError(f"{text!r} has no words, so no tree." if text else "An empty text has no tree.")
     if text.startswith("(") and text.endswith(")"):
         try:
             return parse_tree(text, labelled=True)
@@ -123,11 +125,17 @@ def explain_trees(module, tokenizer, texts: Sequence[str], batch_size: int = 64)
 def iter_classify_trees(module, tokenizer, texts: Iterable[str], batch_size: int = 64,
                         progress: Callable[[int], object] | None = None) -> Iterator[dict]:
     """Yield the root's ``{"label", "label_name"?, "probabilities"}`` record for every text, in input order,
-    reading ``texts`` lazily one batch at a time; ``progress`` is called with each batch's size."""
-    iterator = iter(texts)
+    reading ``texts`` lazily one batch at a time; ``progress`` is called with each batch's size. A blank text or a
+    bracketing with no words (``(2 )``) gets :func:`~seqkit.inference.blank.blank_record`."""
+    names = module.hparams.get("label_names")
+    iterator, done = iter(texts), 0
     while chunk := list(islice(iterator, batch_size)):
-        for item in explain_trees(module, tokenizer, chunk, batch_size):
-            yield item.root
+        check_texts(chunk, done)
+        done += len(chunk)
+        # Blank texts and trees with no words keep their place with a blank record (seqkit.inference.blank).
+        explained = iter(explain_trees(module, tokenizer, [t for t in chunk if not is_blank_tree(t)], batch_size))
+        for text in chunk:
+            yield blank_record(names) if is_blank_tree(text) else next(explained).root
         if progress is not None:
             progress(len(chunk))
 

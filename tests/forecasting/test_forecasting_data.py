@@ -98,3 +98,33 @@ def test_bad_settings_fail_clearly(series):
         _ = ForecastingDataModule(source, lookback=96, horizon=120, borders=SMALL_BORDERS).series_spec
     with pytest.raises(DataError, match="no column 'load'"):
         _ = ForecastingDataModule(source, target="load", borders=SMALL_BORDERS).series_spec
+
+
+def test_rows_out_of_time_order_are_sorted_and_a_repeated_timestamp_refused(series, caplog):
+    source, path, frame = series
+    in_order = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS)
+    frame.iloc[::-1].to_csv(path, index=False)  # newest row first
+    with caplog.at_level("INFO", logger="seqkit"):
+        reversed_rows = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS)
+        assert reversed_rows.series_spec == in_order.series_spec  # train statistics of the first 200 hours
+    assert "not in time order: sorted by 'date'" in caplog.text
+    np.testing.assert_array_equal(reversed_rows.series["values"], in_order.series["values"])
+    assert (pd.to_datetime(reversed_rows.series["times"]) == frame["date"]).all()
+
+    twice = frame.copy()
+    twice.loc[7, "date"] = twice.loc[6, "date"]
+    twice.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"holds 2020-01-01 06:00:00 twice \(rows 6 and 7\)"):
+        _ = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS).series_spec
+    garbled = frame.astype({"date": str})
+    garbled.loc[3, "date"] = "yesterday"
+    garbled.to_csv(path, index=False)
+    with pytest.raises(DataError, match="holds 'yesterday' in row 3, not a timestamp"):
+        _ = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS).series_spec
+
+
+def test_a_text_value_in_the_series_names_its_column(series):
+    source, path, frame = series
+    frame.astype({"b": object}).assign(b=lambda f: f["b"].where(f.index != 5, "abc")).to_csv(path, index=False)
+    with pytest.raises(DataError, match="Column 'b' of .* must be numeric"):
+        _ = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS).series_spec

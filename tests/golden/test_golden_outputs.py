@@ -1,7 +1,8 @@
 """Published folders written by an earlier seqkit still load, and give the outputs they gave then.
 
 ``expected.json`` was recorded from ``tests/fixtures/published_v1`` (tiny models trained a few steps on real data)
-before seqkit's inference code was reorganised; see ``cases.py``.
+before seqkit's inference code was reorganised; see ``cases.py``. The empty review's record was replaced since by the
+blank record that every blank input gets (docs/commands.md, "Blank inputs").
 """
 
 from __future__ import annotations

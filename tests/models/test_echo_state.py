@@ -127,3 +127,17 @@ def test_echo_state_lm_trains_only_the_readout_and_carries_its_state():
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.5  # from ln 12 = 2.5: the readout of the reservoir state learns the cycle
+
+
+def test_a_fit_without_optimizer_steps_keeps_its_best_checkpoint(tmp_path):
+    from seqkit.checkpointing import RunCheckpoint
+
+    module = EchoStateClassifier(vocab_size=10, num_classes=2, reservoir={"reservoir_size": 50}, alpha=0.1)
+    checkpoint = RunCheckpoint(dirpath=tmp_path / "checkpoints", filename="best", monitor="val_acc", mode="max",
+                               auto_insert_metric_name=False, enable_version_counter=False)
+    trainer = L.Trainer(max_epochs=1, logger=False, callbacks=[checkpoint], enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path, num_sanity_val_steps=0)
+    trainer.fit(module, datamodule=_Toy())
+    assert trainer.global_step == 0  # the readout is solved, never stepped
+    assert checkpoint.best_model_path == str(tmp_path / "checkpoints" / "best.ckpt")
+    assert (tmp_path / "checkpoints" / "best.ckpt").is_file() and (tmp_path / "checkpoints" / "last.ckpt").is_file()

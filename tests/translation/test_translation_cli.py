@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from seqkit.cli import main
-from tests.helpers import REPO
+from tests.helpers import REPO, subprocess_env
 
 TINY = REPO / "recipes" / "translation" / "tiny.yaml"
 SENTENCES = ["Ein Mann fährt Fahrrad.", "Zwei Hunde spielen im Schnee.", "", "Eine Frau mit einem roten Hut."]
@@ -50,7 +52,8 @@ def test_translate_command_one_line_per_input(run, tmp_path, capsys):
     assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--beam", "3", "--nbest", "2",
                  "--quiet"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [int(line.split(" ||| ")[0]) for line in lines] == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert [int(line.split(" ||| ")[0]) for line in lines] == [0, 0, 1, 1, 2, 3, 3]  # one marker for the blank
+    assert lines[4] == "2 |||  ||| nan"
 
 
 def test_translate_command_plots_attention(run, tmp_path, monkeypatch, capsys):
@@ -76,7 +79,63 @@ def test_translate_texts_restores_order_and_returns_attention(run):
     assert [r.source for r in results] == texts
     assert [r.text for r in results] == one_by_one
     for r in results:
-        assert r.attention.shape == (len(r.target_pieces), len(r.source_pieces))
+        if r.source:
+            assert r.attention.shape == (len(r.target_pieces), len(r.source_pieces))
+
+
+def test_blank_lines_and_texts_get_empty_translations(run, tmp_path):
+    import math
+
+    from seqkit.inference import load
+
+    source = tmp_path / "source.de"
+    source.write_text("Ein Hund läuft.\n\n   \nEin Kind spielt.\n", encoding="utf-8")
+    output = tmp_path / "hyp.en"
+    assert main(["translate", "--checkpoint", str(run), "--input", str(source), "--output", str(output),
+                 "--beam", "2", "--quiet"]) == 0
+    lines = output.read_text(encoding="utf-8").split("\n")
+    assert len(lines) == 5 and lines[1] == lines[2] == lines[4] == "" and lines[0] and lines[3]
+    predictor = load(run)
+    assert predictor.translate([""], beam=2) == [""] and predictor.translate(" \t", beam=2) == ""
+    blank = predictor.translate(["", "Ein Hund läuft."], beam=2, details=True)[0]
+    assert blank.nbest == [] and math.isnan(blank.score)
+
+
+def test_a_long_source_is_cut_to_the_models_max_length_with_a_warning(run, monkeypatch, caplog):
+    import logging
+
+    from seqkit.inference import load
+
+    monkeypatch.setattr(logging.getLogger("seqkit"), "propagate", True)  # the CLI may have made it print alone
+    predictor = load(run)
+    assert predictor.max_source_length == 40  # the tiny recipe's max_length
+    long = " ".join(["Ein Hund läuft."] * 60)
+    with caplog.at_level(logging.WARNING):
+        cut = predictor.translate(["Ein Mann.", long, long], beam=2, details=True)
+    # distinct messages: pytest's capture may see a record twice; the command's test counts lines exactly
+    warnings = list(dict.fromkeys(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING))
+    assert len(warnings) == 2 and warnings[0].startswith("Text 2 has ") and "translating its first 40" in warnings[0]
+    assert warnings[1].startswith("Text 3 has ")
+    assert len(predictor.translate(long, beam=2, details=True, return_attention=True).source_pieces) == 40
+    assert cut[1].text == predictor.translate(long, beam=2, max_length=40)
+    assert cut[1].text != predictor.translate(long, beam=2, max_length=4)
+
+
+def test_the_command_warns_once_per_cut_line(run, tmp_path):
+    source = tmp_path / "long.de"
+    source.write_text("Ein Hund.\n" + " ".join(["Ein Hund läuft."] * 60) + "\nEin Kind.\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "seqkit", "translate", "--checkpoint", str(run), "--input",
+                           str(source), "--beam", "2", "--quiet"], capture_output=True, text=True,
+                          env=subprocess_env(OMP_NUM_THREADS="1"), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 3
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [
+        f"seqkit: Text 2 has {done.stderr.split(' has ')[1].split()[0]} tokens: translating its first 40, the "
+        "model's max_length (set max_length to change it)."]
+    done = subprocess.run([sys.executable, "-m", "seqkit", "translate", "--checkpoint", str(run), "--input",
+                           str(source), "--beam", "2", "--quiet", "--max_length", "1000"], capture_output=True,
+                          text=True, env=subprocess_env(OMP_NUM_THREADS="1"), timeout=120)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
 
 
 def test_bad_arguments_fail_clearly(run, tmp_path, capsys):

@@ -49,6 +49,20 @@ def test_classify_trees_and_plain_text(run_dir, tmp_path, capsys):
     assert [json.loads(line)["label"] for line in out.read_text().splitlines()] == [r["label"] for r in records]
 
 
+def test_blank_texts_and_trees_without_words_get_no_label(run_dir, capsys):
+    import seqkit
+
+    blanks = ["", "   ", "(2 )", "(3 (2 ) (1 ))"]
+    assert main(["classify", "--checkpoint", str(run_dir), blanks[2], SENTENCES[1], blanks[0]]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["label"] for r in records][::2] == [None, None] and records[1]["label"] is not None
+    assert records[0] == {"text": "(2 )", "label": None, "probabilities": None, "blank": True, "label_name": None}
+    predictor = seqkit.load(run_dir)
+    assert [r["label"] for r in predictor.classify(blanks)] == [None] * 4
+    with pytest.raises(ValueError, match="has no words"):
+        predictor.explain("(2 )")
+
+
 def test_explain_draws_every_phrase(run_dir, tmp_path):
     source = tmp_path / "in.txt"
     source.write_text("\n".join(SENTENCES) + "\n")
