@@ -58,6 +58,18 @@ from seqkit.safe_config import import_refusal, load_yaml, secure_parsing  # noqa
 from seqkit.threads import check_cpu_precision, check_threads, set_threads  # noqa: E402
 
 
+class _SizeCheckedInstantiator:
+    """Builds the model on the meta device first: a size no machine holds is refused before any memory is taken.
+    A class rather than a closure, so that ``ddp_spawn`` can pickle what refers to it."""
+
+    def __init__(self, cli: Any, inner: Any) -> None:
+        self.cli, self.inner = cli, inner
+
+    def __call__(self, class_type: type, *args: Any, applied_instantiation_links: dict, **kwargs: Any) -> Any:
+        check_model_size(class_type, args, kwargs, self.cli._section(self.cli.config).get("max_parameters"))
+        return self.inner(class_type, *args, applied_instantiation_links=applied_instantiation_links, **kwargs)
+
+
 class _DropTips(logging.Filter):
     """Drops Lightning's advertising tips from the log; real messages pass."""
 
@@ -164,14 +176,7 @@ class SeqkitCLI(LightningCLI):
 
     def _add_instantiators(self) -> None:
         super()._add_instantiators()
-        lightning_instantiator = _InstantiatorFn(cli=self, key="model")
-
-        def size_checked(class_type: type, *args: Any, applied_instantiation_links: dict, **kwargs: Any) -> Any:
-            # Built on the meta device first: a size no machine holds is refused before any memory is taken.
-            check_model_size(class_type, args, kwargs, self._section(self.config).get("max_parameters"))
-            return lightning_instantiator(class_type, *args, applied_instantiation_links=applied_instantiation_links,
-                                          **kwargs)
-
+        size_checked = _SizeCheckedInstantiator(self, _InstantiatorFn(cli=self, key="model"))
         self.parser.add_instantiator(size_checked, L.LightningModule, subclasses=True, prepend=True)
 
     def before_instantiate_classes(self) -> None:

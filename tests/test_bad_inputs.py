@@ -703,9 +703,14 @@ def _classify_many(place: Path, run: Path, runs: Path, tmp_path: Path) -> subpro
     """A classify of 200,000 lines to a pipe, once its first records have come out."""
     source = tmp_path / "many.txt"
     source.write_text("a gorgeous , witty film\n" * 200_000)
+    import signal
+
+    # Test workers may run with SIGINT ignored, which a child inherits (Python then never raises KeyboardInterrupt):
+    # the command starts with Ctrl-C's default meaning, as from a terminal.
     process = subprocess.Popen([sys.executable, "-m", "seqkit", "classify", "--checkpoint", str(run), "--input",
                                 str(source)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=place,
-                               env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs)))
+                               env=subprocess_env(OMP_NUM_THREADS="1", SEQKIT_RUNS_DIR=str(runs)),
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert process.stdout.readline().startswith(b"{")
     return process
 
