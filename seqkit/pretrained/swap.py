@@ -50,12 +50,14 @@ def _swap_in(staging: Path, folder: Path, old_files: list[Path]) -> None:
         except BaseException:
             os.rename(retired, folder)  # put the old folder back
             raise
-    for path in old_files:
-        old = retired / path.relative_to(folder)
-        if old.is_symlink() or old.is_file():
-            old.unlink()
-    with contextlib.suppress(OSError):  # something else appeared in it meanwhile: left rather than deleted
-        retired.rmdir()
+    # The new folder is in place: a failure while tidying the old one must not undo the swap (the caller would remove
+    # ``staging``, which after an exchange is the old folder), so what cannot be removed is left behind.
+    with contextlib.suppress(OSError):
+        for path in old_files:
+            old = retired / path.relative_to(folder)
+            if old.is_symlink() or old.is_file():
+                old.unlink()
+        retired.rmdir()  # fails, and is left, when something else appeared in it meanwhile
 
 
 @contextlib.contextmanager
