@@ -12,6 +12,8 @@ import inspect
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import fields as dataclass_fields
+from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +51,25 @@ def fold_groups(task_class: type, hparams: Mapping[str, Any]) -> dict[str, Any]:
     """
     folded = dict(hparams)
     for name, group in group_fields(task_class).items():
-        names = set(getattr(group, "__dataclass_fields__", {}))
-        moved = {key: folded.pop(key) for key in names & folded.keys() if key != name}
-        if moved:
-            folded[name] = {**moved, **dict(folded.get(name) or {})}
+        folded = _fold_into(group, name, folded)
     return folded
+
+
+def _fold_into(group: type, name: str, hparams: dict[str, Any]) -> dict[str, Any]:
+    # The group's own fields first, then those of the groups inside it (``network.encoder.hidden_size``).
+    fields = {field.name: field for field in dataclass_fields(group)}
+    moved = {key: hparams.pop(key) for key in fields.keys() & hparams.keys() if key != name}
+    for key, field in fields.items():
+        default = field.default_factory() if callable(field.default_factory) else field.default
+        if not is_dataclass(default):
+            continue
+        inner = {f.name for f in dataclass_fields(default)} - fields.keys() - {name}
+        taken = {k: hparams.pop(k) for k in inner & hparams.keys()}
+        if taken:
+            moved[key] = {**taken, **dict(moved.get(key) or {})}
+    if moved:
+        hparams[name] = {**moved, **dict(hparams.get(name) or {})}
+    return hparams
 
 
 def loadable_hparams(task_class: type, hparams: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass, replace
+from dataclasses import asdict, fields, is_dataclass, replace
 from typing import Any, ClassVar, TypeVar
 
 import lightning as L
@@ -12,15 +12,30 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from seqkit.distributed import every_rank, own_share, rank_and_size
-from seqkit.errors import DataError
+from seqkit.errors import ConfigError, DataError
 
 Config = TypeVar("Config")
 
 
 def as_config(default: Config, value: Config | Mapping[str, Any]) -> Config:
     """A settings group as its dataclass, whether given as one (recipes, Python) or as a dict (saved hparams, whose
-    missing fields keep the ``default`` group's values)."""
-    return replace(default, **value) if isinstance(value, Mapping) else value
+    missing fields keep the ``default`` group's values). Groups inside the group (``network.encoder``) are read the
+    same way; an unknown key is refused in one line."""
+    if not isinstance(value, Mapping):
+        return value
+    known = {f.name: f for f in fields(default)}
+    unknown = sorted(set(value) - set(known))
+    if unknown:
+        from difflib import get_close_matches
+
+        close = get_close_matches(unknown[0], list(known), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else f"; known: {', '.join(known)}."
+        raise ConfigError(f"{type(default).__name__} has no setting `{unknown[0]}`{hint}")
+    given = {}
+    for name, item in value.items():
+        inner = getattr(default, name)
+        given[name] = as_config(inner, item) if is_dataclass(inner) and isinstance(item, Mapping) else item
+    return replace(default, **given)
 
 
 class TaskModule(L.LightningModule):
