@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     text = " ".join(line.strip() for line in rows.slice(0, 60).to_pylist())
     ids = torch.tensor([tokenizer.encode(text)])[:, : args.chars + 1]
     with torch.no_grad():
-        bits, passed, _ = module.model.bits(ids[:, :-1], ids[:, 1:])
+        bits, passed, _ = module.network.bits(ids[:, :-1], ids[:, 1:])
     chars = [tokenizer.id_to_token(i) for i in ids[0, 1:].tolist()]
     bits, passed = bits[0].tolist(), passed[0].tolist()
 

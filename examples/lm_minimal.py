@@ -103,10 +103,10 @@ def main() -> None:
     vocab = {word: index for index, word in enumerate(words)}  # WikiText-2 v1 maps rare words to <unk> already
     train, validation, test = (batchify(tokenize(lines[split], vocab, args.max_tokens), size) for split, size in
                                (("train", args.batch_size), ("validation", 10), ("test", 10)))
-    config = RNNLMConfig(vocab_size=len(vocab), embedding_dim=args.hidden_size, hidden_size=args.hidden_size,
-                         num_layers=2, cell="lstm", dropout=0.5, dropout_input=0.5, dropout_hidden=0.5,
-                         dropout_embedding=0.0, weight_drop=0.0, tie_weights=True)
-    model = RNNLanguageModel(config)
+    config = RNNLMConfig(embedding_dim=args.hidden_size, hidden_size=args.hidden_size, num_layers=2, cell="lstm",
+                         dropout=0.5, dropout_input=0.5, dropout_hidden=0.5, dropout_embedding=0.0, weight_drop=0.0,
+                         tie_weights=True)
+    model = RNNLanguageModel(len(vocab), config)
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.25, patience=0)
     print(f"vocabulary {len(vocab):,}, train tokens {train.numel():,}, "

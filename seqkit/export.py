@@ -147,8 +147,8 @@ class _TranslatorEncoder(nn.Module):
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
-        self.model = copy.copy(module.model)  # a shallow copy whose encoder is swapped; the weights are shared
-        self.model.encoder = LengthAwareEncoder(module.model.encoder)
+        self.model = copy.copy(module.network)  # a shallow copy whose encoder is swapped; the weights are shared
+        self.model.encoder = LengthAwareEncoder(module.network.encoder)
 
     def forward(self, src_ids: Tensor, src_lengths: Tensor) -> tuple[Tensor, ...]:
         return self.model.encode(src_ids, src_lengths)
@@ -159,7 +159,7 @@ class _TranslatorStep(nn.Module):
 
     def __init__(self, module: nn.Module) -> None:
         super().__init__()
-        self.model = module.model
+        self.model = module.network
 
     def forward(self, prev_tokens: Tensor, hidden: Tensor, feed: Tensor, memory: Tensor, keys: Tensor,
                 mask: Tensor) -> tuple[Tensor, ...]:
@@ -185,7 +185,7 @@ class _LanguageModel(nn.Module):
         super().__init__()
         from torch.nn.utils import parametrize
 
-        model = _copy_trained(module.model).eval()
+        model = _copy_trained(module.network).eval()
         if model.adaptive is not None:
             raise ExportError("ONNX export of a language model with an adaptive softmax is not supported.")
         for layer in model.layers:  # weight drop is the identity in eval: bake the plain weights in

@@ -5,7 +5,7 @@ for translation models, greedy and prefix beam decoding of CTC outputs (speech).
 Language models: :func:`generate` continues a batch of prompts, drawing each token with :func:`sample_next`
 (temperature, top-k, top-p). Translation: the search functions take any model with the two tensor-only methods of
 :class:`~seqkit.models.seq2seq.AttentionalSeq2Seq` (``encode`` and ``decode_step``; a task module holding one as
-``.model`` works too).
+``.network`` works too).
 
 Beam search keeps all beams of all sentences in one batch of ``B * K`` rows. Each step it takes the ``2K`` best
 extensions of every sentence: ``<eos>`` among the first ``K`` closes a hypothesis (scored with the GNMT length
@@ -175,8 +175,8 @@ def max_lengths(src_lengths: Tensor, ratio: float, offset: int) -> Tensor:
 
 
 def _model(module):
-    """The network whose ``encode``/``decode_step`` run the search (a task module holds it as ``.model``)."""
-    return getattr(module, "model", module)
+    """The network whose ``encode``/``decode_step`` run the search (a task module holds it as ``.network``)."""
+    return getattr(module, "network", module)
 
 
 @torch.no_grad()

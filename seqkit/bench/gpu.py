@@ -361,10 +361,10 @@ def precision_quality(folder: Path, model: list[str], epochs: int, cuda: bool, c
 # ---------------------------------------------------------------------------------------------- 4 and 5: kernels
 def _language_model(settings: dict, weight_drop: float, device: str) -> torch.nn.Module:
     torch.manual_seed(settings["seed"])
-    config = RNNLMConfig(vocab_size=settings["vocab"], embedding_dim=settings["hidden"],
-                         hidden_size=settings["hidden"], num_layers=settings["layers"], weight_drop=weight_drop,
-                         dropout=0.4, dropout_input=0.4, dropout_hidden=0.25, dropout_embedding=0.0)
-    return RNNLanguageModel(config).to(device).train()
+    config = RNNLMConfig(embedding_dim=settings["hidden"], hidden_size=settings["hidden"],
+                         num_layers=settings["layers"], weight_drop=weight_drop, dropout=0.4, dropout_input=0.4,
+                         dropout_hidden=0.25, dropout_embedding=0.0)
+    return RNNLanguageModel(settings["vocab"], config).to(device).train()
 
 
 def _train_steps(model: torch.nn.Module, settings: dict, steps: int, device: str) -> float:

@@ -15,7 +15,7 @@ def _bare_round(module, optimizer, batches, clip: float | None, warmup: int) -> 
     """The same steps as ``LanguageModel.training_step`` plus Lightning's optimisation, written out by hand."""
     from seqkit.models.rnn_lm import detach_layer_states
 
-    net = module.model.train()
+    net = module.network.train()
     params = [p for p in net.parameters() if p.requires_grad]
     state, start = None, (0.0, 0.0)
     for index, batch in enumerate(batches):

@@ -79,7 +79,7 @@ class LanguageModelPredictor(Predictor):
         See :func:`seqkit.search.sample_next` for ``top_k`` and ``top_p``.
         """
         single = isinstance(prompts, str)
-        texts = generate_text(self.module.model, self.tokenizer, [prompts] if single else list(prompts),
+        texts = generate_text(self.module.network, self.tokenizer, [prompts] if single else list(prompts),
                               max_new_tokens, temperature, top_k, top_p, seed=seed)
         return texts[0] if single else texts
 
@@ -88,6 +88,6 @@ class LanguageModelPredictor(Predictor):
         """Continue ``prompt``, yielding the new text of each token as it is drawn (for printing as it comes)."""
         check_sampling(max_new_tokens, temperature, top_k, top_p)
         out = StreamingDetokenizer(self.tokenizer)
-        for step in generate(self.module.model, [prompt_ids(self.tokenizer, prompt)], max_new_tokens, temperature,
+        for step in generate(self.module.network, [prompt_ids(self.tokenizer, prompt)], max_new_tokens, temperature,
                              top_k, top_p, seed=seed):
             yield out.push(int(step[0]))

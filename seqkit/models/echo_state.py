@@ -12,6 +12,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from seqkit.errors import ConfigError
+from seqkit.nn.config_checks import at_least, positive
+
 
 def scaled_reservoir_weight(
     size: int, spectral_radius: float, density: float, generator: torch.Generator | None = None
@@ -163,6 +166,14 @@ class ReservoirConfig:
     bias_scaling: float = 0.1
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        at_least(self, "embedding_dim", "reservoir_size")
+        positive(self, "spectral_radius", "leak_rate", "density")
+        at_least(self, "input_scaling", "bias_scaling", minimum=0)
+        for name in ("leak_rate", "density"):
+            if getattr(self, name) > 1:
+                raise ConfigError(f"{type(self).__name__}.{name}={getattr(self, name)}: must be in (0, 1].")
+
     def build(self, vocab_size: int, pad_id: int | None = None) -> tuple[Tensor, Reservoir]:
         """Token vectors ``(V, I)`` (zero at ``pad_id``) and the reservoir."""
         generator = torch.Generator().manual_seed(self.seed + 1)
@@ -204,3 +215,39 @@ class EchoStateClassifierNet(nn.Module):
     def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
         """Class scores ``(B, C)``."""
         return self.readout(self.features(input_ids, input_lengths))
+
+
+#: The next-token model's reservoir: larger and sparser than a classifier's, driven harder.
+LM_RESERVOIR = ReservoirConfig(reservoir_size=1000, input_scaling=1.0, density=0.05)
+
+
+@dataclass(frozen=True)
+class EchoStateLMConfig:
+    """Architecture of an :class:`EchoStateLMNet` (``model.init_args.network`` of :class:`~seqkit.tasks.EchoStateLM`):
+    the fixed part; the readout's sizes follow from it and the vocabulary."""
+
+    reservoir: ReservoirConfig = LM_RESERVOIR
+    """Token vectors and reservoir (``network.reservoir.leak_rate`` in a recipe)."""
+
+
+class EchoStateLMNet(nn.Module):
+    """Token ids ``(B, T)`` -> fixed random token vectors -> reservoir -> linear readout ``(N -> V)``: next-token
+    logits. Only the readout has trainable weights.
+
+    Args:
+        vocab_size: Tokens ``V``.
+        config: :class:`EchoStateLMConfig`.
+    """
+
+    def __init__(self, vocab_size: int, config: EchoStateLMConfig = EchoStateLMConfig()) -> None:
+        super().__init__()
+        embedding, self.reservoir = config.reservoir.build(vocab_size)
+        self.register_buffer("embedding", embedding)
+        self.readout = nn.Linear(config.reservoir.reservoir_size, vocab_size)
+
+    def forward(self, ids: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Next-token logits ``(B, T, V)`` for ids ``(B, T)`` from reservoir state ``(B, N)`` (default zeros), and
+        the final reservoir state ``(B, N)``."""
+        with torch.no_grad():  # nothing before the readout is trained
+            states = self.reservoir(self.embedding[ids], state=state)
+        return self.readout(states), states[:, -1]

@@ -20,10 +20,13 @@ surprise; its state after the previous surprise, with the lower net's state at t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from seqkit.nn.config_checks import at_least
 
 
 class CharLSTM(nn.Module):
@@ -99,19 +102,35 @@ class HigherNet(nn.Module):
         return self.head(torch.cat([context, lower_hidden], -1))
 
 
+@dataclass(frozen=True)
+class HistoryCompressorConfig:
+    """Architecture of a :class:`HistoryCompressor` (``model.init_args.network`` of
+    :class:`~seqkit.tasks.HistoryCompressorLM`); the vocabulary size comes from the data."""
+
+    lower_size: int = 256
+    """Lower LSTM units (its embedding size too)."""
+    higher_size: int = 256
+    """Higher LSTM units."""
+    max_gap: int = 64
+    """Time gaps between surprises are clipped to this before the higher net embeds them."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "lower_size", "higher_size", "max_gap")
+
+
 class HistoryCompressor(nn.Module):
     """Lower :class:`CharLSTM` + :class:`HigherNet`; see the module docstring for the coding scheme.
 
     Args:
         vocab_size: Tokens ``V``.
-        lower_size: Lower LSTM units.
-        higher_size: Higher LSTM units.
+        config: The two nets' sizes, :class:`HistoryCompressorConfig`.
     """
 
-    def __init__(self, vocab_size: int, lower_size: int = 256, higher_size: int = 256) -> None:
+    def __init__(self, vocab_size: int, config: HistoryCompressorConfig = HistoryCompressorConfig()) -> None:
         super().__init__()
-        self.lower = CharLSTM(vocab_size, lower_size)
-        self.higher = HigherNet(vocab_size, higher_size, lower_size)
+        self.config = config
+        self.lower = CharLSTM(vocab_size, config.lower_size)
+        self.higher = HigherNet(vocab_size, config.higher_size, config.lower_size, config.max_gap)
 
     def lower_outputs(self, ids: Tensor, targets: Tensor, state=None):
         """Lower logits ``(B, T, V)``, its states ``(B, T, H)``, the surprise mask ``(B, T)`` and the final state."""

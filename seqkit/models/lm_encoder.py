@@ -7,6 +7,7 @@ vector is read at the last real token.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,32 @@ from seqkit.errors import CheckpointError
 from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 from seqkit.runs import find_checkpoint
 
-#: Arguments of :class:`RNNLanguageModel` that define the encoder (the rest of a LanguageModel's settings are
-#: about training it).
-ARCHITECTURE_KEYS = (
-    "vocab_size", "embedding_dim", "hidden_size", "num_layers", "cell", "dropout", "dropout_input", "dropout_hidden",
-    "dropout_embedding", "weight_drop", "tie_weights", "adaptive_softmax_cutoffs", "pad_id",
-)
+#: The data-linked arguments of :class:`RNNLanguageModel` beside its :class:`RNNLMConfig`.
+DATA_KEYS = ("vocab_size", "pad_id")
+#: The keys of an architecture (see :func:`read_lm_checkpoint`): the data-linked sizes and the network's settings
+#: (the rest of a LanguageModel's settings are about training it).
+ARCHITECTURE_KEYS = (*DATA_KEYS, *(f.name for f in fields(RNNLMConfig)))
+#: The weight names of the language model's network: ``network.`` since it is held as ``network``, ``model.`` before.
+_PREFIXES = ("network.", "model.")
+
+
+def architecture_of(hparams: dict[str, Any]) -> dict[str, Any]:
+    """A LanguageModel's architecture from its saved hyperparameters: the network group (``network``) or, in a
+    checkpoint written before the group, the same settings at the top level, with the data-linked sizes."""
+    network = hparams.get("network")
+    settings = dict(network) if isinstance(network, dict) else hparams
+    architecture = {key: settings[key] for key in ARCHITECTURE_KEYS if key in settings}
+    architecture.update({key: hparams[key] for key in DATA_KEYS if key in hparams})
+    return architecture
 
 
 def read_lm_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Tensor], Path]:
     """Read a :class:`~seqkit.tasks.LanguageModel` checkpoint (run directory or ``.ckpt``) without unpickling code.
 
     Returns:
-        ``(architecture, encoder_state, run_dir)``: the :class:`RNNLanguageModel` arguments, the weights of its
-        embedding and recurrent layers (decoder left out), and the run directory (which holds ``tokenizer/``).
+        ``(architecture, encoder_state, run_dir)``: the :class:`RNNLanguageModel` arguments as one flat dict
+        (:data:`ARCHITECTURE_KEYS`), the weights of its embedding and recurrent layers (decoder left out), and the run
+        directory (which holds ``tokenizer/``).
     """
 
     checkpoint_file, run_dir = find_checkpoint(path)
@@ -41,17 +54,17 @@ def read_lm_checkpoint(path: str | Path) -> tuple[dict[str, Any], dict[str, Tens
         raise CheckpointError(f"pretrained_lm: {error}") from None
     hparams = checkpoint.get("hyper_parameters") or {}
     state = checkpoint.get("state_dict") or {}
-    if not any(key.startswith("model.layers.") for key in state) or "vocab_size" not in hparams:
+    prefix = next((p for p in _PREFIXES if any(key.startswith(p + "layers.") for key in state)), None)
+    if prefix is None or "vocab_size" not in hparams:
         raise CheckpointError(
-            f"{checkpoint_file} is not a seqkit LanguageModel checkpoint (no model.layers.* weights); "
+            f"{checkpoint_file} is not a seqkit LanguageModel checkpoint (no network.layers.* weights); "
             "pretrained_lm needs a run of recipes/lm/*.yaml."
         )
-    architecture = {key: hparams[key] for key in ARCHITECTURE_KEYS if key in hparams}
     encoder_state = {
-        key.removeprefix("model."): value for key, value in state.items()
-        if key.startswith(("model.embedding.", "model.layers."))
+        key.removeprefix(prefix): value for key, value in state.items()
+        if key.startswith((prefix + "embedding.", prefix + "layers."))
     }
-    return architecture, encoder_state, run_dir
+    return architecture_of(hparams), encoder_state, run_dir
 
 
 class LanguageModelEncoder(nn.Module):
@@ -62,12 +75,13 @@ class LanguageModelEncoder(nn.Module):
     active while fine-tuning, as in ULMFiT.
 
     Args:
-        architecture: :class:`RNNLanguageModel` arguments (see :func:`read_lm_checkpoint`).
+        architecture: :class:`RNNLanguageModel` arguments as one flat dict (see :func:`read_lm_checkpoint`).
     """
 
     def __init__(self, architecture: dict[str, Any]) -> None:
         super().__init__()
-        self.lm = RNNLanguageModel(RNNLMConfig(**architecture))
+        settings = {key: value for key, value in architecture.items() if key not in DATA_KEYS}
+        self.lm = RNNLanguageModel(architecture["vocab_size"], RNNLMConfig(**settings), architecture.get("pad_id"))
         self.lm.decoder = None  # the classifier needs no next-token output layer
         self.lm.adaptive = None
 

@@ -8,6 +8,7 @@ matrix (Press and Wolf 2017; Inan et al. 2017), as in AWD-LSTM (Merity et al. 20
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -15,6 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
+from seqkit.errors import ConfigError
+from seqkit.nn.config_checks import at_least, rate
 from seqkit.nn.dropout import DropoutEmbedding, LockedDropout
 from seqkit.nn.dropout import weight_drop as apply_weight_drop
 from seqkit.nn.recurrent import FUSED_LAYERS, CellType, detach_state, ensure_flat_weights, fused_call
@@ -30,57 +33,82 @@ def detach_layer_states(state: LMState | None) -> LMState | None:
     return None if state is None else [detach_state(s) for s in state]
 
 
-@dataclass
+@dataclass(frozen=True)
 class RNNLMConfig:
-    """Architecture of an :class:`RNNLanguageModel`.
+    """Architecture of an :class:`RNNLanguageModel` (``model.init_args.network`` of a language-model recipe); the
+    vocabulary size and padding id come from the data, not from here."""
 
-    Args:
-        vocab_size: Vocabulary size ``V``.
-        embedding_dim: Embedding size ``E``.
-        hidden_size: Hidden size of every layer but the last (which is ``E`` when tying).
-        num_layers: Number of recurrent layers.
-        cell: ``lstm``, ``gru`` or ``rnn`` (Elman, tanh); or ``mingru`` / ``minlstm`` (parallel scan, no weight drop).
-        dropout: Locked dropout on the last layer's output (AWD-LSTM ``dropout``).
-        dropout_input: Locked dropout on the embeddings (``dropouti``).
-        dropout_hidden: Locked dropout between layers (``dropouth``).
-        dropout_embedding: Embedding (word type) dropout (``dropoute``).
-        weight_drop: DropConnect on hidden-to-hidden weights (``wdrop``); 0 disables it.
-        tie_weights: Share the embedding with the decoder.
-        adaptive_softmax_cutoffs: Use ``nn.AdaptiveLogSoftmaxWithLoss`` with these cutoffs (e.g. ``[20000, 60000]``)
-            for large vocabularies; no tying then. Cutoffs not below ``vocab_size`` are dropped.
-        pad_id: Padding id (its embedding is zero).
-    """
-
-    vocab_size: int
     embedding_dim: int = 400
+    """Embedding size ``E``."""
     hidden_size: int = 1150
+    """Hidden size of every layer but the last (which is ``E`` when tying)."""
     num_layers: int = 3
+    """Number of recurrent layers."""
     cell: CellType = "lstm"
+    """``lstm``, ``gru`` or ``rnn`` (Elman, tanh); or ``mingru`` / ``minlstm`` (parallel scan, no weight drop)."""
     dropout: float = 0.4
+    """Locked dropout on the last layer's output (AWD-LSTM ``dropout``)."""
     dropout_input: float = 0.65
+    """Locked dropout on the embeddings (``dropouti``)."""
     dropout_hidden: float = 0.3
+    """Locked dropout between layers (``dropouth``)."""
     dropout_embedding: float = 0.1
+    """Embedding (word type) dropout (``dropoute``)."""
     weight_drop: float = 0.5
+    """DropConnect on hidden-to-hidden weights (``wdrop``); 0 disables it."""
     tie_weights: bool = True
+    """Share the embedding with the decoder."""
     adaptive_softmax_cutoffs: list[int] | None = None
-    pad_id: int | None = None
+    """Use ``nn.AdaptiveLogSoftmaxWithLoss`` with these cutoffs (e.g. ``[20000, 60000]``) for large vocabularies; no
+    tying then. Cutoffs not below the vocabulary size are dropped."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "embedding_dim", "hidden_size", "num_layers")
+        rate(self, "dropout", "dropout_input", "dropout_hidden", "dropout_embedding", "weight_drop")
+        if self.cell not in FUSED_LAYERS:
+            raise ConfigError(f"RNNLMConfig.cell={self.cell!r}: must be one of {', '.join(FUSED_LAYERS)}.")
+        if self.weight_drop > 0 and self.cell in ("mingru", "minlstm"):
+            raise ConfigError(f"RNNLMConfig.weight_drop={self.weight_drop}: weight drop acts on hidden-to-hidden "
+                              f"weights, which {self.cell} does not have; set model.init_args.network.weight_drop 0 "
+                              "(dropout still applies).")
+        for cutoff in self.adaptive_softmax_cutoffs or []:
+            if isinstance(cutoff, bool) or not isinstance(cutoff, int) or cutoff < 1:
+                raise ConfigError(f"RNNLMConfig.adaptive_softmax_cutoffs={self.adaptive_softmax_cutoffs}: each "
+                                  "cutoff must be a whole number of at least 1.")
+
+
+#: Builds the input layer in place of the word embedding: ``(vocab_size, embedding_dim, pad_id) -> module`` mapping
+#: ids ``(B, T)`` to vectors ``(B, T, embedding_dim)`` (e.g. a character CNN that reads each word's spelling).
+EmbeddingFactory = Callable[[int, int, "int | None"], nn.Module]
 
 
 class RNNLanguageModel(nn.Module):
-    """Token ids ``(B, T)`` -> next-token logits ``(B, T, V)``, carrying a recurrent state; built from an
-    :class:`RNNLMConfig`."""
+    """Token ids ``(B, T)`` -> next-token logits ``(B, T, V)``, carrying a recurrent state.
 
-    def __init__(self, config: RNNLMConfig) -> None:
+    Args:
+        vocab_size: Vocabulary size ``V`` (from the data).
+        config: The architecture, :class:`RNNLMConfig`.
+        pad_id: Padding id (its embedding is zero), or ``None``.
+        embedding: An :data:`EmbeddingFactory` for the input layer; default a word embedding with embedding
+            dropout. Tying needs a layer with a ``weight`` of shape ``(V, E)``.
+    """
+
+    def __init__(self, vocab_size: int, config: RNNLMConfig = RNNLMConfig(), pad_id: int | None = None,
+                 embedding: EmbeddingFactory | None = None) -> None:
         super().__init__()
         c = config
         self.config = config
-        self.embedding = DropoutEmbedding(c.vocab_size, c.embedding_dim, padding_idx=c.pad_id,
-                                          dropout=c.dropout_embedding)
+        self.vocab_size = vocab_size
+        if embedding is None:
+            self.embedding = DropoutEmbedding(vocab_size, c.embedding_dim, padding_idx=pad_id,
+                                              dropout=c.dropout_embedding)
+        else:
+            self.embedding = embedding(vocab_size, c.embedding_dim, pad_id)
         self.input_dropout = LockedDropout(c.dropout_input)
         self.hidden_dropout = LockedDropout(c.dropout_hidden)
         self.output_dropout = LockedDropout(c.dropout)
         # Cutoffs at or past the vocabulary size mean nothing (a small corpus, a test slice): keep the rest.
-        cutoffs = [cutoff for cutoff in c.adaptive_softmax_cutoffs or [] if cutoff < c.vocab_size]
+        cutoffs = [cutoff for cutoff in c.adaptive_softmax_cutoffs or [] if cutoff < vocab_size]
         tie_weights = c.tie_weights and not cutoffs
         last = c.embedding_dim if tie_weights else c.hidden_size
         sizes = [c.embedding_dim] + [c.hidden_size] * (c.num_layers - 1) + [last]
@@ -88,26 +116,25 @@ class RNNLanguageModel(nn.Module):
             FUSED_LAYERS[c.cell](sizes[i], sizes[i + 1], batch_first=True) for i in range(c.num_layers)
         )
         if c.weight_drop > 0:
-            if c.cell in ("mingru", "minlstm"):
-                raise ValueError(f"weight_drop drops hidden-to-hidden weights, which {c.cell} does not have: "
-                                 "set model.init_args.weight_drop 0 (dropout still applies).")
             for layer in self.layers:
                 apply_weight_drop(layer, c.weight_drop)
         self.output_size = sizes[-1]
         if cutoffs:
-            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(self.output_size, c.vocab_size, cutoffs)
+            self.adaptive = nn.AdaptiveLogSoftmaxWithLoss(self.output_size, vocab_size, cutoffs)
             self.decoder = None
         else:
             self.adaptive = None
-            self.decoder = nn.Linear(self.output_size, c.vocab_size)
+            self.decoder = nn.Linear(self.output_size, vocab_size)
             if tie_weights:
                 tie(self.decoder, self.embedding)
-        self._init_weights()
+        self._init_weights(own_embedding=embedding is None)
 
-    def _init_weights(self) -> None:
-        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+    def _init_weights(self, own_embedding: bool) -> None:
         if self.decoder is not None:
             nn.init.zeros_(self.decoder.bias)
+        if not own_embedding:  # a given input layer initialises itself
+            return
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         if self.embedding.padding_idx is not None:
             with torch.no_grad():
                 self.embedding.weight[self.embedding.padding_idx].zero_()

@@ -22,8 +22,10 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from seqkit.errors import ConfigError
 from seqkit.nn import RecurrentEncoder, TiedOutput
 from seqkit.nn.attention import AdditiveAttention, Attention, ConcatAttention, DotAttention, GeneralAttention
+from seqkit.nn.config_checks import at_least, rate
 from seqkit.nn.recurrent import FUSED_LAYERS, CellType
 
 AttentionType = Literal["bahdanau", "dot", "general", "concat"]
@@ -37,68 +39,78 @@ SCORERS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Seq2SeqConfig:
-    """Architecture of an :class:`AttentionalSeq2Seq`.
+    """Architecture of an :class:`AttentionalSeq2Seq` (``model.init_args.network`` of a translation recipe); the
+    vocabulary sizes and padding id come from the data."""
 
-    Args:
-        src_vocab_size: Source ids.
-        tgt_vocab_size: Target ids ``V``.
-        pad_id: Padding id of both sides.
-        embedding_dim: Embedding size ``E`` of both sides.
-        hidden_size: Encoder hidden size per direction ``H`` (outputs are ``2H`` wide).
-        decoder_hidden_size: Decoder hidden size ``Hd``; ``None``: ``2H``.
-        encoder_layers: Stacked encoder layers.
-        decoder_layers: Stacked decoder layers.
-        cell: ``gru`` or ``lstm`` (``rnn``, ``mingru`` and ``minlstm`` work too).
-        attention: ``bahdanau`` (additive), ``dot`` (needs ``Hd == 2H``), ``general`` or ``concat``.
-        attention_size: Hidden width of the additive and concat scorers; ``None``: ``Hd``.
-        input_feeding: Feed the last attentional vector into the next step (Luong et al.).
-        bridge: Initialise the decoder from the encoder's final states; else from zeros.
-        tie_embeddings: Output layer shares the target embedding (a projection is added when ``Hd != E``).
-        share_embeddings: Source and target share one embedding (joint vocabulary: the sizes must be equal).
-        dropout: On embeddings, between layers and on the attentional vector.
-    """
-
-    src_vocab_size: int
-    tgt_vocab_size: int
-    pad_id: int = 0
     embedding_dim: int = 256
+    """Embedding size ``E`` of both sides."""
     hidden_size: int = 256
+    """Encoder hidden size per direction ``H`` (outputs are ``2H`` wide)."""
     decoder_hidden_size: int | None = None
+    """Decoder hidden size ``Hd``; ``None``: ``2H``."""
     encoder_layers: int = 1
+    """Stacked encoder layers."""
     decoder_layers: int = 1
+    """Stacked decoder layers."""
     cell: CellType = "gru"
+    """``gru`` or ``lstm`` (``rnn``, ``mingru`` and ``minlstm`` work too)."""
     attention: AttentionType = "bahdanau"
+    """``bahdanau`` (additive), ``dot`` (needs ``Hd == 2H``), ``general`` or ``concat``."""
     attention_size: int | None = None
+    """Hidden width of the additive and concat scorers; ``None``: ``Hd``."""
     input_feeding: bool = True
+    """Feed the last attentional vector into the next step (Luong et al.)."""
     bridge: bool = True
+    """Initialise the decoder from the encoder's final states; else from zeros."""
     tie_embeddings: bool = True
+    """Output layer shares the target embedding (a projection is added when ``Hd != E``)."""
     share_embeddings: bool = False
+    """Source and target share one embedding (joint vocabulary: the sizes must be equal)."""
     dropout: float = 0.3
+    """On embeddings, between layers and on the attentional vector."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "embedding_dim", "hidden_size", "decoder_hidden_size", "encoder_layers", "decoder_layers",
+                 "attention_size")
+        rate(self, "dropout")
+        if self.cell not in FUSED_LAYERS:
+            raise ConfigError(f"Seq2SeqConfig.cell={self.cell!r}: must be one of {', '.join(FUSED_LAYERS)}.")
+        if self.attention not in SCORERS:
+            raise ConfigError(f"Seq2SeqConfig.attention={self.attention!r}: must be bahdanau, dot, general or "
+                              "concat.")
+        decoder = self.decoder_hidden_size or 2 * self.hidden_size
+        if self.attention == "dot" and decoder != 2 * self.hidden_size:
+            raise ConfigError(f"Seq2SeqConfig.attention='dot' needs decoder_hidden_size == 2 * hidden_size "
+                              f"({2 * self.hidden_size}), got {decoder}; use 'general' attention for different sizes.")
 
 
 class AttentionalSeq2Seq(nn.Module):
-    """Bidirectional RNN encoder and attentional RNN decoder, built from a :class:`Seq2SeqConfig`."""
+    """Bidirectional RNN encoder and attentional RNN decoder.
 
-    def __init__(self, config: Seq2SeqConfig) -> None:
+    Args:
+        src_vocab_size: Source ids (from the data).
+        tgt_vocab_size: Target ids ``V`` (from the data).
+        config: The architecture, :class:`Seq2SeqConfig`.
+        pad_id: Padding id of both sides.
+    """
+
+    def __init__(self, src_vocab_size: int, tgt_vocab_size: int, config: Seq2SeqConfig = Seq2SeqConfig(),
+                 pad_id: int = 0) -> None:
         super().__init__()
         c = config
-        if c.share_embeddings and c.src_vocab_size != c.tgt_vocab_size:
-            raise ValueError(f"share_embeddings needs one joint vocabulary, got source {c.src_vocab_size} and "
-                             f"target {c.tgt_vocab_size} ids; use a joint tokenizer or set share_embeddings false")
-        if c.attention not in SCORERS:
-            raise ValueError(f"attention must be bahdanau, dot, general or concat, got {c.attention!r}")
+        if c.share_embeddings and src_vocab_size != tgt_vocab_size:
+            raise ValueError(f"share_embeddings needs one joint vocabulary, got source {src_vocab_size} and "
+                             f"target {tgt_vocab_size} ids; use a joint tokenizer or set share_embeddings false")
         self.config = config
-        self.encoder = RecurrentEncoder(c.src_vocab_size, c.embedding_dim, c.hidden_size, c.encoder_layers, c.cell,
-                                        bidirectional=True, dropout=c.dropout, pad_id=c.pad_id)
+        self.src_vocab_size, self.tgt_vocab_size, self.pad_id = src_vocab_size, tgt_vocab_size, pad_id
+        self.encoder = RecurrentEncoder(src_vocab_size, c.embedding_dim, c.hidden_size, c.encoder_layers, c.cell,
+                                        bidirectional=True, dropout=c.dropout, pad_id=pad_id)
         memory_size = self.encoder.output_size
         self.hidden_size = c.decoder_hidden_size or memory_size
-        if c.attention == "dot" and self.hidden_size != memory_size:
-            raise ValueError(f"dot attention needs decoder_hidden_size == 2 * hidden_size ({memory_size}), got "
-                             f"{self.hidden_size}; use 'general' attention for different sizes")
         self.tgt_embedding = (self.encoder.embedding if c.share_embeddings
-                              else nn.Embedding(c.tgt_vocab_size, c.embedding_dim, padding_idx=c.pad_id))
+                              else nn.Embedding(tgt_vocab_size, c.embedding_dim, padding_idx=pad_id))
         self.dropout = nn.Dropout(c.dropout)
         self.rnn = FUSED_LAYERS[c.cell](
             c.embedding_dim + (self.hidden_size if c.input_feeding else 0), self.hidden_size, c.decoder_layers,
@@ -110,7 +122,7 @@ class AttentionalSeq2Seq(nn.Module):
         self.bridge = nn.Linear(memory_size, self.state_rows * self.hidden_size) if c.bridge else None
         self.combine = nn.Linear(self.hidden_size + memory_size, self.hidden_size, bias=False)
         self.output = (TiedOutput(self.hidden_size, self.tgt_embedding) if c.tie_embeddings
-                       else nn.Linear(self.hidden_size, c.tgt_vocab_size))
+                       else nn.Linear(self.hidden_size, tgt_vocab_size))
 
     # ----------------------------------------------------------------- encoder
     def encode(self, src_ids: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:

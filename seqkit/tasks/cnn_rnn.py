@@ -6,17 +6,22 @@ from __future__ import annotations
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from seqkit.errors import DataError
-from seqkit.models.cnn_rnn import CharCNNWordEncoder, CNNBiLSTMClassifierNet
-from seqkit.nn.recurrent import CellType
+from seqkit.models.char_cnn_lm import CharCNNLMConfig, char_cnn_language_model
+from seqkit.models.cnn_rnn import CNNBiLSTMClassifierNet
+from seqkit.models.rnn_lm import RNNLanguageModel
 from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
 from seqkit.tasks.language_modeling import LanguageModel
 
+#: The character-aware model's default settings.
+DEFAULT_CHAR_CNN = CharCNNLMConfig()
+
 
 class CharCNNLanguageModel(LanguageModel):
     """A word-level LSTM language model whose input words are read from their characters (Kim et al. 2016):
-    :class:`~seqkit.models.cnn_rnn.CharCNNWordEncoder` (character CNN + highway) replaces the word embedding; the
-    output is still a softmax over the word vocabulary (untied: the input side has no word matrix to share).
+    :class:`~seqkit.models.cnn_rnn.CharCNNWordEncoder` (character CNN + highway) is the input layer instead of a word
+    embedding; the output is still a softmax over the word vocabulary (untied: the input side has no word matrix to
+    share).
 
     Training, truncated BPTT and metrics are :class:`~seqkit.tasks.LanguageModel`'s. The words' spellings are read
     from the data's tokenizer when training starts and saved with the weights.
@@ -24,28 +29,19 @@ class CharCNNLanguageModel(LanguageModel):
     Args:
         vocab_size: Vocabulary size (from the data).
         pad_id: Padding id (from the data).
-        char_dim: Character embedding size.
-        filters: ``{width: count}`` of the character convolutions (default Kim et al.'s small model, 25 per unit
-            of width, widths 1-6: 525 features).
-        highway_layers: Highway layers after the CNN.
-        max_word_length: Characters per word, with the beginning and end markers.
-        hidden_size, num_layers, cell, dropout, dropout_input, dropout_hidden, weight_drop, optimizer,
-        lr_scheduler: As for :class:`~seqkit.tasks.LanguageModel`.
+        network: The network, :class:`~seqkit.models.char_cnn_lm.CharCNNLMConfig` (``model.init_args.network``).
+        ar_alpha, tar_beta, scale_lr_by_length, optimizer, lr_scheduler: As for :class:`~seqkit.tasks.LanguageModel`.
     """
 
-    def __init__(self, vocab_size: int, pad_id: int | None = None, char_dim: int = 15,
-                 filters: dict[int, int] | None = None, highway_layers: int = 1, max_word_length: int = 21,
-                 hidden_size: int = 300, num_layers: int = 2, cell: CellType = "lstm", dropout: float = 0.5,
-                 dropout_input: float = 0.0, dropout_hidden: float = 0.5, weight_drop: float = 0.0,
+    default_network = DEFAULT_CHAR_CNN
+
+    def __init__(self, vocab_size: int, pad_id: int | None = None, network: CharCNNLMConfig = DEFAULT_CHAR_CNN,
+                 ar_alpha: float = 0.0, tar_beta: float = 0.0, scale_lr_by_length: bool = False,
                  optimizer: OptimizerCallable | None = None, lr_scheduler: LRSchedulerCallable | None = None) -> None:
-        filters = {int(k): int(v) for k, v in (filters or {w: 25 * w for w in range(1, 7)}).items()}
-        super().__init__(
-            vocab_size, pad_id, embedding_dim=sum(filters.values()), hidden_size=hidden_size, num_layers=num_layers,
-            cell=cell, dropout=dropout, dropout_input=dropout_input, dropout_hidden=dropout_hidden,
-            dropout_embedding=0.0, weight_drop=weight_drop, tie_weights=False, optimizer=optimizer,
-            lr_scheduler=lr_scheduler,
-        )
-        self.model.embedding = CharCNNWordEncoder(vocab_size, char_dim, filters, highway_layers, max_word_length)
+        super().__init__(vocab_size, pad_id, network, ar_alpha, tar_beta, scale_lr_by_length, optimizer, lr_scheduler)
+
+    def build_network(self, vocab_size: int, pad_id: int | None, network: CharCNNLMConfig) -> RNNLanguageModel:
+        return char_cnn_language_model(vocab_size, network, pad_id)
 
     def setup(self, stage: str) -> None:
         # Spell the vocabulary for a fresh fit; a checkpoint being resumed, tested or used carries the spellings.
@@ -54,7 +50,7 @@ class CharCNNLanguageModel(LanguageModel):
         tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
         if tokenizer is None:
             raise DataError("CharCNNLanguageModel needs a DataModule with a tokenizer to spell its words.")
-        self.model.embedding.set_vocabulary([tokenizer.id_to_token(i) for i in range(self.hparams.vocab_size)])
+        self.network.embedding.set_vocabulary([tokenizer.id_to_token(i) for i in range(self.hparams.vocab_size)])
 
 
 class CNNRNNClassifier(ClassifierSteps, TaskModule):

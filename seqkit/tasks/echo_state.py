@@ -10,20 +10,20 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.cli import OptimizerCallable
-from torch import Tensor, nn
+from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from torchmetrics import MeanMetric
 
 from seqkit.distributed import every_rank, own_share
 from seqkit.errors import CheckpointError
-from seqkit.models.echo_state import EchoStateClassifierNet, ReservoirConfig
+from seqkit.models.echo_state import EchoStateClassifierNet, EchoStateLMConfig, EchoStateLMNet, ReservoirConfig
 from seqkit.tasks.base import CarriedStates, TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 #: The readout's normal-equation sums (state-dict names): each rank's own until they are added up.
 READOUT_SUMS = [f"network.readout.{name}" for name in ("gram", "cross", "count")]
 CLASSIFIER_RESERVOIR = ReservoirConfig()
-LM_RESERVOIR = ReservoirConfig(reservoir_size=1000, input_scaling=1.0, density=0.05)
+DEFAULT_LM_NETWORK = EchoStateLMConfig()
 
 
 class EchoStateClassifier(ClassifierSteps, TaskModule):
@@ -116,26 +116,26 @@ class EchoStateLM(CarriedStates, TaskModule):
 
     Args:
         vocab_size: From the DataModule.
-        reservoir: Token vectors and reservoir, see :class:`~seqkit.models.echo_state.ReservoirConfig`.
+        network: Token vectors and reservoir, :class:`~seqkit.models.echo_state.EchoStateLMConfig`
+            (``model.init_args.network.reservoir``).
         pad_id: From the DataModule (unused: streams have no padding).
         optimizer: Optimizer factory for the readout; default Adam, lr 1e-3.
     """
 
-    def __init__(self, vocab_size: int, reservoir: ReservoirConfig = LM_RESERVOIR, pad_id: int = 0,
+    #: Checkpoints written when the task held the token vectors, reservoir and readout itself.
+    legacy_keys = {name: f"network.{name}" for name in ("embedding", "reservoir.", "readout.")}
+
+    def __init__(self, vocab_size: int, network: EchoStateLMConfig = DEFAULT_LM_NETWORK, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:
-        reservoir = as_config(LM_RESERVOIR, reservoir)
-        super().__init__(optimizer, reservoir=reservoir)
-        embedding, self.reservoir = reservoir.build(vocab_size)
-        self.register_buffer("embedding", embedding)
-        self.readout = nn.Linear(reservoir.reservoir_size, vocab_size)
+        network = as_config(DEFAULT_LM_NETWORK, network)
+        super().__init__(optimizer, network=network)
+        self.network = EchoStateLMNet(vocab_size, network)
         self._states: dict[str, Tensor | None] = {}
         self.val_nll, self.test_nll = MeanMetric(), MeanMetric()
 
     def forward(self, ids: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Next-token logits ``(B, T, V)`` for ids ``(B, T)`` and the final reservoir state ``(B, N)``."""
-        with torch.no_grad():  # nothing before the readout is trained
-            states = self.reservoir(self.embedding[ids], state=state)
-        return self.readout(states), states[:, -1]
+        return self.network(ids, state)
 
     def _nll(self, stage: str, batch: dict[str, Tensor]) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]

@@ -14,8 +14,17 @@ from lightning.pytorch.cli import OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from seqkit.models.history_compressor import HistoryCompressor, higher_loss, lower_loss, system_bits
-from seqkit.tasks.base import CarriedStates, TaskModule
+from seqkit.models.history_compressor import (
+    HistoryCompressor,
+    HistoryCompressorConfig,
+    higher_loss,
+    lower_loss,
+    system_bits,
+)
+from seqkit.tasks.base import CarriedStates, TaskModule, as_config
+
+#: The network's default settings.
+DEFAULT_NETWORK = HistoryCompressorConfig()
 
 
 class HistoryCompressorLM(CarriedStates, TaskModule):
@@ -29,16 +38,20 @@ class HistoryCompressorLM(CarriedStates, TaskModule):
 
     Args:
         vocab_size: From the DataModule.
-        lower_size: Lower LSTM units.
-        higher_size: Higher LSTM units.
+        network: The two nets' sizes, :class:`~seqkit.models.history_compressor.HistoryCompressorConfig`
+            (``model.init_args.network``).
         pad_id: From the DataModule (unused: streams have no padding).
         optimizer: Optimizer factory; default Adam, lr 1e-3.
     """
 
-    def __init__(self, vocab_size: int, lower_size: int = 256, higher_size: int = 256, pad_id: int = 0,
+    #: Checkpoints and folders written when the network was ``model``.
+    legacy_keys = {"model.": "network."}
+
+    def __init__(self, vocab_size: int, network: HistoryCompressorConfig = DEFAULT_NETWORK, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:
-        super().__init__(optimizer)
-        self.model = HistoryCompressor(vocab_size, lower_size, higher_size)
+        network = as_config(DEFAULT_NETWORK, network)
+        super().__init__(optimizer, network=network)
+        self.network = HistoryCompressor(vocab_size, network)
         self._states: dict[str, tuple[Tensor, Tensor] | None] = {}
         for split in ("val", "test"):
             for name in ("bits", "lower_bits", "passed"):
@@ -46,11 +59,11 @@ class HistoryCompressorLM(CarriedStates, TaskModule):
 
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self.carried("train", ids))
+        logits, hidden, passed, state = self.network.lower_outputs(ids, targets, self.carried("train", ids))
         self._states["train"] = (state[0].detach(), state[1].detach())
         low = lower_loss(logits, targets)
         # The higher net learns from the surprises; its input is the lower net's state, not its gradient path.
-        high = higher_loss(logits.detach(), self.model.higher(targets, passed, hidden.detach()), targets, passed)
+        high = higher_loss(logits.detach(), self.network.higher(targets, passed, hidden.detach()), targets, passed)
         self.log("train_lower_loss", low, prog_bar=True)
         self.log("train_higher_loss", high)
         self.log("train_passed", passed.float().mean(), prog_bar=True)
@@ -58,9 +71,9 @@ class HistoryCompressorLM(CarriedStates, TaskModule):
 
     def _evaluate(self, split: str, batch: dict[str, Tensor]) -> None:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        logits, hidden, passed, state = self.model.lower_outputs(ids, targets, self.carried(split, ids))
+        logits, hidden, passed, state = self.network.lower_outputs(ids, targets, self.carried(split, ids))
         self._states[split] = state
-        bits = system_bits(logits, self.model.higher(targets, passed, hidden), targets)
+        bits = system_bits(logits, self.network.higher(targets, passed, hidden), targets)
         lower = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none") / math.log(2)
         weight = targets.numel()
         getattr(self, f"{split}_bits").update(bits.mean(), weight)

@@ -9,6 +9,8 @@ perplexities.
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ThroughputMonitor
@@ -16,8 +18,11 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from seqkit.models.rnn_lm import CellType, LMState, RNNLanguageModel, RNNLMConfig, detach_layer_states
-from seqkit.tasks.base import CarriedStates, TaskModule
+from seqkit.models.rnn_lm import LMState, RNNLanguageModel, RNNLMConfig, detach_layer_states
+from seqkit.tasks.base import CarriedStates, TaskModule, as_config
+
+#: The network's default settings (AWD-LSTM's).
+DEFAULT_NETWORK = RNNLMConfig()
 
 
 class LanguageModel(CarriedStates, TaskModule):
@@ -29,8 +34,7 @@ class LanguageModel(CarriedStates, TaskModule):
     Args:
         vocab_size: Vocabulary size (from the data).
         pad_id: Padding id (from the data).
-        embedding_dim, hidden_size, num_layers, cell, dropout, dropout_input, dropout_hidden, dropout_embedding,
-        weight_drop, tie_weights, adaptive_softmax_cutoffs: The network (:class:`~seqkit.models.rnn_lm.RNNLMConfig`).
+        network: The network, :class:`~seqkit.models.rnn_lm.RNNLMConfig` (``model.init_args.network``).
         ar_alpha: Activation regularisation (AWD-LSTM): ``alpha * mean(output^2)`` on the dropped last-layer output.
         tar_beta: Temporal activation regularisation: ``beta * mean((h_t - h_{t-1})^2)`` on the raw output.
         scale_lr_by_length: Scale each step's learning rate by ``chunk length / bptt`` (AWD-LSTM, with variable BPTT),
@@ -40,34 +44,25 @@ class LanguageModel(CarriedStates, TaskModule):
         lr_scheduler: Optional scheduler factory.
     """
 
+    #: Checkpoints and folders written when the network was ``model``.
+    legacy_keys = {"model.": "network."}
+    #: The defaults a ``network`` given in part (a dict) is completed from.
+    default_network: Any = DEFAULT_NETWORK
+
     def __init__(
         self,
         vocab_size: int,
         pad_id: int | None = None,
-        embedding_dim: int = 400,
-        hidden_size: int = 1150,
-        num_layers: int = 3,
-        cell: CellType = "lstm",
-        dropout: float = 0.4,
-        dropout_input: float = 0.65,
-        dropout_hidden: float = 0.3,
-        dropout_embedding: float = 0.1,
-        weight_drop: float = 0.5,
-        tie_weights: bool = True,
-        adaptive_softmax_cutoffs: list[int] | None = None,
+        network: RNNLMConfig = DEFAULT_NETWORK,
         ar_alpha: float = 0.0,
         tar_beta: float = 0.0,
         scale_lr_by_length: bool = False,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__(optimizer, lr_scheduler)
-        self.model = RNNLanguageModel(RNNLMConfig(
-            vocab_size=vocab_size, embedding_dim=embedding_dim, hidden_size=hidden_size, num_layers=num_layers,
-            cell=cell, dropout=dropout, dropout_input=dropout_input, dropout_hidden=dropout_hidden,
-            dropout_embedding=dropout_embedding, weight_drop=weight_drop, tie_weights=tie_weights,
-            adaptive_softmax_cutoffs=adaptive_softmax_cutoffs, pad_id=pad_id,
-        ))
+        network = as_config(self.default_network, network)
+        super().__init__(optimizer, lr_scheduler, network=network)
+        self.network = self.build_network(vocab_size, pad_id, network)
         self.ar_alpha = ar_alpha
         self.tar_beta = tar_beta
         self.scale_lr_by_length = scale_lr_by_length
@@ -76,19 +71,24 @@ class LanguageModel(CarriedStates, TaskModule):
         self.test_nll = MeanMetric()
         self._states: dict[str, LMState | None] = {}
 
+    def build_network(self, vocab_size: int, pad_id: int | None, network: RNNLMConfig) -> RNNLanguageModel:
+        """The :class:`~seqkit.models.rnn_lm.RNNLanguageModel` this task trains (a subclass may give it another
+        input layer)."""
+        return RNNLanguageModel(vocab_size, network, pad_id)
+
     def forward(self, ids: Tensor, state: LMState | None = None) -> tuple[Tensor, LMState]:
         """Logits ``(B, T, V)`` for ids ``(B, T)`` and the state after them."""
-        output, state, _ = self.model(ids, state)
-        return self.model.logits(output), state
+        output, state, _ = self.network(ids, state)
+        return self.network.logits(output), state
 
     # ------------------------------------------------------------------ steps
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> Tensor:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        output, state, raw = self.model(ids, self.carried("train", ids))
+        output, state, raw = self.network(ids, self.carried("train", ids))
         self._states["train"] = detach_layer_states(state)
         if self.scale_lr_by_length:
             self._scale_lr(ids.shape[1])
-        nll = self.model.loss(output, targets)
+        nll = self.network.loss(output, targets)
         loss = nll
         if self.ar_alpha:
             loss = loss + self.ar_alpha * output.pow(2).mean()
@@ -117,9 +117,9 @@ class LanguageModel(CarriedStates, TaskModule):
 
     def _evaluate(self, stage: str, batch: dict[str, Tensor], metric: MeanMetric) -> None:
         ids, targets = batch["input_ids"], batch["target_ids"]
-        output, state, _ = self.model(ids, self.carried(stage, ids))
+        output, state, _ = self.network(ids, self.carried(stage, ids))
         self._states[stage] = state
-        metric.update(self.model.loss(output, targets), weight=targets.numel())
+        metric.update(self.network.loss(output, targets), weight=targets.numel())
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         self._evaluate("val", batch, self.val_nll)

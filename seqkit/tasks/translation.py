@@ -13,10 +13,12 @@ from torchmetrics.text import CHRFScore, SacreBLEUScore
 
 from seqkit.distributed import gather_objects
 from seqkit.errors import DataError
-from seqkit.models.seq2seq import AttentionalSeq2Seq, AttentionType, Seq2SeqConfig
-from seqkit.nn.recurrent import CellType
+from seqkit.models.seq2seq import AttentionalSeq2Seq, Seq2SeqConfig
 from seqkit.search import search_batch
-from seqkit.tasks.base import TaskModule
+from seqkit.tasks.base import TaskModule, as_config
+
+#: The network's default settings.
+DEFAULT_NETWORK = Seq2SeqConfig()
 
 
 class Seq2SeqTranslator(TaskModule):
@@ -31,9 +33,7 @@ class Seq2SeqTranslator(TaskModule):
     Args:
         src_vocab_size, tgt_vocab_size, pad_id: From the data.
         bos_id, eos_id: Target start and end ids (seqkit tokenizers: 2 and 3).
-        embedding_dim, hidden_size, decoder_hidden_size, encoder_layers, decoder_layers, cell, attention,
-        attention_size, input_feeding, bridge, tie_embeddings, share_embeddings, dropout: The network
-            (:class:`~seqkit.models.seq2seq.Seq2SeqConfig`).
+        network: The network, :class:`~seqkit.models.seq2seq.Seq2SeqConfig` (``model.init_args.network``).
         label_smoothing: Share of the target probability spread over the vocabulary (Szegedy et al. 2016).
         teacher_forcing: Probability of feeding the true previous token in training (below 1: scheduled sampling).
         beam_size: Beam of the test set and of ``seqkit translate`` (1: greedy).
@@ -45,6 +45,8 @@ class Seq2SeqTranslator(TaskModule):
     """
 
     monitor = ("val_bleu", "max")
+    #: Checkpoints and folders written when the network was ``model``.
+    legacy_keys = {"model.": "network."}
 
     def __init__(
         self,
@@ -53,19 +55,7 @@ class Seq2SeqTranslator(TaskModule):
         pad_id: int = 0,
         bos_id: int = 2,
         eos_id: int = 3,
-        embedding_dim: int = 256,
-        hidden_size: int = 256,
-        decoder_hidden_size: int | None = None,
-        encoder_layers: int = 1,
-        decoder_layers: int = 1,
-        cell: CellType = "gru",
-        attention: AttentionType = "bahdanau",
-        attention_size: int | None = None,
-        input_feeding: bool = True,
-        bridge: bool = True,
-        tie_embeddings: bool = True,
-        share_embeddings: bool = False,
-        dropout: float = 0.3,
+        network: Seq2SeqConfig = DEFAULT_NETWORK,
         label_smoothing: float = 0.1,
         teacher_forcing: float = 1.0,
         beam_size: int = 5,
@@ -76,13 +66,9 @@ class Seq2SeqTranslator(TaskModule):
         lr_scheduler: LRSchedulerCallable | None = None,
         vocab_size: int | None = None,
     ) -> None:
-        super().__init__(optimizer, lr_scheduler)
-        self.model = AttentionalSeq2Seq(Seq2SeqConfig(
-            src_vocab_size=src_vocab_size, tgt_vocab_size=tgt_vocab_size, pad_id=pad_id, embedding_dim=embedding_dim,
-            hidden_size=hidden_size, decoder_hidden_size=decoder_hidden_size, encoder_layers=encoder_layers,
-            decoder_layers=decoder_layers, cell=cell, attention=attention, attention_size=attention_size,
-            input_feeding=input_feeding, bridge=bridge, tie_embeddings=tie_embeddings,
-            share_embeddings=share_embeddings, dropout=dropout))
+        network = as_config(DEFAULT_NETWORK, network)
+        super().__init__(optimizer, lr_scheduler, network=network)
+        self.network = AttentionalSeq2Seq(src_vocab_size, tgt_vocab_size, network, pad_id)
         self.val_nll = MeanMetric()
         self.val_bleu = SacreBLEUScore(tokenize="13a")
         self.test_bleu = SacreBLEUScore(tokenize="13a")
@@ -94,16 +80,16 @@ class Seq2SeqTranslator(TaskModule):
     # ----------------------------------------------------------------- tensor-only interface (search, export)
     def encode(self, src_ids: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """See :meth:`AttentionalSeq2Seq.encode`: ``(memory, keys, mask, hidden, feed)``."""
-        return self.model.encode(src_ids, src_lengths)
+        return self.network.encode(src_ids, src_lengths)
 
     def decode_step(self, prev_tokens: Tensor, hidden: Tensor, feed: Tensor, memory: Tensor, keys: Tensor,
                     mask: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """See :meth:`AttentionalSeq2Seq.decode_step`: ``(log_probs, hidden, feed, weights)``."""
-        return self.model.decode_step(prev_tokens, hidden, feed, memory, keys, mask)
+        return self.network.decode_step(prev_tokens, hidden, feed, memory, keys, mask)
 
     def forward(self, src_ids: Tensor, src_lengths: Tensor, tgt_inputs: Tensor) -> Tensor:
         """Teacher-forced logits ``(B, T, V)``."""
-        return self.model(src_ids, src_lengths, tgt_inputs)[0]
+        return self.network(src_ids, src_lengths, tgt_inputs)[0]
 
     # ----------------------------------------------------------------- data hooks
     def setup(self, stage: str) -> None:
@@ -125,7 +111,7 @@ class Seq2SeqTranslator(TaskModule):
     # ----------------------------------------------------------------- steps
     def _loss(self, batch: dict[str, Tensor], smoothing: float) -> tuple[Tensor, int]:
         tgt = batch["tgt_ids"]
-        logits, _ = self.model(batch["src_ids"], batch["src_lengths"], tgt[:, :-1],
+        logits, _ = self.network(batch["src_ids"], batch["src_lengths"], tgt[:, :-1],
                                self.hparams.teacher_forcing if self.training else 1.0)
         targets = tgt[:, 1:]
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
