@@ -354,7 +354,7 @@ def tiny_models(place) -> dict[str, Path]:
     vocab = tokenizer.vocab_size
     torch.manual_seed(0)
     folders = {"translate": place / "tiny-translator", "explain": place / "tiny-reviews"}
-    SeqkitModel(Seq2SeqTranslator(vocab, vocab, embedding_dim=8, hidden_size=8, beam_size=2),
+    SeqkitModel(Seq2SeqTranslator(vocab, vocab, network={"embedding_dim": 8, "hidden_size": 8}, beam_size=2),
                 {"tokenizer": tokenizer}).save_pretrained(folders["translate"])
     SeqkitModel(HierarchicalClassifier(vocab, 2, encoder={"embedding_dim": 8, "hidden_size": 8},
                                        sentence_hidden_size=8, word_attention_size=8, sentence_attention_size=8),

@@ -31,7 +31,8 @@ def _train(module: torch.nn.Module, loss_fn, steps: int = 3) -> None:
 
 def test_a_trained_language_model_with_weight_drop_exports(tmp_path):
     torch.manual_seed(0)
-    module = LanguageModel(VOCAB, embedding_dim=8, hidden_size=12, num_layers=2, weight_drop=0.5)
+    module = LanguageModel(VOCAB, network={"embedding_dim": 8, "hidden_size": 12, "num_layers": 2,
+                                           "weight_drop": 0.5})
     ids = torch.randint(4, VOCAB, (3, 9))
     _train(module, lambda: F.cross_entropy(module(ids[:, :-1])[0].reshape(-1, VOCAB), ids[:, 1:].reshape(-1)))
     report = export_onnx(module, tmp_path / "lm.onnx")
@@ -48,7 +49,7 @@ def test_a_trained_classifier_exports(tmp_path):
 
 def test_a_trained_translator_exports(tmp_path):
     torch.manual_seed(0)
-    module = Seq2SeqTranslator(VOCAB, VOCAB, embedding_dim=8, hidden_size=8, beam_size=2)
+    module = Seq2SeqTranslator(VOCAB, VOCAB, network={"embedding_dim": 8, "hidden_size": 8}, beam_size=2)
     src, lengths, tgt = torch.randint(4, VOCAB, (3, 6)), torch.tensor([6, 4, 2]), torch.randint(4, VOCAB, (3, 5))
     _train(module, lambda: F.cross_entropy(module(src, lengths, tgt[:, :-1]).reshape(-1, VOCAB),
                                            tgt[:, 1:].reshape(-1)))

@@ -24,7 +24,7 @@ def test_no_prompts_give_no_continuations_and_still_check_settings() -> None:
     from seqkit.inference.generate import generate_text
     from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 
-    model = RNNLanguageModel(RNNLMConfig(50))
+    model = RNNLanguageModel(50, RNNLMConfig())
     assert generate_text(model, None, [], max_new_tokens=5) == []
     with pytest.raises(DataError, match="temperature"):
         generate_text(model, None, [], max_new_tokens=5, temperature=-1.0)
@@ -40,7 +40,7 @@ def test_generation_length_is_bounded_in_python_as_on_the_command_line(count: in
         raise AssertionError("generation started")
 
     monkeypatch.setattr("seqkit.inference.generate.generate", never)  # refused before any token is drawn
-    model = RNNLanguageModel(RNNLMConfig(50))
+    model = RNNLanguageModel(50, RNNLMConfig())
     with pytest.raises(ValueError, match=f"max_new_tokens must be in 0..{MAX_NEW_TOKENS:,}, got {count:,}"):
         generate_text(model, None, ["the"], max_new_tokens=count)
     check_sampling(MAX_NEW_TOKENS, 1.0, None, None)

@@ -90,17 +90,18 @@ FAMILIES: tuple[Family, ...] = (
         "--model.init_args.hidden_size", "16")),
     Family("character-CNN language model", "lm/ptb_char_cnn", (
         *_rows(300, 60, 60), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "8",
-        "--data.init_args.batching.eval_batch_size", "5", "--model.init_args.filters", "{1: 8, 2: 8, 3: 8}",
-        "--model.init_args.hidden_size", "32")),
+        "--data.init_args.batching.eval_batch_size", "5", "--model.init_args.network.filters",
+        "{1: 8, 2: 8, 3: 8}", "--model.init_args.network.hidden_size", "32")),
     Family("echo-state classifier", "esn/sst2", (
         *_rows(320, 64, 101), "--model.init_args.reservoir.reservoir_size", "100"), resume=False),
     Family("echo-state language model", "esn/ptb", (
         *_rows(300, 60, 60), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "8",
-        "--data.init_args.batching.eval_batch_size", "5", "--model.init_args.reservoir.reservoir_size", "100")),
+        "--data.init_args.batching.eval_batch_size", "5",
+        "--model.init_args.network.reservoir.reservoir_size", "100")),
     Family("history compressor", "compressor/ptb_chars", (
         *_rows(120, 30, 30), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "4",
         "--data.init_args.batching.eval_batch_size", "5", "--data.init_args.bptt", "64",
-        "--model.init_args.lower_size", "32", "--model.init_args.higher_size", "32")),
+        "--model.init_args.network.lower_size", "32", "--model.init_args.network.higher_size", "32")),
     Family("spoken digits (speech classifier)", "speech/fsdd_digits", (
         *_rows(256, 40, 41), "--trainer.max_epochs", "2", "--model.init_args.network.hidden_size", "16",
         "--model.init_args.network.num_layers", "1"), predict=True),

@@ -236,10 +236,10 @@ def lm_options(corpus: Path, vocab: int, hidden: int, layers: int, batch_size: i
         "--data.init_args.source.name", str(corpus), "--data.init_args.tokenizer.vocab_size", str(vocab + 8),
         "--data.init_args.splits.max_rows", str(10**9), "--data.init_args.bptt", str(bptt),
         "--data.init_args.batching.batch_size", str(batch_size), "--data.init_args.batching.eval_batch_size", "10",
-        "--model.init_args.embedding_dim", str(hidden), "--model.init_args.hidden_size", str(hidden),
-        "--model.init_args.num_layers", str(layers), "--model.init_args.dropout", "0.4",
-        "--model.init_args.dropout_input", "0.4", "--model.init_args.dropout_hidden", "0.25",
-        "--model.init_args.weight_drop", "0.5", "--trainer.num_sanity_val_steps", "0",
+        "--model.init_args.network.embedding_dim", str(hidden), "--model.init_args.network.hidden_size", str(hidden),
+        "--model.init_args.network.num_layers", str(layers), "--model.init_args.network.dropout", "0.4",
+        "--model.init_args.network.dropout_input", "0.4", "--model.init_args.network.dropout_hidden", "0.25",
+        "--model.init_args.network.weight_drop", "0.5", "--trainer.num_sanity_val_steps", "0",
         "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
     ]
 

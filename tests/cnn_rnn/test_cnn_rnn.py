@@ -64,11 +64,13 @@ def test_char_encoder_reads_spellings_and_saves_them():
 
 
 def test_char_language_model_predicts_words():
-    model = CharCNNLanguageModel(len(WORDS), pad_id=0, char_dim=4, filters={1: 4, 3: 4}, hidden_size=8)
-    model.model.embedding.set_vocabulary(WORDS)
+    model = CharCNNLanguageModel(len(WORDS), pad_id=0, network={"char_dim": 4, "filters": {1: 4, 3: 4},
+                                                                "hidden_size": 8})
+    model.network.embedding.set_vocabulary(WORDS)
     logits, state = model(torch.tensor([[2, 3, 4, 5]]))
     assert logits.shape == (1, 4, len(WORDS)) and len(state) == 2
-    assert model.hparams.filters == {1: 4, 3: 4} and model.model.decoder.weight.shape == (len(WORDS), 8)
+    assert model.hparams.network["filters"] == {1: 4, 3: 4}
+    assert model.network.decoder.weight.shape == (len(WORDS), 8)
 
 
 def test_cnn_bilstm_ignores_padding():
@@ -115,13 +117,13 @@ def test_char_lm_fit_spells_the_tokenizer_vocabulary(data_root, tmp_path):
 
     run = tmp_path / "run"
     code = main(["fit", "--config", str(REPO / "recipes" / "lm" / "ptb_char_cnn.yaml"), "--run_dir", str(run),
-                 "--data.init_args.splits.max_rows", "200", "--model.init_args.hidden_size", "16",
-                 "--model.init_args.filters", "{1: 4, 2: 4}", "--trainer.max_steps", "2",
+                 "--data.init_args.splits.max_rows", "200", "--model.init_args.network.hidden_size", "16",
+                 "--model.init_args.network.filters", "{1: 4, 2: 4}", "--trainer.max_steps", "2",
                  "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
                  "--trainer.enable_model_summary", "false"])
     assert code == 0
     model = load_model(run)
-    table = model.module.model.embedding.word_chars
+    table = model.module.network.embedding.word_chars
     tokenizer = model.tokenizer
     for index in (1, 5, tokenizer.vocab_size - 1):
         assert table[index].tolist() == word_characters([tokenizer.id_to_token(index)], table.shape[1])[0].tolist()

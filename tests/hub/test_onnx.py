@@ -35,7 +35,8 @@ def test_classifier_export_matches_pytorch(tmp_path, cell, pooling, bidirectiona
 
 def test_language_model_export_carries_state_like_pytorch(tmp_path):
     torch.manual_seed(0)
-    module = LanguageModel(60, embedding_dim=8, hidden_size=12, num_layers=2, weight_drop=0.3).eval()
+    network = {"embedding_dim": 8, "hidden_size": 12, "num_layers": 2, "weight_drop": 0.3}
+    module = LanguageModel(60, network=network).eval()
     report = export_language_model(module, tmp_path / "lm.onnx")
     assert report.inputs == ["input_ids", "h_l0", "c_l0", "h_l1", "c_l1"] and report.max_abs_diff < 1e-5
     session = ort.InferenceSession(str(tmp_path / "lm.onnx"))
@@ -64,7 +65,8 @@ def test_translator_exports_its_encoder_and_decoder_step(tmp_path):
     from seqkit.tasks.translation import Seq2SeqTranslator
 
     torch.manual_seed(0)
-    module = Seq2SeqTranslator(40, 40, embedding_dim=8, hidden_size=8, cell="lstm", encoder_layers=2).eval()
+    network = {"embedding_dim": 8, "hidden_size": 8, "cell": "lstm", "encoder_layers": 2}
+    module = Seq2SeqTranslator(40, 40, network=network).eval()
     report = export_translator(module, tmp_path / "mt.onnx")
     assert report.max_abs_diff < 1e-5
     encoder = ort.InferenceSession(str(tmp_path / "mt.onnx"))

@@ -67,11 +67,11 @@ def test_random_augmentation_resumes_exactly_and_leaves_the_global_generator_alo
 
 @pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
 def test_the_language_model_checkpoints_its_carried_state():
-    module = LanguageModel(30, embedding_dim=8, hidden_size=8, num_layers=2, weight_drop=0.0)
+    module = LanguageModel(30, network={"embedding_dim": 8, "hidden_size": 8, "num_layers": 2, "weight_drop": 0.0})
     module.training_step({"input_ids": torch.randint(4, 30, (3, 5)), "target_ids": torch.randint(4, 30, (3, 5))}, 0)
     checkpoint: dict = {}
     module.on_save_checkpoint(checkpoint)
-    restored = LanguageModel(30, embedding_dim=8, hidden_size=8, num_layers=2, weight_drop=0.0)
+    restored = LanguageModel(30, network={"embedding_dim": 8, "hidden_size": 8, "num_layers": 2, "weight_drop": 0.0})
     restored.on_load_checkpoint(checkpoint)
     for saved, loaded in zip(module._states["train"], restored._states["train"], strict=True):
         assert all(torch.equal(a, b) for a, b in zip(saved, loaded, strict=True))

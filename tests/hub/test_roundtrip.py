@@ -36,8 +36,10 @@ def _modules(vocab_size: int) -> list:
                            label_names=["neg", "mid", "pos"]),
         SequenceClassifier(vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8, "cell": "gru"},
                            pooling="last"),
-        LanguageModel(vocab_size, embedding_dim=8, hidden_size=12, num_layers=2, weight_drop=0.2, tie_weights=True),
-        LanguageModel(vocab_size, embedding_dim=8, hidden_size=12, num_layers=1, cell="gru", tie_weights=False),
+        LanguageModel(vocab_size, network={"embedding_dim": 8, "hidden_size": 12, "num_layers": 2, "weight_drop": 0.2,
+                                           "tie_weights": True}),
+        LanguageModel(vocab_size, network={"embedding_dim": 8, "hidden_size": 12, "num_layers": 1, "cell": "gru",
+                                           "tie_weights": False}),
     ]
 
 
@@ -133,7 +135,7 @@ def test_translator_and_review_models_round_trip_with_their_predictors(tokenizer
 
     torch.manual_seed(0)
     vocab = tokenizer.vocab_size
-    translator = Seq2SeqTranslator(vocab, vocab, embedding_dim=8, hidden_size=8, beam_size=2).eval()
+    translator = Seq2SeqTranslator(vocab, vocab, network={"embedding_dim": 8, "hidden_size": 8}, beam_size=2).eval()
     tokenizers = {"tokenizer": tokenizer, "tokenizer_target": tokenizer}
     SeqkitModel(translator, tokenizers).save_pretrained(tmp_path / "mt")
     loaded = load(tmp_path / "mt")
@@ -176,7 +178,7 @@ def test_translate_and_explain_commands_take_a_published_folder(tokenizer, tmp_p
 
     torch.manual_seed(0)
     vocab = tokenizer.vocab_size
-    translator = Seq2SeqTranslator(vocab, vocab, embedding_dim=8, hidden_size=8, beam_size=2)
+    translator = Seq2SeqTranslator(vocab, vocab, network={"embedding_dim": 8, "hidden_size": 8}, beam_size=2)
     SeqkitModel(translator, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "mt")
     source = tmp_path / "source.txt"
     source.write_text("a good film\nthe cat sat\n")

@@ -112,8 +112,9 @@ def test_lightning_fit_accumulates_and_solves(tmp_path):
 
 def test_echo_state_lm_trains_only_the_readout_and_carries_its_state():
     torch.manual_seed(0)
-    model = EchoStateLM(vocab_size=12, reservoir={"embedding_dim": 8, "reservoir_size": 50})
-    assert [name for name, p in model.named_parameters() if p.requires_grad] == ["readout.weight", "readout.bias"]
+    model = EchoStateLM(vocab_size=12, network={"reservoir": {"embedding_dim": 8, "reservoir_size": 50}})
+    trained = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert trained == ["network.readout.weight", "network.readout.bias"]
     stream = torch.arange(40).remainder(12)[None].repeat(2, 1)  # a cycle: predictable from the previous token
     whole, _ = model(stream)
     first, state = model(stream[:, :20])

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from seqkit.models.history_compressor import (
     HigherNet,
     HistoryCompressor,
+    HistoryCompressorConfig,
     higher_loss,
     lower_loss,
     surprises,
@@ -30,7 +31,7 @@ def test_predictable_parts_are_not_passed_up():
     torch.manual_seed(0)
     stream = synthetic_stream()
     ids, targets = stream[None, :-1], stream[None, 1:]
-    model = HistoryCompressor(10, lower_size=32, higher_size=32)
+    model = HistoryCompressor(10, HistoryCompressorConfig(lower_size=32, higher_size=32))
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     for _ in range(150):
         logits, hidden, passed, _ = model.lower_outputs(ids, targets)

@@ -12,8 +12,8 @@ from tests.recipes.test_recipes import SMOKE
 #: Each task once, the two cells alternating (both cells are checked against the recurrence in test_parallel_scan).
 TASKS = {
     "sentiment/sst2_tiny.yaml": ("encoder.cell", "mingru", ["--model.init_args.encoder.bidirectional", "true"]),
-    "lm/tiny.yaml": ("cell", "minlstm", ["--model.init_args.weight_drop", "0"]),
-    "translation/tiny.yaml": ("cell", "minlstm", []),
+    "lm/tiny.yaml": ("network.cell", "minlstm", ["--model.init_args.network.weight_drop", "0"]),
+    "translation/tiny.yaml": ("network.cell", "minlstm", []),
     "reviews/tiny.yaml": ("encoder.cell", "mingru", []),
 }
 
@@ -41,5 +41,5 @@ def test_every_task_trains_and_evaluates_with_a_parallel_scan_cell(recipe, data_
 def test_weight_drop_on_a_scan_cell_says_what_to_do():
     from seqkit.models.rnn_lm import RNNLanguageModel, RNNLMConfig
 
-    with pytest.raises(ValueError, match="set model.init_args.weight_drop 0"):
-        RNNLanguageModel(RNNLMConfig(100, cell="mingru", weight_drop=0.5))
+    with pytest.raises(ValueError, match="set model.init_args.network.weight_drop 0"):
+        RNNLanguageModel(100, RNNLMConfig(cell="mingru", weight_drop=0.5))

@@ -22,7 +22,7 @@ def _model(cell: str, **kwargs) -> RNNLanguageModel:
     torch.manual_seed(0)
     settings = {"embedding_dim": 16, "hidden_size": 24, "num_layers": 2, "cell": cell, "dropout": 0.3,
                 "dropout_input": 0.3, "dropout_hidden": 0.3, "dropout_embedding": 0.1, "weight_drop": 0.3}
-    return RNNLanguageModel(RNNLMConfig(50, **{**settings, **kwargs}))
+    return RNNLanguageModel(50, RNNLMConfig(**{**settings, **kwargs}))
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
@@ -98,9 +98,9 @@ def test_tiny_recipe_perplexity_falls(data_root, tmp_path):
 
 
 def test_adaptive_softmax_option_gives_normalised_log_probabilities():
-    config = RNNLMConfig(50, embedding_dim=8, hidden_size=8, num_layers=1, adaptive_softmax_cutoffs=[10, 30],
+    config = RNNLMConfig(embedding_dim=8, hidden_size=8, num_layers=1, adaptive_softmax_cutoffs=[10, 30],
                          weight_drop=0.0)
-    model = RNNLanguageModel(config).eval()
+    model = RNNLanguageModel(50, config).eval()
     output, _, _ = model(torch.randint(0, 50, (2, 5)))
     log_probs = model.logits(output)
     assert log_probs.shape == (2, 5, 50)
@@ -116,9 +116,9 @@ def test_adaptive_softmax_option_gives_normalised_log_probabilities():
 def test_adaptive_softmax_trains_under_bf16_autocast(cell):
     # A fused layer's output is bfloat16 under autocast (a scan cell's stays float32), while the adaptive softmax's
     # clusters compute in bfloat16.
-    config = RNNLMConfig(50, embedding_dim=8, hidden_size=8, num_layers=1, cell=cell, adaptive_softmax_cutoffs=[10, 30],
+    config = RNNLMConfig(embedding_dim=8, hidden_size=8, num_layers=1, cell=cell, adaptive_softmax_cutoffs=[10, 30],
                          weight_drop=0.0)
-    model = RNNLanguageModel(config)
+    model = RNNLanguageModel(50, config)
     ids, targets = torch.randint(0, 50, (2, 5)), torch.randint(0, 50, (2, 5))
     with torch.autocast("cpu", dtype=torch.bfloat16):
         output, _, _ = model(ids)
@@ -168,7 +168,7 @@ def test_learning_rate_scales_with_chunk_length_and_is_restored(data_root, tmp_p
 
     from seqkit.tasks.language_modeling import LanguageModel
 
-    module = LanguageModel(50, embedding_dim=8, hidden_size=8, num_layers=1, weight_drop=0.0,
+    module = LanguageModel(50, network={"embedding_dim": 8, "hidden_size": 8, "num_layers": 1, "weight_drop": 0.0},
                            scale_lr_by_length=True)
     optimizer = torch.optim.SGD(module.parameters(), lr=30.0)
     seen = []

@@ -39,8 +39,8 @@ def lm_run(data_root, tmp_path_factory) -> Path:
 
 def _lm_weights(run: Path) -> dict[str, torch.Tensor]:
     state = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)["state_dict"]
-    prefixes = ("model.embedding.", "model.layers.")
-    return {k.removeprefix("model."): v for k, v in state.items() if k.startswith(prefixes)}
+    prefixes = ("network.embedding.", "network.layers.")
+    return {k.removeprefix("network."): v for k, v in state.items() if k.startswith(prefixes)}
 
 
 def test_classifier_loads_exactly_the_language_models_encoder(lm_run):

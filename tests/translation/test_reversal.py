@@ -27,9 +27,9 @@ def test_attention_model_learns_to_reverse_sequences(one_thread):
     steps = 400
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
-    model = AttentionalSeq2Seq(Seq2SeqConfig(FIRST + SYMBOLS, FIRST + SYMBOLS, PAD, embedding_dim=32, hidden_size=64,
-                                             decoder_hidden_size=64, attention="bahdanau", dropout=0.0,
-                                             share_embeddings=True))
+    config = Seq2SeqConfig(embedding_dim=32, hidden_size=64, decoder_hidden_size=64, attention="bahdanau",
+                           dropout=0.0, share_embeddings=True)
+    model = AttentionalSeq2Seq(FIRST + SYMBOLS, FIRST + SYMBOLS, config, PAD)
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 - step / steps)  # decay: no late noise
     model.train()

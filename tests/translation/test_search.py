@@ -15,10 +15,9 @@ def _partly_trained(cell: str, attention: str) -> AttentionalSeq2Seq:
     """A reversal model after a few steps: confident enough to end hypotheses at different lengths."""
     torch.manual_seed(1)
     generator = torch.Generator().manual_seed(1)
-    config = Seq2SeqConfig(FIRST + SYMBOLS, FIRST + SYMBOLS, PAD, embedding_dim=16, hidden_size=32,
-                           decoder_hidden_size=64 if attention == "dot" else 32, cell=cell, attention=attention,
-                           dropout=0.0)
-    model = AttentionalSeq2Seq(config)
+    config = Seq2SeqConfig(embedding_dim=16, hidden_size=32, decoder_hidden_size=64 if attention == "dot" else 32,
+                           cell=cell, attention=attention, dropout=0.0)
+    model = AttentionalSeq2Seq(FIRST + SYMBOLS, FIRST + SYMBOLS, config, PAD)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(40):
         src, lengths, tgt = reversal_batch(generator, 32)
@@ -54,7 +53,7 @@ def test_weights_saved_before_concat_attention_split_its_layer_still_load(model,
         state["attention.layer.weight"] = torch.cat(
             [state.pop("attention.query_layer.weight"), state.pop("attention.key_layer.weight")], dim=1
         )
-    fresh = AttentionalSeq2Seq(model.config).double().eval()
+    fresh = AttentionalSeq2Seq(model.src_vocab_size, model.tgt_vocab_size, model.config, PAD).double().eval()
     fresh.load_state_dict(state)  # strict: every key matched
     src, lengths = sources
     memory, keys, mask, hidden, feed = model.encode(src, lengths)
