@@ -61,7 +61,7 @@ def test_save_then_load_gives_identical_outputs_for_every_task(tokenizer, tmp_pa
         state, loaded_state = module.state_dict(), loaded.module.state_dict()
         assert state.keys() == loaded_state.keys()
         assert all(torch.equal(state[k], loaded_state[k]) for k in state)
-    lm = load_model(tmp_path / "model2").module.model
+    lm = load_model(tmp_path / "model2").module.network
     assert lm.decoder.weight is lm.embedding.weight  # tied weights stay tied
 
 
