@@ -30,8 +30,8 @@ def _fresh_model(sentences: int, seed: int):
     from seqkit.models.seq2seq import AttentionalSeq2Seq, Seq2SeqConfig
 
     torch.manual_seed(seed)
-    model = AttentionalSeq2Seq(Seq2SeqConfig(4000, 4000, embedding_dim=128, hidden_size=128, decoder_hidden_size=128,
-                                             share_embeddings=True)).eval()
+    config = Seq2SeqConfig(embedding_dim=128, hidden_size=128, decoder_hidden_size=128, share_embeddings=True)
+    model = AttentionalSeq2Seq(4000, 4000, config).eval()
     generator = torch.Generator().manual_seed(seed)
     lengths = torch.randint(5, 25, (sentences,), generator=generator).tolist()
     rows = [torch.randint(4, 4000, (n,), generator=generator).tolist() for n in lengths]

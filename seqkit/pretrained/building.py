@@ -13,11 +13,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import fields as dataclass_fields
-from dataclasses import is_dataclass
+from dataclasses import is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from seqkit.errors import CheckpointError
+from seqkit.errors import CheckpointError, ConfigError
 from seqkit.pretrained.schema import group_fields
 from seqkit.pretrained.tasks import import_object
 
@@ -113,6 +113,31 @@ def check_model_size(task_class: type, args: tuple, kwargs: Mapping[str, Any], l
                           "--max_parameters or SEQKIT_MAX_PARAMETERS")
 
 
+def check_recipe_groups(task_class: type, init_args: Mapping[str, Any]) -> None:
+    """Build each settings group a recipe gives (``network``, ``encoder``...) through its dataclass, so that the
+    group's own checks (ranges by field) refuse a bad setting in one line before any data is loaded."""
+    parameters = inspect.signature(task_class.__init__).parameters
+    for name, group in group_fields(task_class).items():
+        value = init_args.get(name)
+        if not isinstance(value, Mapping):
+            continue
+        default = parameters[name].default
+        try:
+            _complete(default if is_dataclass(default) else group(), value)
+        except ConfigError as error:
+            raise ConfigError(f"model.init_args.{name}: {error}") from None
+        except (TypeError, ValueError):  # an unknown key or a type jsonargparse reports itself, in its own words
+            continue
+
+
+def _complete(default: Any, value: Mapping[str, Any]) -> Any:
+    """``default`` (a settings dataclass) with ``value``'s settings, groups inside it read the same way."""
+    given = {key: _complete(getattr(default, key), item)
+             if is_dataclass(getattr(default, key, None)) and isinstance(item, Mapping) else item
+             for key, item in value.items()}
+    return replace(default, **given)
+
+
 def check_recipe_size(model: Any, from_data: tuple[str, ...], limit: float | None) -> None:
     """:func:`check_model_size` before the data is loaded, for a parsed recipe's ``model`` section (``class_path``
     and ``init_args``; the class path has passed the import allow-list). The sizes the data gives (``from_data``,
@@ -125,6 +150,7 @@ def check_recipe_size(model: Any, from_data: tuple[str, ...], limit: float | Non
     except (ImportError, AttributeError, ValueError):  # jsonargparse reports a bad class path itself
         return
     init_args = model.get("init_args") or {}
+    check_recipe_groups(task_class, init_args)
     settings_ = {k: v for k, v in init_args.items() if k not in ("optimizer", "lr_scheduler")}
     parameters = inspect.signature(task_class.__init__).parameters
     settings_.update({k: 2 for k in from_data if k in parameters and settings_.get(k) is None

@@ -148,3 +148,13 @@ def test_stream_tasks_train_from_their_config_and_a_plain_datamodule(name, tmp_p
                         accelerator="cpu")
     trainer.fit(module, datamodule=_Stream())
     assert torch.isfinite(trainer.callback_metrics["val_loss"])
+
+
+def test_a_recipes_network_is_checked_before_any_data_is_loaded():
+    from seqkit.pretrained.building import check_recipe_size
+
+    model = {"class_path": "seqkit.tasks.LanguageModel", "init_args": {"network": {"dropout_hidden": 1.5}}}
+    with pytest.raises(ConfigError, match=r"model.init_args.network: RNNLMConfig.dropout_hidden=1.5"):
+        check_recipe_size(model, ("vocab_size",), None)
+    model["init_args"]["network"] = {"dropout_hidden": 0.5}
+    check_recipe_size(model, ("vocab_size",), None)  # in range: passes
