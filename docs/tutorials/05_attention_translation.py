@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from seqkit.data import Batching, DataSource, Splits, TokenizerConfig, TranslationDataModule
 from seqkit.inference.translate import iter_translate
+from seqkit.models.seq2seq import Seq2SeqConfig
 from seqkit.tasks import Seq2SeqTranslator
 
 parser = argparse.ArgumentParser(description="Bahdanau vs Luong attention on a Multi30k slice.")
@@ -52,9 +53,10 @@ def translator(attention: str) -> Seq2SeqTranslator:
     """The same small encoder-decoder every time; only the attention score changes."""
     torch.manual_seed(0)
     return Seq2SeqTranslator(
-        data.src_vocab_size, data.tgt_vocab_size, pad_id=data.pad_id, embedding_dim=64, hidden_size=64,
-        decoder_hidden_size=128, cell="gru", attention=attention, dropout=0.1, label_smoothing=0.1,
-        beam_size=4, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3),
+        data.src_vocab_size, data.tgt_vocab_size, pad_id=data.pad_id,
+        network=Seq2SeqConfig(embedding_dim=64, hidden_size=64, decoder_hidden_size=128, cell="gru",
+                              attention=attention, dropout=0.1),
+        label_smoothing=0.1, beam_size=4, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3),
     )
 
 

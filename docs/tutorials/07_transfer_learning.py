@@ -30,6 +30,7 @@ from seqkit.data import (
     TextClassificationDataModule,
     TokenizerConfig,
 )
+from seqkit.models.rnn_lm import RNNLMConfig
 from seqkit.nn import EncoderConfig
 from seqkit.tasks import LanguageModel, SequenceClassifier
 
@@ -54,9 +55,9 @@ lm_data = LanguageModelingDataModule(
 )
 lm_data.setup("fit")
 torch.manual_seed(0)
-lm = LanguageModel(lm_data.vocab_size, embedding_dim=64, hidden_size=128,
-                   num_layers=1, dropout=0.1, dropout_input=0.1, dropout_hidden=0.1, dropout_embedding=0.0,
-                   weight_drop=0.0, tie_weights=False, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
+network = RNNLMConfig(embedding_dim=64, hidden_size=128, num_layers=1, dropout=0.1, dropout_input=0.1,
+                      dropout_hidden=0.1, dropout_embedding=0.0, weight_drop=0.0, tie_weights=False)
+lm = LanguageModel(lm_data.vocab_size, network=network, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
 trainer = L.Trainer(max_steps=300, gradient_clip_val=0.25, default_root_dir=scratch, **quiet)
 start = time.perf_counter()
 trainer.fit(lm, datamodule=lm_data)

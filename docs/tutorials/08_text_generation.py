@@ -23,6 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from seqkit.data import Batching, DataSource, LanguageModelingDataModule, Splits, TokenizerConfig
+from seqkit.models.rnn_lm import RNNLMConfig
 from seqkit.search import generate
 from seqkit.tasks import LanguageModel
 
@@ -43,9 +44,9 @@ data = LanguageModelingDataModule(
 data.setup("fit")
 scratch = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on exit
 torch.manual_seed(0)
-module = LanguageModel(data.vocab_size, embedding_dim=64, hidden_size=128, num_layers=1, dropout=0.1,
-                       dropout_input=0.1, dropout_hidden=0.1, dropout_embedding=0.0, weight_drop=0.0,
-                       tie_weights=False, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
+network = RNNLMConfig(embedding_dim=64, hidden_size=128, num_layers=1, dropout=0.1, dropout_input=0.1,
+                      dropout_hidden=0.1, dropout_embedding=0.0, weight_drop=0.0, tie_weights=False)
+module = LanguageModel(data.vocab_size, network=network, optimizer=lambda params: torch.optim.Adam(params, lr=3e-3))
 trainer = L.Trainer(max_steps=300, gradient_clip_val=0.25, logger=False, enable_checkpointing=False,
                     enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                     default_root_dir=scratch.name)
@@ -57,7 +58,7 @@ print(f"language model: LSTM 128 on 3,000 Yelp reviews, {trainer.global_step} st
 # --8<-- [end:train]
 
 # --8<-- [start:sample]
-tokenizer, model = data.tokenizer, module.model  # the RNNLanguageModel inside the Lightning module
+tokenizer, model = data.tokenizer, module.network  # the RNNLanguageModel inside the Lightning module
 prompts = ["the food was", "our server", "i would not", "the best thing about this place", "we ordered the",
            "this hotel", "my husband and i", "the pizza"]
 settings = {  # name: (temperature, top_k, top_p); temperature 0 is greedy
