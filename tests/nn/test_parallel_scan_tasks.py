@@ -34,7 +34,7 @@ def test_every_task_trains_and_evaluates_with_a_parallel_scan_cell(recipe, data_
         from seqkit.tasks.language_modeling import LanguageModel
 
         module = load(run, task=LanguageModel).module
-        steps = list(generate(module.model, [[1, 2, 3]], 5, 1.0, None, None, seed=0))  # one step at a time
+        steps = list(generate(module.network, [[1, 2, 3]], 5, 1.0, None, None, seed=0))  # one step at a time
         assert len(steps) == 5
 
 

@@ -158,3 +158,22 @@ def test_a_recipes_network_is_checked_before_any_data_is_loaded():
         check_recipe_size(model, ("vocab_size",), None)
     model["init_args"]["network"] = {"dropout_hidden": 0.5}
     check_recipe_size(model, ("vocab_size",), None)  # in range: passes
+
+
+@pytest.mark.parametrize("old", [True, False], ids=["flat-model", "network"])
+def test_ulmfit_reads_the_architecture_and_weights_of_old_and_new_lm_checkpoints(old, tmp_path):
+    from seqkit.models.lm_encoder import read_lm_checkpoint
+
+    lm, config, data = CASES["lm"]
+    module = lm(**data, network=config)
+    state = module.state_dict()
+    hparams = dict(module.hparams)
+    if old:  # written when the settings were flat and the network was ``model``
+        hparams = OLD_FLAT["lm"]
+        state = {key.replace("network.", "model.", 1): value for key, value in state.items()}
+    torch.save({"hyper_parameters": hparams, "state_dict": state}, tmp_path / "lm.ckpt")
+    architecture, weights, _ = read_lm_checkpoint(tmp_path / "lm.ckpt")
+    defaults = asdict(RNNLMConfig())  # an old checkpoint held every argument; this one only those set
+    assert {**defaults, **architecture} == architecture_of(dict(module.hparams))
+    encoder = LanguageModelEncoder(architecture)
+    assert sorted(encoder.load_encoder_state(weights)) == sorted(weights)
