@@ -177,3 +177,19 @@ def test_ulmfit_reads_the_architecture_and_weights_of_old_and_new_lm_checkpoints
     assert {**defaults, **architecture} == architecture_of(dict(module.hparams))
     encoder = LanguageModelEncoder(architecture)
     assert sorted(encoder.load_encoder_state(weights)) == sorted(weights)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_published_folder_keeps_the_network_group(name, tmp_path):
+    from seqkit.data.tokenizers import TokenizerConfig, train_tokenizer
+    from seqkit.pretrained import SeqkitModel
+
+    task, config, data = CASES[name]
+    module = task(**data, network=config)
+    tokenizer = train_tokenizer(TokenizerConfig(kind="word", vocab_size=VOCAB), [["a b c d e f g h"]])
+    tokenizers = {"tokenizer": tokenizer, **({"tokenizer_target": tokenizer} if name == "translator" else {})}
+    SeqkitModel(module, tokenizers, {}).save_pretrained(tmp_path / "folder")  # hparams as JSON: filters' keys too
+    loaded = SeqkitModel.from_pretrained(tmp_path / "folder").module
+    assert loaded.hparams["network"] == asdict(config)
+    state = module.state_dict()
+    assert all(torch.equal(state[key], value) for key, value in loaded.state_dict().items())
