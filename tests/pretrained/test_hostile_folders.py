@@ -39,7 +39,7 @@ def tokenizer():
 def good(tokenizer, tmp_path_factory) -> Path:
     """A small published classifier folder."""
     torch.manual_seed(0)
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8},
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}},
                                 label_names=["neg", "pos"])
     folder = tmp_path_factory.mktemp("published") / "good"
     SeqkitModel(module, {"tokenizer": tokenizer}, {"data": {"init_args": {"max_length": 8}}}).save_pretrained(folder)
@@ -119,7 +119,7 @@ def test_a_link_out_of_the_folder_is_refused(good, tmp_path):
 
 
 def test_pretrained_lm_is_not_published_and_never_opened_at_load(good, tokenizer, tmp_path):
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}})
     module.hparams["pretrained_lm"] = str(tmp_path / "lm-run")
     SeqkitModel(module, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "published")
     assert "pretrained_lm" not in json.loads((tmp_path / "published" / "config.json").read_text())["hparams"]
@@ -135,7 +135,7 @@ def test_pretrained_lm_is_not_published_and_never_opened_at_load(good, tokenizer
 # ---------------------------------------------------------------------------------------------- sizes
 def _set_encoder(key: str, value: object) -> Callable[[dict, Path], None]:
     def change(config, folder):
-        config["hparams"]["encoder"][key] = value
+        config["hparams"]["network"]["encoder"][key] = value
     return change
 
 
