@@ -185,7 +185,7 @@ def _deep(depth: int) -> str:
     (_set_encoder("hidden_size", "abc"), "hidden_size = 'abc' is a string, not an integer"),
     (_set_encoder("hidden_size", -5), "hidden_size = -5 must be at least 1"),
     (_set_hparam("num_classes", -1), "num_classes = -1 must be at least 1"),
-    (_set_hparam("pooling", "nonsense"), "must be one of"),
+    (lambda config, folder: config["hparams"]["network"].update(pooling="nonsense"), "must be one of"),
     (_set_hparam("unknown_setting", 1), "does not take"),
     (lambda config, folder: config.update(files=["model.safetensors"]), "'files' must be an object"),
     (lambda config, folder: config.update(hparams="big"), "'hparams' must be an object"),
