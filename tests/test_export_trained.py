@@ -44,7 +44,8 @@ def test_a_trained_language_model_with_weight_drop_exports(tmp_path):
 
 def test_a_trained_classifier_exports(tmp_path):
     torch.manual_seed(0)
-    module = SequenceClassifier(VOCAB, 3, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}, "pooling": "attention"})
+    module = SequenceClassifier(VOCAB, 3, network={"encoder": {"embedding_dim": 8, "hidden_size": 8},
+                                                   "pooling": "attention"})
     ids, lengths, labels = torch.randint(4, VOCAB, (4, 7)), torch.tensor([7, 3, 5, 1]), torch.tensor([0, 1, 2, 1])
     _train(module, lambda: F.cross_entropy(module(ids, lengths), labels))
     assert export_onnx(module, tmp_path / "clf.onnx").max_abs_diff < 1e-4
