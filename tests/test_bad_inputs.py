@@ -672,7 +672,7 @@ data:
   init_args: {{source: {{name: {folder}}}, lookback: 24, horizon: 12, borders: [200, 300, 400]}}
 model:
   class_path: seqkit.tasks.Forecaster
-  init_args: {{network: linear}}
+  init_args: {{network: {{architecture: linear}}}}
 """
 
 

@@ -48,7 +48,7 @@ def test_classifier_loads_exactly_the_language_models_encoder(lm_run):
 
     tokenizer = load_tokenizer(lm_run / "tokenizer")
     model = SequenceClassifier(vocab_size=tokenizer.vocab_size, num_classes=2, pretrained_lm=str(lm_run),
-                               pooling="concat")
+                               network={"pooling": "concat"})
     assert model.hparams.lm_architecture["num_layers"] == 2 and model.hparams.lm_architecture["embedding_dim"] == 64
     loaded = model.load_language_model(str(lm_run), tokenizer)
     expected = _lm_weights(lm_run)
