@@ -61,7 +61,8 @@ def encoder_classifier(bidirectional: bool, num_layers: int) -> SequenceClassifi
     encoder = EncoderConfig(embedding_dim=32, hidden_size=32, num_layers=num_layers, bidirectional=bidirectional,
                             cell="lstm", dropout=0.1)
     return SequenceClassifier(data.vocab_size, data.num_classes, pad_id=data.pad_id,
-                              network=ClassifierConfig(encoder=encoder, pooling="last"), optimizer=lambda p: torch.optim.Adam(p, lr=5e-3))
+                              network=ClassifierConfig(encoder=encoder, pooling="last"),
+                              optimizer=lambda p: torch.optim.Adam(p, lr=5e-3))
 # --8<-- [end:models]
 
 
