@@ -9,6 +9,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError
 
+from seqkit.errors import ConfigError
 from seqkit.models.forecasting import ForecasterConfig, build_network
 from seqkit.tasks.base import TaskModule, as_config
 
@@ -50,6 +51,8 @@ class Forecaster(TaskModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
+        if isinstance(network, str):  # the layout before the network group named only the architecture here
+            raise ConfigError(f"network is a ForecasterConfig: network={{'architecture': {network!r}, ...}}.")
         network = as_config(DEFAULT_NETWORK, network)
         super().__init__(optimizer, lr_scheduler, network=network)
         self.network = build_network(num_inputs, num_targets, lookback, horizon, network)

@@ -91,6 +91,7 @@ def test_a_task_is_built_from_its_network_config_alone_as_a_dataclass_or_a_dict(
     (lambda: SequenceClassifier(30, 2, network={"encoder": {"dropout": 2.0}}), "EncoderConfig.dropout=2.0"),
     (lambda: EchoStateClassifier(30, 2, network={"reservoir": {"density": 0}}), "ReservoirConfig.density=0"),
     (lambda: Forecaster(3, 3, 12, 4, network={"dropout": -0.1}), "ForecasterConfig.dropout=-0.1"),
+    (lambda: Forecaster(3, 3, 12, 4, network="linear"), "network={'architecture': 'linear', ...}"),
 ])
 def test_bad_values_are_refused_in_one_line_by_field(build, words):
     with pytest.raises(ConfigError) as caught:
