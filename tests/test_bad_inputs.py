@@ -27,6 +27,9 @@ SMALL = ["--data.init_args.splits.max_rows.train", "200", "--data.init_args.spli
          "--data.init_args.splits.max_rows.test", "50", "--trainer.enable_progress_bar", "false",
          "--trainer.enable_model_summary", "false"]
 FIT = ["fit", "--config", TINY, *SMALL, "--trainer.max_epochs", "1"]
+#: A small hierarchical network.
+HAN_SMALL = {"encoder": {"embedding_dim": 8, "hidden_size": 8}, "sentence_hidden_size": 8,
+             "word_attention_size": 8, "sentence_attention_size": 8}
 
 
 def seqkit(args: list[str], cwd: Path, runs: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess:
@@ -92,9 +95,9 @@ def test_a_config_typo_is_the_one_line_that_matters(place, runs):
 @pytest.mark.parametrize(("option", "words"), [
     (["--model.init_args.optimizer.init_args.lr", "-0.01"], ["lr", "greater than 0"]),
     (["--data.init_args.batching.batch_size", "0"], ["batch_size", "at least 1"]),
-    (["--model.init_args.encoder.dropout", "1.5"], ["dropout", "[0, 1)"]),
-    (["--model.init_args.encoder.hidden_size", "0"], ["hidden_size", "at least 1"]),
-    (["--model.init_args.encoder.hidden_size", "abc"], ["hidden_size", "int"]),
+    (["--model.init_args.network.encoder.dropout", "1.5"], ["dropout", "[0, 1)"]),
+    (["--model.init_args.network.encoder.hidden_size", "0"], ["hidden_size", "at least 1"]),
+    (["--model.init_args.network.encoder.hidden_size", "abc"], ["hidden_size", "int"]),
 ])
 def test_bad_hyperparameters_fail_before_any_data_work(runs, capsys, monkeypatch, tmp_path, option, words):
     """The same CLI in this process (one Lightning import for all cases instead of one each)."""
@@ -176,7 +179,7 @@ def test_a_resume_that_changes_the_model_touches_nothing(run, runs, capsys):
     from seqkit.cli import main
 
     before = snapshot(run)
-    change = ["--model.init_args.encoder.hidden_size", "64"]
+    change = ["--model.init_args.network.encoder.hidden_size", "64"]
     assert main([*FIT, "--run_dir", str(run), "--ckpt_path", "last", *change]) == 2
     assert "hidden_size=64, but the run was trained with 32" in capsys.readouterr().err
     assert snapshot(run) == before
@@ -356,8 +359,7 @@ def tiny_models(place) -> dict[str, Path]:
     folders = {"translate": place / "tiny-translator", "explain": place / "tiny-reviews"}
     SeqkitModel(Seq2SeqTranslator(vocab, vocab, network={"embedding_dim": 8, "hidden_size": 8}, beam_size=2),
                 {"tokenizer": tokenizer}).save_pretrained(folders["translate"])
-    SeqkitModel(HierarchicalClassifier(vocab, 2, encoder={"embedding_dim": 8, "hidden_size": 8},
-                                       sentence_hidden_size=8, word_attention_size=8, sentence_attention_size=8),
+    SeqkitModel(HierarchicalClassifier(vocab, 2, network=HAN_SMALL),
                 {"tokenizer": tokenizer}).save_pretrained(folders["explain"])
     return folders
 
@@ -602,11 +604,12 @@ _FOLDER_ATTACKS = {
     "tokenizer-outside": (lambda c, f: c["tokenizers"]["tokenizer"].update(file="/etc/passwd"), "not a plain file"),
     "tokenizer-dotdot": (lambda c, f: c["tokenizers"]["tokenizer"].update(file="../published/tokenizer.json"),
                          "not a plain file"),
-    "hidden-size": (lambda c, f: c["hparams"]["encoder"].update(hidden_size=60000), "shape"),
+    "hidden-size": (lambda c, f: c["hparams"]["network"]["encoder"].update(hidden_size=60000), "shape"),
     "vocab-size": (lambda c, f: c["hparams"].update(vocab_size=2_000_000_000), "shape"),
-    "nested-extra-key": (lambda c, f: c["hparams"]["encoder"].update(extra={"a": 1}), "not a EncoderConfig setting"),
-    "size-text": (lambda c, f: c["hparams"]["encoder"].update(hidden_size="abc"), "hidden_size = 'abc'"),
-    "size-negative": (lambda c, f: c["hparams"]["encoder"].update(hidden_size=-5), "at least 1"),
+    "nested-extra-key": (lambda c, f: c["hparams"]["network"]["encoder"].update(extra={"a": 1}),
+                         "not a EncoderConfig setting"),
+    "size-text": (lambda c, f: c["hparams"]["network"]["encoder"].update(hidden_size="abc"), "hidden_size = 'abc'"),
+    "size-negative": (lambda c, f: c["hparams"]["network"]["encoder"].update(hidden_size=-5), "at least 1"),
     "classes-negative": (lambda c, f: c["hparams"].update(num_classes=-1), "num_classes = -1"),
     "files-list": (lambda c, f: c.update(files=list(c["files"])), "'files' must be an object"),
     "hparams-text": (lambda c, f: c.update(hparams="x"), "'hparams' must be an object"),
@@ -656,7 +659,7 @@ def test_a_run_config_naming_another_module_imports_nothing(place, runs, tmp_pat
 
 
 def test_a_model_size_no_machine_holds_is_refused_before_it_is_built(place, runs):
-    done = limited_seqkit([*FIT, "--model.init_args.encoder.hidden_size", "60000"], place, runs)
+    done = limited_seqkit([*FIT, "--model.init_args.network.encoder.hidden_size", "60000"], place, runs)
     assert_one_line(done, "above the limit of 2,000,000,000", "--max_parameters")
 
 
@@ -669,7 +672,7 @@ data:
   init_args: {{source: {{name: {folder}}}, lookback: 24, horizon: 12, borders: [200, 300, 400]}}
 model:
   class_path: seqkit.tasks.Forecaster
-  init_args: {{network: linear}}
+  init_args: {{network: {{architecture: linear}}}}
 """
 
 

@@ -22,7 +22,7 @@ def test_a_tree_is_blank_when_its_brackets_hold_no_word(text, blank):
 def test_blank_texts_keep_their_place_with_no_label():
     torch.manual_seed(0)
     tokenizer = train_tokenizer(TokenizerConfig(kind="word", vocab_size=40), [["a good film", "a dull film"]])
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}})
     module.hparams["label_names"] = ["negative", "positive"]
     done: list[int] = []
     records = list(iter_classify(module, tokenizer, ["", "a good film", "   ", "\n"], 2, None, "head",

@@ -193,7 +193,7 @@ def test_a_run_says_how_many_cpu_threads_it_uses(data_root, runs_dir, caplog):
 @pytest.mark.parametrize(("option", "hint"), [
     ("--data.init_args.batch_size", "data.init_args.batching.batch_size"),
     ("--data.init_args.test_split", "data.init_args.splits.test"),
-    ("--model.init_args.hidden_size", "model.init_args.encoder.hidden_size"),
+    ("--model.init_args.hidden_size", "model.init_args.network.encoder.hidden_size"),
 ])
 def test_a_setting_of_an_older_recipe_points_to_its_group(option, hint, capsys):
     assert main(["fit", "--config", TINY, option, "8", "--print_config"]) == 2

@@ -163,7 +163,7 @@ def test_ddp_spawn_writes_one_run_folder(out):
     run = out / "spawn" / "run"
     command = [sys.executable, "-m", "seqkit", "fit", "--config", "esn/sst2", "--run_dir", str(run), *TINY,
                "--trainer.accelerator", "cpu", "--trainer.devices", "2", "--trainer.strategy", "ddp_spawn",
-               "--model.init_args.reservoir.reservoir_size", "50", "--data.init_args.splits.max_rows", "100"]
+               "--model.init_args.network.reservoir.reservoir_size", "50", "--data.init_args.splits.max_rows", "100"]
     launch([(command, _env(MASTER_PORT=str(free_port()), SEQKIT_RUNS_DIR=str(out / "spawn" / "runs")))],
            out / "spawn")
     # A readout fitted in closed form has a best checkpoint too.

@@ -16,6 +16,10 @@ from seqkit.tasks import LanguageModel, SequenceClassifier
 from seqkit.tasks.hierarchical import HierarchicalClassifier
 from seqkit.tasks.translation import Seq2SeqTranslator
 
+#: A small hierarchical network.
+HAN_SMALL = {"encoder": {"embedding_dim": 8, "hidden_size": 8}, "sentence_hidden_size": 8,
+             "word_attention_size": 8, "sentence_attention_size": 8}
+
 VOCAB = 40
 
 
@@ -41,7 +45,8 @@ def test_a_trained_language_model_with_weight_drop_exports(tmp_path):
 
 def test_a_trained_classifier_exports(tmp_path):
     torch.manual_seed(0)
-    module = SequenceClassifier(VOCAB, 3, encoder={"embedding_dim": 8, "hidden_size": 8}, pooling="attention")
+    module = SequenceClassifier(VOCAB, 3, network={"encoder": {"embedding_dim": 8, "hidden_size": 8},
+                                                   "pooling": "attention"})
     ids, lengths, labels = torch.randint(4, VOCAB, (4, 7)), torch.tensor([7, 3, 5, 1]), torch.tensor([0, 1, 2, 1])
     _train(module, lambda: F.cross_entropy(module(ids, lengths), labels))
     assert export_onnx(module, tmp_path / "clf.onnx").max_abs_diff < 1e-4
@@ -58,8 +63,7 @@ def test_a_trained_translator_exports(tmp_path):
 
 
 def test_the_hierarchical_classifier_says_why_it_does_not_export(tmp_path):
-    module = HierarchicalClassifier(VOCAB, 2, encoder={"embedding_dim": 8, "hidden_size": 8}, sentence_hidden_size=8,
-                                    word_attention_size=8, sentence_attention_size=8)
+    module = HierarchicalClassifier(VOCAB, 2, network=HAN_SMALL)
     with pytest.raises(ExportError, match="not available for HierarchicalClassifier: .*sentence splitter"):
         export_onnx(module, tmp_path / "han.onnx")
     assert not (tmp_path / "han.onnx").exists()

@@ -17,6 +17,10 @@ import torch
 from seqkit.cli import main
 from tests.helpers import REPO, subprocess_env
 
+#: A small hierarchical network.
+HAN_SMALL = {"encoder": {"embedding_dim": 8, "hidden_size": 8}, "sentence_hidden_size": 8,
+             "word_attention_size": 8, "sentence_attention_size": 8}
+
 TINY = str(REPO / "recipes" / "sentiment" / "sst2_tiny.yaml")
 SMALL = ["--data.init_args.splits.max_rows.train", "200", "--data.init_args.splits.max_rows.validation", "50",
          "--data.init_args.splits.max_rows.test", "50", "--trainer.enable_progress_bar", "false"]
@@ -118,7 +122,7 @@ def test_published_files_are_all_readable_by_others_and_labels_travel(tokenizer,
     from seqkit.pretrained import SeqkitModel
     from seqkit.tasks import SequenceClassifier
 
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8},
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}},
                                 label_names=["negative", "positive"])
     old = os.umask(0o022)
     try:
@@ -137,7 +141,7 @@ def test_classify_from_python_refuses_non_strings_in_one_line(tokenizer):
     from seqkit.pretrained import SeqkitModel
     from seqkit.tasks import SequenceClassifier
 
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}})
     with pytest.raises(DataError, match="Text 1 is NoneType, not a string"):
         ClassifierPredictor(SeqkitModel(module, {"tokenizer": tokenizer})).classify(["ok", None])
 
@@ -147,8 +151,7 @@ def test_hierarchical_probabilities_are_rounded_like_the_classifiers(tokenizer):
     from seqkit.pretrained import SeqkitModel
     from seqkit.tasks.hierarchical import HierarchicalClassifier
 
-    module = HierarchicalClassifier(tokenizer.vocab_size, 3, encoder={"embedding_dim": 8, "hidden_size": 8},
-                                    sentence_hidden_size=8, word_attention_size=8, sentence_attention_size=8,
+    module = HierarchicalClassifier(tokenizer.vocab_size, 3, network=HAN_SMALL,
                                     label_names=["1 star", "2 stars", "3 stars"])
     (explanation,) = HierarchicalPredictor(SeqkitModel(module, {"tokenizer": tokenizer})).explain(["a good film."])
     assert explanation.probabilities == [round(p, 6) for p in explanation.probabilities]
@@ -193,7 +196,7 @@ def test_a_python_classifier_takes_the_data_modules_label_names():
 
     from seqkit.tasks import SequenceClassifier
 
-    module = SequenceClassifier(50, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
+    module = SequenceClassifier(50, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}})
     module._trainer = SimpleNamespace(datamodule=SimpleNamespace(label_names=["negative", "positive"]))
     module.on_fit_start()
     assert module.hparams["label_names"] == ["negative", "positive"]  # saved with every checkpoint from here on

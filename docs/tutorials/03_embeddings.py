@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from seqkit.data import Batching, DataSource, Splits, TextClassificationDataModule, TokenizerConfig
+from seqkit.models.classifier import ClassifierConfig
 from seqkit.nn import EncoderConfig
 from seqkit.tasks import SequenceClassifier
 
@@ -53,7 +54,8 @@ def classifier(embedding_dim: int) -> SequenceClassifier:
     """The same GRU classifier every time; only the width of its input vectors changes."""
     torch.manual_seed(0)
     encoder = EncoderConfig(embedding_dim=embedding_dim, hidden_size=64, cell="gru", bidirectional=False, dropout=0.0)
-    return SequenceClassifier(V, data.num_classes, pad_id=data.pad_id, encoder=encoder, pooling="mean",
+    return SequenceClassifier(V, data.num_classes, pad_id=data.pad_id,
+                              network=ClassifierConfig(encoder=encoder, pooling="mean"),
                               optimizer=lambda params: torch.optim.Adam(params, lr=5e-3))
 
 

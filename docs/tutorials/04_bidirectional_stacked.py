@@ -21,6 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from seqkit.data import Batching, DataSource, Splits, TextClassificationDataModule, TokenizerConfig
+from seqkit.models.classifier import ClassifierConfig
 from seqkit.nn import EncoderConfig
 from seqkit.tasks import SequenceClassifier
 
@@ -59,8 +60,9 @@ def encoder_classifier(bidirectional: bool, num_layers: int) -> SequenceClassifi
     torch.manual_seed(0)
     encoder = EncoderConfig(embedding_dim=32, hidden_size=32, num_layers=num_layers, bidirectional=bidirectional,
                             cell="lstm", dropout=0.1)
-    return SequenceClassifier(data.vocab_size, data.num_classes, pad_id=data.pad_id, encoder=encoder,
-                              pooling="last", optimizer=lambda p: torch.optim.Adam(p, lr=5e-3))
+    return SequenceClassifier(data.vocab_size, data.num_classes, pad_id=data.pad_id,
+                              network=ClassifierConfig(encoder=encoder, pooling="last"),
+                              optimizer=lambda p: torch.optim.Adam(p, lr=5e-3))
 # --8<-- [end:models]
 
 

@@ -21,6 +21,7 @@ import torch
 
 from seqkit.data import Batching, DataSource, HierarchicalDataModule, SentenceSplitter, Splits, TokenizerConfig
 from seqkit.inference.explain import explain_texts, render_png
+from seqkit.models.hierarchical import HierarchicalConfig
 from seqkit.nn import EncoderConfig
 from seqkit.tasks import HierarchicalClassifier
 
@@ -52,8 +53,10 @@ scratch = tempfile.TemporaryDirectory(prefix="seqkit-tutorial-")  # removed on e
 torch.manual_seed(0)
 model = HierarchicalClassifier(
     data.vocab_size, data.num_classes, pad_id=data.pad_id,
-    encoder=EncoderConfig(embedding_dim=64, hidden_size=32, cell="gru", bidirectional=True, dropout=0.2),
-    sentence_hidden_size=32, word_attention_size=32, sentence_attention_size=32,
+    network=HierarchicalConfig(
+        encoder=EncoderConfig(embedding_dim=64, hidden_size=32, cell="gru", bidirectional=True, dropout=0.2),
+        sentence_hidden_size=32, word_attention_size=32, sentence_attention_size=32,
+    ),
     label_names=data.label_names, optimizer=lambda params: torch.optim.AdamW(params, lr=4e-3, weight_decay=0.01),
 )
 trainer = L.Trainer(max_epochs=3, logger=False, enable_checkpointing=False, enable_progress_bar=False,

@@ -30,6 +30,7 @@ from seqkit.data import (
     TextClassificationDataModule,
     TokenizerConfig,
 )
+from seqkit.models.classifier import ClassifierConfig
 from seqkit.models.rnn_lm import RNNLMConfig
 from seqkit.nn import EncoderConfig
 from seqkit.tasks import LanguageModel, SequenceClassifier
@@ -87,8 +88,8 @@ data.setup("fit")
 def classifier(**options) -> SequenceClassifier:
     torch.manual_seed(0)
     return SequenceClassifier(data.vocab_size, data.num_classes,
-                              pad_id=data.pad_id, pooling="concat",
-                              encoder=EncoderConfig(dropout=0.2),  # the architecture comes from the LM
+                              pad_id=data.pad_id,  # the architecture comes from the LM, all but dropout
+                              network=ClassifierConfig(encoder=EncoderConfig(dropout=0.2), pooling="concat"),
                               optimizer=lambda params: torch.optim.AdamW(params, lr=3e-3, weight_decay=0.01),
                               **options)
 

@@ -77,23 +77,23 @@ FAMILIES: tuple[Family, ...] = (
         *_rows(256, 40, 41), "--trainer.max_epochs", "2", "--model.init_args.beam_size", "2")),
     Family("reviews (HAN)", "reviews/tiny", _rows(128, 30, 31)),
     Family("trees (Tree-LSTM)", "trees/sst5", (
-        *_rows(200, 40, 41), "--trainer.max_epochs", "2", "--model.init_args.embedding_dim", "32",
-        "--model.init_args.hidden_size", "32")),
+        *_rows(200, 40, 41), "--trainer.max_epochs", "2", "--model.init_args.network.embedding_dim", "32",
+        "--model.init_args.network.hidden_size", "32")),
     Family("forecasting (LSTM)", "forecasting/etth1_lstm", (
         "--data.init_args.splits.max_rows.train", "256", "--data.init_args.splits.max_rows.validation", "64",
         "--data.init_args.splits.max_rows.test", "65", "--data.init_args.lookback", "24",
-        "--data.init_args.horizon", "12", "--model.init_args.hidden_size", "16", "--trainer.max_epochs", "2"),
+        "--data.init_args.horizon", "12", "--model.init_args.network.hidden_size", "16", "--trainer.max_epochs", "2"),
         predict=True),
     Family("CNN + BiLSTM classifier", "sentiment/sst2_cnn_lstm", (
         *_rows(320, 64, 101), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "32",
-        "--model.init_args.embedding_dim", "32", "--model.init_args.channels", "16",
-        "--model.init_args.hidden_size", "16")),
+        "--model.init_args.network.embedding_dim", "32", "--model.init_args.network.channels", "16",
+        "--model.init_args.network.hidden_size", "16")),
     Family("character-CNN language model", "lm/ptb_char_cnn", (
         *_rows(300, 60, 60), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "8",
         "--data.init_args.batching.eval_batch_size", "5", "--model.init_args.network.filters",
         "{1: 8, 2: 8, 3: 8}", "--model.init_args.network.hidden_size", "32")),
     Family("echo-state classifier", "esn/sst2", (
-        *_rows(320, 64, 101), "--model.init_args.reservoir.reservoir_size", "100"), resume=False),
+        *_rows(320, 64, 101), "--model.init_args.network.reservoir.reservoir_size", "100"), resume=False),
     Family("echo-state language model", "esn/ptb", (
         *_rows(300, 60, 60), "--trainer.max_epochs", "2", "--data.init_args.batching.batch_size", "8",
         "--data.init_args.batching.eval_batch_size", "5",

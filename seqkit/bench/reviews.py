@@ -93,10 +93,11 @@ def bench(*, recipe: str = "reviews/yelp", documents: PositiveInt = 256, batch_s
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-4)
     words = pc.sum(pc.list_flatten(table.column("sentence_lengths"))).as_py() or 0
 
-    hp, words_encoder = module.hparams, module.network.config.encoder
+    hp, network = module.hparams, module.network.config
+    words_encoder = network.encoder
     print(f"seqkit bench reviews: {recipe}")
     print(f"  model: {words_encoder.cell} HAN {words_encoder.embedding_dim}/{words_encoder.hidden_size}/"
-          f"{hp['sentence_hidden_size']}, "
+          f"{network.sentence_hidden_size}, "
           f"vocab {hp['vocab_size']}; {count} {role} documents ({int(sentence_counts.sum())} sentences, {words} "
           f"tokens), batches of {batch_size} bucketed by sentence count; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {device}")

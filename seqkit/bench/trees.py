@@ -103,7 +103,7 @@ def bench(*, split: str = "validation", trees: PositiveInt = 250, batch_size: Po
                                                              "speed-up"))
     for cell in [c.strip() for c in cells.split(",") if c.strip()]:
         torch.manual_seed(0)
-        model = TreeLSTM(TreeLSTMConfig(data.vocab_size, 5, embedding_dim, hidden_size, cell))
+        model = TreeLSTM(data.vocab_size, 5, TreeLSTMConfig(embedding_dim, hidden_size, cell))
         difference = compare_outputs(model, collate, table, examples, list(range(min(count, 50))))
         print(f"  {cell:<13} outputs: largest |level - per-node| over {min(count, 50)} trees = {difference:.2e}")
         optimizer = torch.optim.Adagrad(model.parameters(), lr=0.05)

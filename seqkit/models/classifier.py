@@ -3,69 +3,65 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
 
 import torch
 from torch import Tensor, nn
 
 from seqkit.models.lm_encoder import LanguageModelEncoder
 from seqkit.nn import AttentionPooling, EncoderConfig, RecurrentEncoder
+from seqkit.nn.config_checks import at_least, one_of
 from seqkit.nn.recurrent import State
 
 Pooling = Literal["last", "mean", "max", "attention", "concat"]
 
 
 @dataclass(frozen=True)
-class TextClassifierConfig:
-    """What every text classifier network starts from; its architecture config adds the rest.
+class ClassifierConfig:
+    """Architecture of a :class:`SequenceClassifierNet` (``model.init_args.network`` in a recipe). The sizes the
+    data gives (vocabulary, classes, padding id) are the network's own arguments."""
 
-    Args:
-        vocab_size: Number of token ids.
-        num_classes: Number of classes ``C``.
-        pad_id: Padding id.
-        encoder: The recurrent (word) encoder's settings; its ``dropout`` also applies before the head.
-    """
-
-    vocab_size: int
-    num_classes: int
-    pad_id: int = 0
     encoder: EncoderConfig = EncoderConfig()
-
-
-@dataclass(frozen=True)
-class ClassifierConfig(TextClassifierConfig):
-    """Architecture of a :class:`SequenceClassifierNet`: the fields of :class:`TextClassifierConfig` and
-
-    Args:
-        pooling: How the sequence becomes one vector: the final states (``last``), the ``mean`` or ``max`` of the
-            outputs over real tokens, a learned ``attention`` average of them (Yang et al. 2016), or ``concat``:
-            last, max and mean side by side (ULMFiT's concat pooling).
-        attention_size: Width of the attention pooling's hidden layer (``pooling: attention`` only).
-        lm_architecture: A language model's :class:`~seqkit.models.rnn_lm.RNNLanguageModel` arguments: its
-            embeddings and recurrent layers replace ``encoder`` (:class:`LanguageModelEncoder`).
-    """
-
+    """The recurrent encoder's settings; its ``dropout`` also applies before the head."""
     pooling: Pooling = "mean"
+    """How the sequence becomes one vector: the final states (``last``), the ``mean`` or ``max`` of the outputs over
+    real tokens, a learned ``attention`` average of them (Yang et al. 2016), or ``concat``: last, max and mean side
+    by side (ULMFiT's concat pooling)."""
     attention_size: int = 64
-    lm_architecture: dict[str, Any] | None = field(default=None, hash=False)
+    """Width of the attention pooling's hidden layer (``pooling: attention`` only)."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "attention_size")
+        one_of(self, "pooling", get_args(Pooling))
 
 
 class SequenceClassifierNet(nn.Module):
     """Token ids ``(B, T)`` with lengths ``(B,)`` -> encoder outputs ``(B, T, D*H)`` -> pooled ``(B, P)`` ->
-    dropout -> linear -> class logits ``(B, C)`` (``P = D*H``, or ``3*D*H`` for ``concat``)."""
+    dropout -> linear -> class logits ``(B, C)`` (``P = D*H``, or ``3*D*H`` for ``concat``).
 
-    def __init__(self, config: ClassifierConfig) -> None:
+    Args:
+        vocab_size: Number of token ids.
+        num_classes: Number of classes ``C``.
+        config: The architecture.
+        pad_id: Padding id.
+        lm_architecture: A language model's :class:`~seqkit.models.rnn_lm.RNNLanguageModel` arguments: its
+            embeddings and recurrent layers replace ``config.encoder`` (:class:`LanguageModelEncoder`), whose
+            ``dropout`` still applies before the head.
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, config: ClassifierConfig = ClassifierConfig(),
+                 pad_id: int = 0, lm_architecture: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.config = config
-        if config.lm_architecture is not None:
-            self.encoder: RecurrentEncoder | LanguageModelEncoder = LanguageModelEncoder(config.lm_architecture)
+        if lm_architecture is not None:
+            self.encoder: RecurrentEncoder | LanguageModelEncoder = LanguageModelEncoder(lm_architecture)
         else:
-            self.encoder = RecurrentEncoder(config.vocab_size, pad_id=config.pad_id, **asdict(config.encoder))
+            self.encoder = RecurrentEncoder(vocab_size, pad_id=pad_id, **asdict(config.encoder))
         size = self.encoder.output_size
         self.attention = AttentionPooling(size, config.attention_size) if config.pooling == "attention" else None
         pooled_size = size * (3 if config.pooling == "concat" else 1)
-        self.head = nn.Sequential(nn.Dropout(config.encoder.dropout), nn.Linear(pooled_size, config.num_classes))
+        self.head = nn.Sequential(nn.Dropout(config.encoder.dropout), nn.Linear(pooled_size, num_classes))
 
     def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
         """Class logits ``(B, C)`` for token ids ``(B, T)`` with lengths ``(B,)``."""

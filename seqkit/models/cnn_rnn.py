@@ -10,11 +10,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from seqkit.errors import ConfigError
 from seqkit.nn import run_fused_by_length
+from seqkit.nn.config_checks import at_least, rate
 
 #: Character ids of :func:`word_characters`: padding, beginning and end of word; bytes are 3..258.
 CHAR_PAD, CHAR_BOW, CHAR_EOW, CHAR_OFFSET = 0, 1, 2, 3
@@ -90,6 +94,31 @@ class CharCNNWordEncoder(nn.Module):
         return self.highway(pooled).view(*ids.shape, -1)
 
 
+@dataclass(frozen=True)
+class CNNBiLSTMConfig:
+    """Architecture of a :class:`CNNBiLSTMClassifierNet` (``model.init_args.network`` in a recipe). The sizes the
+    data gives (vocabulary, classes, padding id) are the network's own arguments."""
+
+    embedding_dim: int = 128
+    """Word embedding size ``E``."""
+    channels: int = 100
+    """Filters per width."""
+    widths: list[int] = field(default_factory=lambda: [3, 5])
+    """Convolution widths, each odd (so the output keeps the input's length)."""
+    hidden_size: int = 128
+    """LSTM hidden size ``H`` per direction."""
+    dropout: float = 0.3
+    """Dropout on embeddings, convolution outputs and before the classifier."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "widths", [int(w) for w in self.widths])  # a tuple from Python: a list
+        at_least(self, "embedding_dim", "channels", "hidden_size")
+        rate(self, "dropout")
+        if not self.widths or any(width < 1 or width % 2 == 0 for width in self.widths):
+            raise ConfigError(f"{type(self).__name__}.widths={self.widths}: convolution widths must be odd and at "
+                              "least 1 (same-length outputs).")
+
+
 class CNNBiLSTMClassifierNet(nn.Module):
     """Token ids ``(B, T)`` with lengths ``(B,)`` -> class logits ``(B, C)``.
 
@@ -100,25 +129,21 @@ class CNNBiLSTMClassifierNet(nn.Module):
     Args:
         vocab_size: Number of token ids.
         num_classes: Classes ``C``.
-        embedding_dim: Word embedding size.
-        channels: Filters per width.
-        widths: Convolution widths (odd, so the output keeps the input's length).
-        hidden_size: LSTM hidden size per direction.
-        dropout: Dropout on embeddings, convolution outputs and before the classifier.
+        config: The architecture.
         pad_id: Padding id.
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int = 128, channels: int = 100,
-                 widths: tuple[int, ...] = (3, 5), hidden_size: int = 128, dropout: float = 0.3,
+    def __init__(self, vocab_size: int, num_classes: int, config: CNNBiLSTMConfig = CNNBiLSTMConfig(),
                  pad_id: int = 0) -> None:
         super().__init__()
-        if any(width % 2 == 0 for width in widths):
-            raise ValueError(f"convolution widths must be odd (same-length outputs), got {list(widths)}")
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
-        self.convolutions = nn.ModuleList(nn.Conv1d(embedding_dim, channels, w, padding=w // 2) for w in widths)
-        self.rnn = nn.LSTM(channels * len(widths), hidden_size, batch_first=True, bidirectional=True)
-        self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(2 * hidden_size, num_classes)
+        self.config = config
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=pad_id)
+        self.convolutions = nn.ModuleList(nn.Conv1d(config.embedding_dim, config.channels, w, padding=w // 2)
+                                          for w in config.widths)
+        self.rnn = nn.LSTM(config.channels * len(config.widths), config.hidden_size, batch_first=True,
+                           bidirectional=True)
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(2 * config.hidden_size, num_classes)
 
     def forward(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
         mask = torch.arange(input_ids.shape[1], device=input_ids.device) < input_lengths[:, None]  # (B, T)

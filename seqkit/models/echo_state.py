@@ -155,23 +155,30 @@ class RidgeReadout(nn.Module):
 
 @dataclass(frozen=True)
 class ReservoirConfig:
-    """The fixed part of an echo-state network as one settings group (``model.init_args.reservoir.leak_rate``):
-    random token vectors of size ``embedding_dim`` (unit-variance entries / sqrt(dim)) driving a :class:`Reservoir`
-    of ``reservoir_size`` units; the other fields as there (``seed`` seeds the token vectors too)."""
+    """The fixed part of an echo-state network as one settings group: random token vectors (unit-variance entries /
+    sqrt(dim)) driving a :class:`Reservoir`."""
 
     embedding_dim: int = 64
+    """Size of the random token vectors ``I``."""
     reservoir_size: int = 500
+    """Reservoir units ``N``."""
     spectral_radius: float = 0.9
+    """Largest absolute eigenvalue of the reservoir matrix (below 1: the state forgets its start)."""
     leak_rate: float = 0.5
+    """Share of each new state taken from the update, in ``(0, 1]``; small values make slow units."""
     input_scaling: float = 0.5
+    """Range of the input weights."""
     density: float = 0.1
+    """Share of non-zero entries of the reservoir matrix, in ``(0, 1]``."""
     bias_scaling: float = 0.1
+    """Range of the reservoir's bias."""
     seed: int = 0
+    """Seed of the random weights and token vectors (a reservoir is reproducible from its settings)."""
 
     def __post_init__(self) -> None:
         at_least(self, "embedding_dim", "reservoir_size")
-        positive(self, "spectral_radius", "leak_rate", "density")
-        at_least(self, "input_scaling", "bias_scaling", minimum=0)
+        positive(self, "spectral_radius", "leak_rate", "input_scaling", "density")
+        at_least(self, "bias_scaling", minimum=0)
         for name in ("leak_rate", "density"):
             if getattr(self, name) > 1:
                 raise ConfigError(f"{type(self).__name__}.{name}={getattr(self, name)}: must be in (0, 1].")
@@ -186,6 +193,20 @@ class ReservoirConfig:
                                   self.input_scaling, self.density, self.bias_scaling, self.seed)
 
 
+@dataclass(frozen=True)
+class EchoStateClassifierConfig:
+    """Architecture of an :class:`EchoStateClassifierNet` (``model.init_args.network`` in a recipe). The sizes the
+    data gives (vocabulary, classes, padding id) are the network's own arguments."""
+
+    reservoir: ReservoirConfig = ReservoirConfig()
+    """Token vectors and reservoir (``N`` units; the readout sees ``2 N`` features)."""
+    alpha: float = 1.0
+    """Ridge penalty of the readout (0: least squares)."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "alpha", minimum=0)
+
+
 class EchoStateClassifierNet(nn.Module):
     """Token ids -> fixed random embeddings -> reservoir -> [mean state, last state] -> ridge readout.
 
@@ -195,17 +216,17 @@ class EchoStateClassifierNet(nn.Module):
     Args:
         vocab_size: Token ids.
         num_classes: Classes ``C``.
-        reservoir: Token vectors and reservoir (``N`` units; the readout sees ``2 N`` features).
+        config: Reservoir and ridge penalty.
         pad_id: Padding id (its embedding is zero).
-        alpha: Ridge penalty of the readout.
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, reservoir: ReservoirConfig = ReservoirConfig(),
-                 pad_id: int = 0, alpha: float = 1.0) -> None:
+    def __init__(self, vocab_size: int, num_classes: int,
+                 config: EchoStateClassifierConfig = EchoStateClassifierConfig(), pad_id: int = 0) -> None:
         super().__init__()
-        embedding, self.reservoir = reservoir.build(vocab_size, pad_id)
+        self.config = config
+        embedding, self.reservoir = config.reservoir.build(vocab_size, pad_id)
         self.register_buffer("embedding", embedding)
-        self.readout = RidgeReadout(2 * reservoir.reservoir_size, num_classes, alpha)
+        self.readout = RidgeReadout(2 * config.reservoir.reservoir_size, num_classes, config.alpha)
 
     def features(self, input_ids: Tensor, input_lengths: Tensor) -> Tensor:
         """Readout features ``(B, 2N)`` for token ids ``(B, T)`` with lengths ``(B,)``."""

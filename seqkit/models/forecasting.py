@@ -11,13 +11,15 @@ networks can read the last observed target values from their inputs.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from seqkit.nn.attention import DotAttention
+from seqkit.nn.config_checks import at_least, one_of, rate
 from seqkit.nn.recurrent import FUSED_LAYERS, CellType, ensure_flat_weights
 
 Network = Literal["rnn", "seq2seq", "linear"]
@@ -175,16 +177,48 @@ class DLinear(nn.Module):
         return out + (self.seasonal_bias + self.trend_bias).T.unsqueeze(0)
 
 
-def build_network(network: Network, num_inputs: int, num_targets: int, lookback: int, horizon: int, *,
-                  hidden_size: int = 128, num_layers: int = 2, cell: CellType = "lstm", dropout: float = 0.1,
-                  decoder: DecoderMode = "autoregressive", attention: bool = False, kernel_size: int = 25,
-                  individual: bool = False) -> nn.Module:
-    """The forecasting network named by ``network``; each takes the settings that apply to it."""
-    if network == "rnn":
-        return RecurrentForecaster(num_inputs, num_targets, horizon, hidden_size, num_layers, cell, dropout)
-    if network == "seq2seq":
-        return Seq2SeqForecaster(num_inputs, num_targets, horizon, hidden_size, num_layers, cell, dropout,
-                                 decoder, attention)
-    if network == "linear":
-        return DLinear(num_inputs, num_targets, lookback, horizon, kernel_size, individual)
-    raise ValueError(f"network must be 'rnn', 'seq2seq' or 'linear', got {network!r}")
+@dataclass(frozen=True)
+class ForecasterConfig:
+    """The forecasting network (``model.init_args.network`` in a recipe); each setting applies to the architectures
+    named beside it. The sizes the data gives (channels, look-back, horizon) are :func:`build_network`'s own
+    arguments."""
+
+    architecture: Network = "rnn"
+    """``rnn`` (:class:`RecurrentForecaster`), ``seq2seq`` (:class:`Seq2SeqForecaster`) or ``linear``
+    (:class:`DLinear`)."""
+    hidden_size: int = 128
+    """Recurrent width (``rnn``, ``seq2seq``)."""
+    num_layers: int = 2
+    """Stacked recurrent layers (``rnn``, ``seq2seq``)."""
+    cell: CellType = "lstm"
+    """``lstm``, ``gru`` or ``rnn`` (``rnn``, ``seq2seq``)."""
+    dropout: float = 0.1
+    """Dropout between recurrent layers and before the output (``rnn``, ``seq2seq``)."""
+    decoder: DecoderMode = "autoregressive"
+    """``autoregressive`` or ``direct`` (``seq2seq``)."""
+    attention: bool = False
+    """The decoder attends over the encoder outputs (``seq2seq``)."""
+    kernel_size: int = 25
+    """Moving-average window of the trend (``linear``)."""
+    individual: bool = False
+    """One linear map per channel (``linear``)."""
+
+    def __post_init__(self) -> None:
+        one_of(self, "architecture", get_args(Network))
+        one_of(self, "cell", FUSED_LAYERS)
+        one_of(self, "decoder", get_args(DecoderMode))
+        at_least(self, "hidden_size", "num_layers", "kernel_size")
+        rate(self, "dropout")
+
+
+def build_network(num_inputs: int, num_targets: int, lookback: int, horizon: int,
+                  config: ForecasterConfig = ForecasterConfig()) -> nn.Module:
+    """The forecasting network ``config.architecture`` for ``num_inputs`` input channels, ``num_targets`` output
+    channels, ``lookback`` input steps and ``horizon`` forecast steps; each takes the settings that apply to it."""
+    c = config
+    if c.architecture == "rnn":
+        return RecurrentForecaster(num_inputs, num_targets, horizon, c.hidden_size, c.num_layers, c.cell, c.dropout)
+    if c.architecture == "seq2seq":
+        return Seq2SeqForecaster(num_inputs, num_targets, horizon, c.hidden_size, c.num_layers, c.cell, c.dropout,
+                                 c.decoder, c.attention)
+    return DLinear(num_inputs, num_targets, lookback, horizon, c.kernel_size, c.individual)

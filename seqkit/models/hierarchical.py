@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seqkit.models.classifier import TextClassifierConfig
 from seqkit.nn import AttentionPooling, EncoderConfig, RecurrentEncoder, length_mask, run_fused_by_length
+from seqkit.nn.config_checks import at_least
 from seqkit.nn.recurrent import FUSED_LAYERS
 
 #: The tensors ``forward`` takes, in order; every batch of :class:`HierarchicalDataModule` holds them.
@@ -23,37 +23,44 @@ INPUTS = ("sentence_ids", "sentence_lengths", "document_index", "document_mask")
 
 
 @dataclass(frozen=True)
-class HierarchicalConfig(TextClassifierConfig):
-    """Architecture of a :class:`HierarchicalAttentionNet`: the fields of
-    :class:`~seqkit.models.classifier.TextClassifierConfig` and
-
-    Args:
-        encoder: The word encoder (hidden size ``H_w`` per direction, ``D_w`` directions); its ``cell``,
-            ``num_layers`` and ``dropout`` (also on sentence vectors and before the classifier) apply to the
-            sentence level too.
-        sentence_hidden_size: Sentence encoder hidden size per direction ``H_s`` (documents: ``2 H_s``).
-        word_attention_size: Width of the word attention's hidden layer and context vector.
-        sentence_attention_size: Width of the sentence attention's hidden layer and context vector.
-        word_buckets: Run the word level in this many groups of consecutive sentences, each padded only to its own
-            longest sentence. The collator sorts sentences by length, so most of the ``(N, W)`` padding is skipped
-            (embeddings, dropout, attention); the result is the same for any value.
-    """
+class HierarchicalConfig:
+    """Architecture of a :class:`HierarchicalAttentionNet` (``model.init_args.network`` in a recipe). The sizes the
+    data gives (vocabulary, classes, padding id) are the network's own arguments."""
 
     encoder: EncoderConfig = EncoderConfig(embedding_dim=200, hidden_size=50, cell="gru")
+    """The word encoder (hidden size ``H_w`` per direction, ``D_w`` directions); its ``cell``, ``num_layers`` and
+    ``dropout`` (also on sentence vectors and before the classifier) apply to the sentence level too."""
     sentence_hidden_size: int = 50
+    """Sentence encoder hidden size per direction ``H_s`` (documents: ``2 H_s``)."""
     word_attention_size: int = 100
+    """Width of the word attention's hidden layer and context vector."""
     sentence_attention_size: int = 100
+    """Width of the sentence attention's hidden layer and context vector."""
     word_buckets: int = 4
+    """Run the word level in this many groups of consecutive sentences, each padded only to its own longest
+    sentence. The collator sorts sentences by length, so most of the ``(N, W)`` padding is skipped (embeddings,
+    dropout, attention); the result is the same for any value."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "sentence_hidden_size", "word_attention_size", "sentence_attention_size", "word_buckets")
 
 
 class HierarchicalAttentionNet(nn.Module):
-    """Word encoder + word attention, sentence encoder + sentence attention, linear classifier."""
+    """Word encoder + word attention, sentence encoder + sentence attention, linear classifier.
 
-    def __init__(self, config: HierarchicalConfig) -> None:
+    Args:
+        vocab_size: Number of token ids.
+        num_classes: Number of classes ``C``.
+        config: The architecture.
+        pad_id: Padding id.
+    """
+
+    def __init__(self, vocab_size: int, num_classes: int, config: HierarchicalConfig = HierarchicalConfig(),
+                 pad_id: int = 0) -> None:
         super().__init__()
         self.config = config
         words = config.encoder
-        self.encoder = RecurrentEncoder(config.vocab_size, pad_id=config.pad_id, **asdict(words))
+        self.encoder = RecurrentEncoder(vocab_size, pad_id=pad_id, **asdict(words))
         self.word_attention = AttentionPooling(self.encoder.output_size, config.word_attention_size)
         self.sentence_encoder = FUSED_LAYERS[words.cell](
             self.encoder.output_size, config.sentence_hidden_size, num_layers=words.num_layers, batch_first=True,
@@ -61,8 +68,7 @@ class HierarchicalAttentionNet(nn.Module):
         )
         self.sentence_attention = AttentionPooling(2 * config.sentence_hidden_size, config.sentence_attention_size)
         self.sentence_dropout = nn.Dropout(words.dropout)
-        self.head = nn.Sequential(nn.Dropout(words.dropout), nn.Linear(2 * config.sentence_hidden_size,
-                                                                       config.num_classes))
+        self.head = nn.Sequential(nn.Dropout(words.dropout), nn.Linear(2 * config.sentence_hidden_size, num_classes))
 
     def encode(
         self, sentence_ids: Tensor, sentence_lengths: Tensor, document_index: Tensor, document_mask: Tensor

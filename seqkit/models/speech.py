@@ -14,7 +14,7 @@ with no packing, and the same graph exports to ONNX.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from seqkit.errors import ConfigError
 from seqkit.nn import AttentionPooling, length_mask, reverse_padded
+from seqkit.nn.config_checks import at_least, one_of, rate
 
 SpeechCell = Literal["lstm", "gru", "rnn"]
 Pooling = Literal["last", "mean", "max", "attention", "concat"]
@@ -46,14 +47,9 @@ class AcousticConfig:
     """Stack this many consecutive frames into one step and keep every such step (1: every frame)."""
 
     def __post_init__(self) -> None:
-        if self.hidden_size < 1 or self.num_layers < 1:
-            raise ConfigError("network.hidden_size and network.num_layers must be at least 1.")
-        if self.cell not in _LAYERS:
-            raise ConfigError(f"network.cell must be one of {', '.join(_LAYERS)}, got {self.cell!r}.")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"network.dropout must be in [0, 1), got {self.dropout}.")
-        if self.frame_stacking < 1:
-            raise ConfigError(f"network.frame_stacking must be at least 1, got {self.frame_stacking}.")
+        at_least(self, "hidden_size", "num_layers", "frame_stacking")
+        rate(self, "dropout")
+        one_of(self, "cell", _LAYERS)
 
 
 @dataclass(frozen=True)
@@ -68,10 +64,8 @@ class SpeechClassifierConfig(AcousticConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.pooling not in ("last", "mean", "max", "attention", "concat"):
-            raise ConfigError(f"network.pooling must be last, mean, max, attention or concat, got {self.pooling!r}.")
-        if self.attention_size < 1:
-            raise ConfigError("network.attention_size must be at least 1.")
+        one_of(self, "pooling", get_args(Pooling))
+        at_least(self, "attention_size")
 
 
 def stack_frames(feats: Tensor, lengths: Tensor, k: int) -> tuple[Tensor, Tensor]:

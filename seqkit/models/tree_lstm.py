@@ -21,6 +21,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from seqkit.nn.config_checks import at_least, one_of, rate
+
 TreeCell = Literal["constituency", "child_sum"]
 
 
@@ -85,41 +87,44 @@ class ChildSumTreeLSTMCell(_TreeCell):
 CELLS: dict[str, type[_TreeCell]] = {"constituency": BinaryTreeLSTMCell, "child_sum": ChildSumTreeLSTMCell}
 
 
-@dataclass
+@dataclass(frozen=True)
 class TreeLSTMConfig:
-    """Architecture of a :class:`TreeLSTM`.
+    """Architecture of a :class:`TreeLSTM` (``model.init_args.network`` in a recipe). The sizes the data gives
+    (vocabulary, classes, padding id) are the network's own arguments."""
+
+    embedding_dim: int = 300
+    """Word vector size ``E``."""
+    hidden_size: int = 150
+    """Tree-LSTM state size ``H``."""
+    cell: TreeCell = "constituency"
+    """``constituency`` (binary N-ary) or ``child_sum``."""
+    dropout: float = 0.5
+    """Dropout on the word vectors and before the classifier."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "embedding_dim", "hidden_size")
+        rate(self, "dropout")
+        one_of(self, "cell", CELLS)
+
+
+class TreeLSTM(nn.Module):
+    """Word embeddings -> Tree-LSTM over binary trees -> a linear classifier on every node.
 
     Args:
         vocab_size: Number of token ids.
         num_classes: Classes ``C`` of the per-node classifier.
-        embedding_dim: Word vector size ``E``.
-        hidden_size: Tree-LSTM state size ``H``.
-        cell: ``constituency`` (binary N-ary) or ``child_sum``.
-        dropout: Dropout on the word vectors and before the classifier.
+        config: The architecture.
         pad_id: Padding id (its embedding stays zero).
     """
 
-    vocab_size: int
-    num_classes: int
-    embedding_dim: int = 300
-    hidden_size: int = 150
-    cell: TreeCell = "constituency"
-    dropout: float = 0.5
-    pad_id: int = 0
-
-
-class TreeLSTM(nn.Module):
-    """Word embeddings -> Tree-LSTM over binary trees -> a linear classifier on every node."""
-
-    def __init__(self, config: TreeLSTMConfig) -> None:
+    def __init__(self, vocab_size: int, num_classes: int, config: TreeLSTMConfig = TreeLSTMConfig(),
+                 pad_id: int = 0) -> None:
         super().__init__()
-        if config.cell not in CELLS:
-            raise ValueError(f"cell must be one of {sorted(CELLS)}, not {config.cell!r}")
         self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=config.pad_id)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=pad_id)
         self.cell = CELLS[config.cell](config.embedding_dim, config.hidden_size)
         self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(config.hidden_size, config.num_classes)
+        self.classifier = nn.Linear(config.hidden_size, num_classes)
 
     def encode(self, input_ids: Tensor, children: Tensor, level_sizes: Tensor | list[int]) -> Tensor:
         """Hidden state of every node, ``(N, H)``, computed one level (height) at a time.

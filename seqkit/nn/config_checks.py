@@ -6,11 +6,13 @@ config is built, whatever the field is called, and before any data is loaded::
     def __post_init__(self) -> None:
         at_least(self, "hidden_size", "num_layers")
         rate(self, "dropout", "dropout_input")
+        one_of(self, "cell", ("lstm", "gru"))
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from seqkit.errors import ConfigError
@@ -47,3 +49,10 @@ def positive(config: Any, *names: str) -> None:
         value = _number(config, name)
         if value is not None and value <= 0:
             raise ConfigError(f"{type(config).__name__}.{name}={value}: must be greater than 0.")
+
+
+def one_of(config: Any, name: str, choices: Iterable[str]) -> None:
+    """Refuse ``config``'s field ``name`` unless it is one of ``choices`` (a cell type, a pooling)."""
+    value, allowed = getattr(config, name), list(choices)
+    if value not in allowed:
+        raise ConfigError(f"{type(config).__name__}.{name}={value!r}: must be one of {', '.join(allowed)}.")

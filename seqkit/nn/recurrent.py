@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from seqkit.nn.config_checks import at_least, one_of, rate
 from seqkit.nn.dropout import DropoutEmbedding, weight_drop
 from seqkit.nn.lengths import run_fused_by_length
 from seqkit.nn.parallel_scan import MinGRU, MinLSTM, ScanRNN
@@ -73,15 +74,26 @@ def fused_call(rnn: nn.Module) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    """The :class:`RecurrentEncoder` settings a task takes as one group (``model.init_args.encoder.hidden_size``
-    in a recipe); ``RecurrentEncoder(vocab_size, pad_id=..., **asdict(config))`` builds it. Fields as there."""
+    """The :class:`RecurrentEncoder` settings as one group (``model.init_args.network.encoder.hidden_size`` in a
+    classifier's recipe); ``RecurrentEncoder(vocab_size, pad_id=..., **asdict(config))`` builds it."""
 
     embedding_dim: int = 128
+    """Size of each token embedding ``E``."""
     hidden_size: int = 128
+    """Hidden size ``H`` per direction."""
     num_layers: int = 1
+    """Stacked recurrent layers ``L``."""
     cell: CellType = "lstm"
+    """``lstm``, ``gru``, ``rnn`` (Elman, tanh), ``mingru`` or ``minlstm`` (parallel scan)."""
     bidirectional: bool = True
+    """Run a backward direction too (outputs ``2H`` wide)."""
     dropout: float = 0.2
+    """Dropout on the embeddings and between recurrent layers (a classifier applies it before its head too)."""
+
+    def __post_init__(self) -> None:
+        at_least(self, "embedding_dim", "hidden_size", "num_layers")
+        rate(self, "dropout")
+        one_of(self, "cell", FUSED_LAYERS)
 
 
 class RecurrentEncoder(nn.Module):

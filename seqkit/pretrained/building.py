@@ -50,6 +50,9 @@ def fold_groups(task_class: type, hparams: Mapping[str, Any]) -> dict[str, Any]:
     before a setting moved into a group hold it at the top level (``hidden_size: 32``); they load unchanged.
     """
     folded = dict(hparams)
+    upgrade = getattr(task_class, "upgrade_hparams", None)  # settings renamed, not just moved into a group
+    if upgrade is not None:
+        folded = upgrade(folded)
     for name, group in group_fields(task_class).items():
         folded = _fold_into(group, name, folded)
     return folded

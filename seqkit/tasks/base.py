@@ -67,6 +67,13 @@ class TaskModule(L.LightningModule):
         if self.legacy_keys:
             self.register_load_state_dict_pre_hook(self._rename_legacy_keys)
 
+    @classmethod
+    def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
+        """``hparams`` saved by an older seqkit with its renamed settings under their present names, before flat
+        settings are folded into the groups (:func:`seqkit.pretrained.building.fold_groups`). Nothing by default;
+        a task whose settings were renamed, not just moved into a group, overrides it."""
+        return hparams
+
     def data_tokenizer(self, needed_for: str) -> Any:
         """The DataModule's tokenizer, which ``needed_for`` (an option) needs when training starts."""
         tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)

@@ -8,19 +8,22 @@ from torch import nn
 
 from seqkit.data.tokenizers import load_tokenizer
 from seqkit.errors import CheckpointError
-from seqkit.models.classifier import ClassifierConfig, Pooling, SequenceClassifierNet
+from seqkit.models.classifier import ClassifierConfig, SequenceClassifierNet
 from seqkit.models.lm_encoder import LanguageModelEncoder, read_lm_checkpoint
-from seqkit.nn import EncoderConfig, load_word_vectors
+from seqkit.nn import load_word_vectors
 from seqkit.nn.pretrained import VocabularyLike
 from seqkit.tasks.base import TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
+
+#: The network's default settings (one instance, shared by the signature).
+DEFAULT_NETWORK = ClassifierConfig()
 
 
 class SequenceClassifier(ClassifierSteps, TaskModule):
     """Embeddings -> (bi)LSTM/GRU/RNN -> pooling -> linear classifier.
 
     With ``pretrained_lm`` the embeddings and recurrent layers are a trained seqkit language model's (ULMFiT,
-    Howard and Ruder 2018): its architecture replaces ``encoder`` (but for its ``dropout``), its weights are
+    Howard and Ruder 2018): its architecture replaces ``network.encoder`` (but for its ``dropout``), its weights are
     loaded when training starts, and ``layer_lr_decay`` with the :class:`~seqkit.callbacks.GradualUnfreezing`
     callback fine-tunes it layer by layer.
 
@@ -31,10 +34,9 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         vocab_size: Number of token ids.
         num_classes: Number of classes ``C``.
         pad_id: Padding id.
-        encoder: :class:`~seqkit.nn.EncoderConfig`: ``embedding_dim``, ``hidden_size`` (per direction),
-            ``num_layers``, ``cell``, ``bidirectional`` and ``dropout`` (on embeddings, between layers and before
-            the head); a dict is read as one.
-        pooling, attention_size: See :class:`~seqkit.models.classifier.ClassifierConfig`.
+        network: :class:`~seqkit.models.classifier.ClassifierConfig`: the ``encoder`` group (``embedding_dim``,
+            ``hidden_size`` per direction, ``num_layers``, ``cell``, ``bidirectional``, ``dropout``), ``pooling``
+            and ``attention_size``; a dict is read as one.
         word_vectors: A GloVe / word2vec text file (``.gz`` allowed) whose vectors initialise the embeddings of the
             tokenizer's tokens when training starts (``embedding_dim`` must match); the vocabulary coverage is
             logged as ``word_vector_coverage``.
@@ -60,9 +62,7 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         vocab_size: int,
         num_classes: int,
         pad_id: int = 0,
-        encoder: EncoderConfig = ClassifierConfig.encoder,
-        pooling: Pooling = "mean",
-        attention_size: int = 64,
+        network: ClassifierConfig = DEFAULT_NETWORK,
         word_vectors: str | None = None,
         freeze_embeddings: bool = False,
         pretrained_lm: str | None = None,
@@ -72,20 +72,17 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        encoder = as_config(ClassifierConfig.encoder, encoder)  # saved whole, as a dict
+        network = as_config(DEFAULT_NETWORK, network)  # saved whole, as a dict
         if pretrained_lm and lm_architecture is None:  # saved with the classifier, which then stands alone
             lm_architecture, _, _ = read_lm_checkpoint(pretrained_lm)
-        super().__init__(optimizer, lr_scheduler, encoder=encoder, lm_architecture=lm_architecture)
+        super().__init__(optimizer, lr_scheduler, network=network, lm_architecture=lm_architecture)
         if lm_architecture is not None and lm_architecture["vocab_size"] != vocab_size:
             raise CheckpointError(
                 f"The language model {pretrained_lm or ''} has {lm_architecture['vocab_size']} token ids but the "
                 f"data's tokenizer has {vocab_size}: it was trained with a different tokenizer. Set "
                 "data.init_args.tokenizer.path to the language model run's tokenizer/ folder."
             )
-        self.network = SequenceClassifierNet(ClassifierConfig(
-            vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id, encoder=encoder,
-            pooling=pooling, attention_size=attention_size, lm_architecture=lm_architecture,
-        ))
+        self.network = SequenceClassifierNet(vocab_size, num_classes, network, pad_id, lm_architecture)
         #: Names of the language model weights copied in (set once ``pretrained_lm`` is loaded).
         self.loaded_lm_weights: list[str] | None = None
         if freeze_embeddings:  # the optimizer skips parameters that never get a gradient

@@ -3,18 +3,22 @@ CNN-then-BiLSTM text classifier."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
 from seqkit.errors import DataError
 from seqkit.models.char_cnn_lm import CharCNNLMConfig, char_cnn_language_model
-from seqkit.models.cnn_rnn import CNNBiLSTMClassifierNet
+from seqkit.models.cnn_rnn import CNNBiLSTMClassifierNet, CNNBiLSTMConfig
 from seqkit.models.rnn_lm import RNNLanguageModel
-from seqkit.tasks.base import TaskModule
+from seqkit.tasks.base import TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
 from seqkit.tasks.language_modeling import LanguageModel
 
 #: The character-aware model's default settings.
 DEFAULT_CHAR_CNN = CharCNNLMConfig()
+#: The classifier network's default settings (one instance, shared by the signature).
+DEFAULT_CLASSIFIER = CNNBiLSTMConfig()
 
 
 class CharCNNLanguageModel(LanguageModel):
@@ -62,17 +66,22 @@ class CNNRNNClassifier(ClassifierSteps, TaskModule):
 
     Args:
         vocab_size, num_classes, pad_id, label_names: From the data.
-        embedding_dim, channels, widths, hidden_size, dropout: See
-            :class:`~seqkit.models.cnn_rnn.CNNBiLSTMClassifierNet`.
+        network: :class:`~seqkit.models.cnn_rnn.CNNBiLSTMConfig`: ``embedding_dim``, ``channels``, ``widths``,
+            ``hidden_size``, ``dropout``; a dict is read as one.
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0, embedding_dim: int = 128,
-                 channels: int = 100, widths: list[int] | None = None, hidden_size: int = 128, dropout: float = 0.3,
-                 label_names: list[str] | None = None, optimizer: OptimizerCallable | None = None,
-                 lr_scheduler: LRSchedulerCallable | None = None) -> None:
-        super().__init__(optimizer, lr_scheduler)
-        self.network = CNNBiLSTMClassifierNet(
-            vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim, channels=channels,
-            widths=tuple(widths or (3, 5)), hidden_size=hidden_size, dropout=dropout, pad_id=pad_id)
+    def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0,
+                 network: CNNBiLSTMConfig = DEFAULT_CLASSIFIER, label_names: list[str] | None = None,
+                 optimizer: OptimizerCallable | None = None, lr_scheduler: LRSchedulerCallable | None = None) -> None:
+        network = as_config(DEFAULT_CLASSIFIER, network)
+        super().__init__(optimizer, lr_scheduler, network=network)
+        self.network = CNNBiLSTMClassifierNet(vocab_size, num_classes, network, pad_id)
         self.setup_metrics(num_classes)
+
+    @classmethod
+    def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
+        """Folders written before the ``network`` group may hold ``widths: null`` (the default widths)."""
+        if "widths" in hparams and hparams["widths"] is None:
+            del hparams["widths"]
+        return hparams

@@ -16,13 +16,18 @@ from torchmetrics import MeanMetric
 
 from seqkit.distributed import every_rank, own_share
 from seqkit.errors import CheckpointError
-from seqkit.models.echo_state import EchoStateClassifierNet, EchoStateLMConfig, EchoStateLMNet, ReservoirConfig
+from seqkit.models.echo_state import (
+    EchoStateClassifierConfig,
+    EchoStateClassifierNet,
+    EchoStateLMConfig,
+    EchoStateLMNet,
+)
 from seqkit.tasks.base import CarriedStates, TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 #: The readout's normal-equation sums (state-dict names): each rank's own until they are added up.
 READOUT_SUMS = [f"network.readout.{name}" for name in ("gram", "cross", "count")]
-CLASSIFIER_RESERVOIR = ReservoirConfig()
+CLASSIFIER_NETWORK = EchoStateClassifierConfig()
 DEFAULT_LM_NETWORK = EchoStateLMConfig()
 
 
@@ -36,18 +41,19 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
 
     Args:
         vocab_size, num_classes, pad_id, label_names: From the DataModule (the seqkit CLI links them).
-        reservoir, alpha: See :class:`~seqkit.models.echo_state.EchoStateClassifierNet`.
+        network: :class:`~seqkit.models.echo_state.EchoStateClassifierConfig`: the ``reservoir`` group and the
+            ridge penalty ``alpha``; a dict is read as one.
     """
 
     legacy_keys = {"net.": "network."}  # checkpoints written when it was ``net``
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0,
-                 reservoir: ReservoirConfig = CLASSIFIER_RESERVOIR, alpha: float = 1.0,
+                 network: EchoStateClassifierConfig = CLASSIFIER_NETWORK,
                  label_names: list[str] | None = None) -> None:
-        reservoir = as_config(CLASSIFIER_RESERVOIR, reservoir)
-        super().__init__(reservoir=reservoir)
+        network = as_config(CLASSIFIER_NETWORK, network)
+        super().__init__(network=network)
         self.automatic_optimization = False
-        self.network = EchoStateClassifierNet(vocab_size, num_classes, reservoir=reservoir, pad_id=pad_id, alpha=alpha)
+        self.network = EchoStateClassifierNet(vocab_size, num_classes, network, pad_id)
         # DDP wraps only a module with a parameter that could take a gradient: the readout is the part this task
         # fits (solved, never stepped). Its normal-equation sums are each rank's own until solve() adds them up, so
         # DDP must not copy rank zero's over them before every step as it does with buffers.

@@ -9,9 +9,12 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 from torchmetrics import MeanAbsoluteError, MeanSquaredError
 
-from seqkit.models.forecasting import DecoderMode, Network, build_network
-from seqkit.nn.recurrent import CellType
-from seqkit.tasks.base import TaskModule
+from seqkit.errors import ConfigError
+from seqkit.models.forecasting import ForecasterConfig, build_network
+from seqkit.tasks.base import TaskModule, as_config
+
+#: The network's default settings (one instance, shared by the signature).
+DEFAULT_NETWORK = ForecasterConfig()
 
 
 class Forecaster(TaskModule):
@@ -29,16 +32,9 @@ class Forecaster(TaskModule):
         horizon: Steps ``H`` to forecast.
         series_spec: Value columns, their train mean and std, time column, calendar features
             (:attr:`~seqkit.data.forecasting.ForecastingDataModule.series_spec`).
-        network: ``rnn`` (LSTM/GRU encoder, direct multi-horizon head), ``seq2seq`` (encoder-decoder) or
-            ``linear`` (DLinear). The settings below apply to the networks that have them.
-        hidden_size: Recurrent width (``rnn``, ``seq2seq``).
-        num_layers: Stacked recurrent layers (``rnn``, ``seq2seq``).
-        cell: ``lstm``, ``gru`` or ``rnn`` (``rnn``, ``seq2seq``).
-        dropout: Dropout between recurrent layers and before the output (``rnn``, ``seq2seq``).
-        decoder: ``autoregressive`` or ``direct`` (``seq2seq``).
-        attention: Decoder attends over the encoder outputs (``seq2seq``).
-        kernel_size: Moving-average window of the trend (``linear``).
-        individual: One linear map per channel (``linear``).
+        network: :class:`~seqkit.models.forecasting.ForecasterConfig`: the ``architecture`` (``rnn``: LSTM/GRU
+            encoder and a direct multi-horizon head, ``seq2seq``: encoder-decoder, or ``linear``: DLinear) and the
+            settings of each; a dict is read as one.
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler (stepped every epoch).
     """
 
@@ -51,24 +47,15 @@ class Forecaster(TaskModule):
         lookback: int,
         horizon: int,
         series_spec: dict[str, Any] | None = None,
-        network: Network = "rnn",
-        hidden_size: int = 128,
-        num_layers: int = 2,
-        cell: CellType = "lstm",
-        dropout: float = 0.1,
-        decoder: DecoderMode = "autoregressive",
-        attention: bool = False,
-        kernel_size: int = 25,
-        individual: bool = False,
+        network: ForecasterConfig = DEFAULT_NETWORK,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__(optimizer, lr_scheduler)
-        self.network = build_network(
-            network, num_inputs, num_targets, lookback, horizon, hidden_size=hidden_size, num_layers=num_layers,
-            cell=cell, dropout=dropout, decoder=decoder, attention=attention, kernel_size=kernel_size,
-            individual=individual,
-        )
+        if isinstance(network, str):  # the layout before the network group named only the architecture here
+            raise ConfigError(f"network is a ForecasterConfig: network={{'architecture': {network!r}, ...}}.")
+        network = as_config(DEFAULT_NETWORK, network)
+        super().__init__(optimizer, lr_scheduler, network=network)
+        self.network = build_network(num_inputs, num_targets, lookback, horizon, network)
         spec = series_spec or {}
         mean, std = spec.get("mean"), spec.get("std")
         if mean is not None and (len(mean) != num_targets or len(std) != num_targets):
@@ -82,6 +69,13 @@ class Forecaster(TaskModule):
         self.loss = nn.MSELoss()
         self.val_mse, self.val_mae = MeanSquaredError(), MeanAbsoluteError()
         self.test_mse, self.test_mae = MeanSquaredError(), MeanAbsoluteError()
+
+    @classmethod
+    def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
+        """Runs and folders written before the ``network`` group name the architecture ``network: rnn``."""
+        if isinstance(hparams.get("network"), str):
+            hparams["architecture"] = hparams.pop("network")  # folded into the network group next
+        return hparams
 
     def to_original_units(self, forecast: Tensor) -> Tensor:
         """Standardised ``(..., C_out)`` -> original units (float64), inverting the train standardisation."""

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from typing import Any
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from seqkit.models.hierarchical import INPUTS, HierarchicalAttentionNet, HierarchicalConfig
-from seqkit.nn import EncoderConfig
 from seqkit.tasks.base import TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
+
+#: The network's default settings (one instance, shared by the signature).
+DEFAULT_NETWORK = HierarchicalConfig()
 
 
 class HierarchicalClassifier(ClassifierSteps, TaskModule):
@@ -24,12 +26,9 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
 
     Args:
         vocab_size, num_classes, pad_id, label_names: From the data.
-        encoder: The word level's :class:`~seqkit.nn.EncoderConfig` (``cell: gru`` as in the paper); its
-            ``cell``, ``num_layers`` and ``dropout`` apply to the sentence level too.
-        sentence_hidden_size, word_attention_size, sentence_attention_size, word_buckets: See
-            :class:`~seqkit.models.hierarchical.HierarchicalConfig`.
-        word_hidden_size: The former name of ``encoder.hidden_size`` (folders written before the ``encoder``
-            group); replaces it when given.
+        network: :class:`~seqkit.models.hierarchical.HierarchicalConfig`: the word level's ``encoder`` group
+            (``cell: gru`` as in the paper; its ``cell``, ``num_layers`` and ``dropout`` apply to the sentence level
+            too), ``sentence_hidden_size``, the attention sizes and ``word_buckets``; a dict is read as one.
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
@@ -42,26 +41,23 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
         vocab_size: int,
         num_classes: int,
         pad_id: int = 0,
-        encoder: EncoderConfig = HierarchicalConfig.encoder,
-        sentence_hidden_size: int = 50,
-        word_attention_size: int = 100,
-        sentence_attention_size: int = 100,
-        word_buckets: int = 4,
-        word_hidden_size: int | None = None,
+        network: HierarchicalConfig = DEFAULT_NETWORK,
         label_names: list[str] | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        encoder = as_config(HierarchicalConfig.encoder, encoder)
-        if word_hidden_size is not None:
-            encoder = replace(encoder, hidden_size=word_hidden_size)
-        super().__init__(optimizer, lr_scheduler, encoder=encoder, word_hidden_size=None)
-        self.network = HierarchicalAttentionNet(HierarchicalConfig(
-            vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id, encoder=encoder,
-            sentence_hidden_size=sentence_hidden_size, word_attention_size=word_attention_size,
-            sentence_attention_size=sentence_attention_size, word_buckets=word_buckets,
-        ))
+        network = as_config(DEFAULT_NETWORK, network)
+        super().__init__(optimizer, lr_scheduler, network=network)
+        self.network = HierarchicalAttentionNet(vocab_size, num_classes, network, pad_id)
         self.setup_metrics(num_classes)
+
+    @classmethod
+    def upgrade_hparams(cls, hparams: dict[str, Any]) -> dict[str, Any]:
+        """Folders written before the ``encoder`` group name the word encoder's width ``word_hidden_size``."""
+        word_hidden_size = hparams.pop("word_hidden_size", None)
+        if word_hidden_size is not None:
+            hparams["hidden_size"] = word_hidden_size  # folded into network.encoder next
+        return hparams
 
     @torch.no_grad()
     def attention_weights(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:

@@ -9,13 +9,15 @@ from torch import Tensor
 from torchmetrics.classification import MulticlassAccuracy
 
 from seqkit.data.trees import IGNORE
-from seqkit.models.tree_lstm import TreeCell, TreeLSTM, TreeLSTMConfig
+from seqkit.models.tree_lstm import TreeLSTM, TreeLSTMConfig
 from seqkit.nn import load_word_vectors
-from seqkit.tasks.base import TaskModule
+from seqkit.tasks.base import TaskModule, as_config
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 #: The tensors the network takes, in order; every :class:`~seqkit.data.trees.TreeCollator` batch holds them.
 INPUTS = ("input_ids", "children", "level_sizes")
+#: The network's default settings (one instance, shared by the signature).
+DEFAULT_NETWORK = TreeLSTMConfig()
 
 
 class TreeClassifier(ClassifierSteps, TaskModule):
@@ -29,7 +31,8 @@ class TreeClassifier(ClassifierSteps, TaskModule):
 
     Args:
         vocab_size, num_classes, pad_id, label_names: From the data.
-        embedding_dim, hidden_size, cell, dropout: See :class:`~seqkit.models.tree_lstm.TreeLSTMConfig`.
+        network: :class:`~seqkit.models.tree_lstm.TreeLSTMConfig`: ``embedding_dim``, ``hidden_size``, ``cell``,
+            ``dropout``; a dict is read as one.
         word_vectors: A GloVe / word2vec text file whose vectors initialise the embeddings when training starts.
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
@@ -39,19 +42,15 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         vocab_size: int,
         num_classes: int,
         pad_id: int = 0,
-        embedding_dim: int = 300,
-        hidden_size: int = 150,
-        cell: TreeCell = "constituency",
-        dropout: float = 0.5,
+        network: TreeLSTMConfig = DEFAULT_NETWORK,
         word_vectors: str | None = None,
         label_names: list[str] | None = None,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        super().__init__(optimizer, lr_scheduler)
-        self.network = TreeLSTM(TreeLSTMConfig(vocab_size=vocab_size, num_classes=num_classes, pad_id=pad_id,
-                                               embedding_dim=embedding_dim, hidden_size=hidden_size, cell=cell,
-                                               dropout=dropout))
+        network = as_config(DEFAULT_NETWORK, network)
+        super().__init__(optimizer, lr_scheduler, network=network)
+        self.network = TreeLSTM(vocab_size, num_classes, network, pad_id)
         self.word_vector_coverage: float | None = None
         self.setup_metrics(num_classes)
         self.val_node_accuracy = MulticlassAccuracy(num_classes, average="micro", ignore_index=IGNORE)

@@ -14,6 +14,7 @@ from seqkit.models.cnn_rnn import (
     CHAR_PAD,
     CharCNNWordEncoder,
     CNNBiLSTMClassifierNet,
+    CNNBiLSTMConfig,
     Highway,
     word_characters,
 )
@@ -75,14 +76,15 @@ def test_char_language_model_predicts_words():
 
 def test_cnn_bilstm_ignores_padding():
     torch.manual_seed(0)
-    net = CNNBiLSTMClassifierNet(20, 3, embedding_dim=8, channels=6, widths=(3, 5), hidden_size=5).eval()
+    config = CNNBiLSTMConfig(embedding_dim=8, channels=6, widths=[3, 5], hidden_size=5)
+    net = CNNBiLSTMClassifierNet(20, 3, config).eval()
     ids = torch.tensor([[4, 5, 6, 7, 0, 0, 0], [8, 9, 10, 11, 12, 13, 14]])
     lengths = torch.tensor([4, 7])
     both = net(ids, lengths)
     torch.testing.assert_close(both[0], net(ids[:1, :4], lengths[:1])[0])
     torch.testing.assert_close(both[1], net(ids[1:], lengths[1:])[0])
     with pytest.raises(ValueError, match="odd"):
-        CNNBiLSTMClassifierNet(20, 3, widths=(2,))
+        CNNBiLSTMConfig(widths=[2])
 
 
 def test_cnn_bilstm_learns_an_ordered_bigram():
@@ -96,7 +98,8 @@ def test_cnn_bilstm_learns_an_ordered_bigram():
     ids[rows, where + 1] = torch.where(labels.bool(), 3, 2)  # negatives hold 'good not'
     lengths = torch.full((512,), 10)
     torch.manual_seed(0)
-    net = CNNBiLSTMClassifierNet(12, 2, embedding_dim=8, channels=8, widths=(3,), hidden_size=8, dropout=0.0)
+    net = CNNBiLSTMClassifierNet(12, 2, CNNBiLSTMConfig(embedding_dim=8, channels=8, widths=[3], hidden_size=8,
+                                                     dropout=0.0))
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
     for step in range(120):
         batch = slice((step * 64) % 384, (step * 64) % 384 + 64)

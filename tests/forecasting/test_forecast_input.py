@@ -16,7 +16,7 @@ SPEC = {"columns": ["a", "b", "OT"], "mean": [10.0, 0.0, 20.0], "std": [2.0, 3.0
 
 @pytest.fixture()
 def model() -> Forecaster:
-    return Forecaster(3, 3, 24, 6, SPEC, network="linear").eval()
+    return Forecaster(3, 3, 24, 6, SPEC, network={"architecture": "linear"}).eval()
 
 
 def test_rows_in_reverse_time_order_forecast_the_hours_after_the_newest(model, tmp_path):

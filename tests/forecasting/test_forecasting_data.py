@@ -61,7 +61,7 @@ def test_scaler_reads_train_rows_only(series, tmp_path):
 def test_original_units_invert_the_scaling_exactly(series):
     source, _, frame = series
     data = ForecastingDataModule(source, lookback=24, horizon=12, borders=SMALL_BORDERS)
-    model = Forecaster(data.num_inputs, data.num_targets, 24, 12, data.series_spec, network="linear")
+    model = Forecaster(data.num_inputs, data.num_targets, 24, 12, data.series_spec, network={"architecture": "linear"})
     values = frame[["a", "b", "OT"]].to_numpy()
     scaled = data.scale(values)
     assert abs(scaled[:200].mean(0)).max() < 1e-12 and abs(scaled[:200].std(0) - 1).max() < 1e-12

@@ -10,7 +10,7 @@ import torch
 
 from seqkit.data import DataSource, ForecastingDataModule
 from seqkit.data.options import Batching
-from seqkit.models.forecasting import DLinear, build_network
+from seqkit.models.forecasting import DLinear, ForecasterConfig, build_network
 from seqkit.tasks import Forecaster
 
 
@@ -19,7 +19,7 @@ from seqkit.tasks import Forecaster
     ("seq2seq", {"decoder": "direct"}), ("linear", {}), ("linear", {"individual": True}),
 ])
 def test_networks_map_windows_to_horizons(network, options):
-    net = build_network(network, 3, 3, 48, 12, hidden_size=16, num_layers=2, **options)
+    net = build_network(3, 3, 48, 12, ForecasterConfig(network, hidden_size=16, num_layers=2, **options))
     forecast = net(torch.randn(4, 48, 3))
     assert forecast.shape == (4, 12, 3)
     forecast.sum().backward()
@@ -27,7 +27,7 @@ def test_networks_map_windows_to_horizons(network, options):
 
 
 def test_recurrent_networks_read_extra_input_channels():
-    net = build_network("seq2seq", 7, 3, 48, 12, hidden_size=16)
+    net = build_network(7, 3, 48, 12, ForecasterConfig("seq2seq", hidden_size=16))
     assert net(torch.randn(2, 48, 7)).shape == (2, 12, 3)
     with pytest.raises(ValueError, match="calendar_features"):
         DLinear(7, 3, 48, 12)
@@ -49,8 +49,8 @@ def test_a_recurrent_forecaster_learns_a_noiseless_sine(tmp_path):
     data = ForecastingDataModule(DataSource(name=str(tmp_path)), lookback=48, horizon=12, target="s",
                                  borders=(800, 1000, 1200), batching=Batching(batch_size=32))
     torch.manual_seed(0)
-    model = Forecaster(data.num_inputs, data.num_targets, 48, 12, data.series_spec, network="rnn", cell="gru",
-                       hidden_size=32, num_layers=1, dropout=0.0,
+    model = Forecaster(data.num_inputs, data.num_targets, 48, 12, data.series_spec,
+                       ForecasterConfig("rnn", cell="gru", hidden_size=32, num_layers=1, dropout=0.0),
                        optimizer=lambda params: torch.optim.Adam(params, lr=0.01))
     trainer = L.Trainer(max_epochs=20, accelerator="cpu", logger=False, enable_checkpointing=False,
                         default_root_dir=tmp_path, enable_progress_bar=False, enable_model_summary=False)

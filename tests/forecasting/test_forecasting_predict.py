@@ -35,10 +35,11 @@ data:
 model:
   class_path: seqkit.tasks.Forecaster
   init_args:
-    network: seq2seq
-    cell: gru
-    hidden_size: 16
-    num_layers: 1
+    network:
+      architecture: seq2seq
+      cell: gru
+      hidden_size: 16
+      num_layers: 1
 """
 
 

@@ -19,7 +19,7 @@ ALLOCATOR = ("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not
 def folder(tmp_path):
     tokenizer = train_tokenizer(TokenizerConfig(kind="word", vocab_size=50), [["a good film", "a bad film"]])
     torch.manual_seed(0)
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}})
     path = tmp_path / "published"
     SeqkitModel(module, {"tokenizer": tokenizer}, {}).save_pretrained(path)
     return path

@@ -11,6 +11,7 @@ import torch
 
 from seqkit.cli import main
 from seqkit.export import export_classifier, export_language_model
+from seqkit.models.classifier import ClassifierConfig
 from seqkit.nn import EncoderConfig
 from seqkit.tasks import LanguageModel, SequenceClassifier
 
@@ -20,8 +21,8 @@ from seqkit.tasks import LanguageModel, SequenceClassifier
 ])
 def test_classifier_export_matches_pytorch(tmp_path, cell, pooling, bidirectional):
     torch.manual_seed(0)
-    module = SequenceClassifier(60, 3, pooling=pooling, encoder=EncoderConfig(
-        embedding_dim=8, hidden_size=8, num_layers=2, cell=cell, bidirectional=bidirectional)).eval()
+    module = SequenceClassifier(60, 3, network=ClassifierConfig(pooling=pooling, encoder=EncoderConfig(
+        embedding_dim=8, hidden_size=8, num_layers=2, cell=cell, bidirectional=bidirectional))).eval()
     report = export_classifier(module, tmp_path / "model.onnx")
     assert report.max_abs_diff < 1e-5
     ids = torch.randint(4, 60, (6, 15))

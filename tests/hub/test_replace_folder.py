@@ -20,7 +20,7 @@ TEXTS = ["a good film", "a bad film", "the cat sat on the mat"]
 def _model(seed: int) -> SeqkitModel:
     tokenizer = train_tokenizer(TokenizerConfig(kind="word", vocab_size=50), [TEXTS])
     torch.manual_seed(seed)
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 4, "hidden_size": 4})
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 4, "hidden_size": 4}})
     return SeqkitModel(module, {"tokenizer": tokenizer})
 
 

@@ -18,6 +18,10 @@ from seqkit.pretrained import SeqkitModel
 from seqkit.tasks import LanguageModel, SequenceClassifier
 from tests.helpers import subprocess_env
 
+#: A small hierarchical network.
+HAN_SMALL = {"encoder": {"embedding_dim": 8, "hidden_size": 8}, "sentence_hidden_size": 8,
+             "word_attention_size": 8, "sentence_attention_size": 8}
+
 TEXTS = ["a good film", "a bad film", "the cat sat on the mat", "what a gripping story"]
 CONFIG = {"data": {"class_path": "seqkit.data.TextClassificationDataModule",
                    "init_args": {"source": {"name": "toy"}, "tokenizer": {"kind": "word"}, "max_length": 6}}}
@@ -31,11 +35,11 @@ def tokenizer():
 def _modules(vocab_size: int) -> list:
     torch.manual_seed(0)
     return [
-        SequenceClassifier(vocab_size, 3, encoder={"embedding_dim": 8, "hidden_size": 8, "num_layers": 2},
-                           pooling="attention",
+        SequenceClassifier(vocab_size, 3, network={"encoder": {"embedding_dim": 8, "hidden_size": 8, "num_layers": 2},
+                                    "pooling": "attention"},
                            label_names=["neg", "mid", "pos"]),
-        SequenceClassifier(vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8, "cell": "gru"},
-                           pooling="last"),
+        SequenceClassifier(vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8, "cell": "gru"},
+                                    "pooling": "last"}),
         LanguageModel(vocab_size, network={"embedding_dim": 8, "hidden_size": 12, "num_layers": 2, "weight_drop": 0.2,
                                            "tie_weights": True}),
         LanguageModel(vocab_size, network={"embedding_dim": 8, "hidden_size": 12, "num_layers": 1, "cell": "gru",
@@ -146,8 +150,7 @@ def test_translator_and_review_models_round_trip_with_their_predictors(tokenizer
     original = TranslatorPredictor(SeqkitModel(translator, tokenizers))
     assert loaded.translate(TEXTS) == original.translate(TEXTS)
 
-    reviews = HierarchicalClassifier(vocab, 2, encoder={"embedding_dim": 8, "hidden_size": 8}, sentence_hidden_size=8,
-                                     word_attention_size=8, sentence_attention_size=8).eval()
+    reviews = HierarchicalClassifier(vocab, 2, network=HAN_SMALL).eval()
     SeqkitModel(reviews, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "han")
     loaded = load(tmp_path / "han")
     assert isinstance(loaded, HierarchicalPredictor)
@@ -185,8 +188,7 @@ def test_translate_and_explain_commands_take_a_published_folder(tokenizer, tmp_p
     assert main(["translate", "--checkpoint", str(tmp_path / "mt"), "--input", str(source), "--quiet"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2
 
-    reviews = HierarchicalClassifier(vocab, 2, encoder={"embedding_dim": 8, "hidden_size": 8}, sentence_hidden_size=8,
-                                     word_attention_size=8, sentence_attention_size=8)
+    reviews = HierarchicalClassifier(vocab, 2, network=HAN_SMALL)
     SeqkitModel(reviews, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "han")
     html = tmp_path / "out.html"
     assert main(["explain", "--checkpoint", str(tmp_path / "han"), "--input", str(source), "--html", str(html)]) == 0

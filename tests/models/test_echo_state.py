@@ -99,8 +99,8 @@ class _Toy(L.LightningDataModule):
 
 
 def test_lightning_fit_accumulates_and_solves(tmp_path):
-    module = EchoStateClassifier(vocab_size=10, num_classes=2, reservoir={"reservoir_size": 100, "leak_rate": 0.3},
-                                 alpha=0.1)
+    network = {"reservoir": {"reservoir_size": 100, "leak_rate": 0.3}, "alpha": 0.1}
+    module = EchoStateClassifier(vocab_size=10, num_classes=2, network=network)
     trainer = L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, default_root_dir=tmp_path, num_sanity_val_steps=0)
     trainer.fit(module, datamodule=_Toy())
@@ -133,7 +133,8 @@ def test_echo_state_lm_trains_only_the_readout_and_carries_its_state():
 def test_a_fit_without_optimizer_steps_keeps_its_best_checkpoint(tmp_path):
     from seqkit.checkpointing import RunCheckpoint
 
-    module = EchoStateClassifier(vocab_size=10, num_classes=2, reservoir={"reservoir_size": 50}, alpha=0.1)
+    module = EchoStateClassifier(vocab_size=10, num_classes=2,
+                                 network={"reservoir": {"reservoir_size": 50}, "alpha": 0.1})
     checkpoint = RunCheckpoint(dirpath=tmp_path / "checkpoints", filename="best", monitor="val_acc", mode="max",
                                auto_insert_metric_name=False, enable_version_counter=False)
     trainer = L.Trainer(max_epochs=1, logger=False, callbacks=[checkpoint], enable_progress_bar=False,

@@ -11,10 +11,11 @@ from tests.recipes.test_recipes import SMOKE
 
 #: Each task once, the two cells alternating (both cells are checked against the recurrence in test_parallel_scan).
 TASKS = {
-    "sentiment/sst2_tiny.yaml": ("encoder.cell", "mingru", ["--model.init_args.encoder.bidirectional", "true"]),
+    "sentiment/sst2_tiny.yaml": ("network.encoder.cell", "mingru",
+                                 ["--model.init_args.network.encoder.bidirectional", "true"]),
     "lm/tiny.yaml": ("network.cell", "minlstm", ["--model.init_args.network.weight_drop", "0"]),
     "translation/tiny.yaml": ("network.cell", "minlstm", []),
-    "reviews/tiny.yaml": ("encoder.cell", "mingru", []),
+    "reviews/tiny.yaml": ("network.encoder.cell", "mingru", []),
 }
 
 

@@ -39,7 +39,7 @@ def tokenizer():
 def good(tokenizer, tmp_path_factory) -> Path:
     """A small published classifier folder."""
     torch.manual_seed(0)
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8},
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}},
                                 label_names=["neg", "pos"])
     folder = tmp_path_factory.mktemp("published") / "good"
     SeqkitModel(module, {"tokenizer": tokenizer}, {"data": {"init_args": {"max_length": 8}}}).save_pretrained(folder)
@@ -119,7 +119,7 @@ def test_a_link_out_of_the_folder_is_refused(good, tmp_path):
 
 
 def test_pretrained_lm_is_not_published_and_never_opened_at_load(good, tokenizer, tmp_path):
-    module = SequenceClassifier(tokenizer.vocab_size, 2, encoder={"embedding_dim": 8, "hidden_size": 8})
+    module = SequenceClassifier(tokenizer.vocab_size, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}})
     module.hparams["pretrained_lm"] = str(tmp_path / "lm-run")
     SeqkitModel(module, {"tokenizer": tokenizer}).save_pretrained(tmp_path / "published")
     assert "pretrained_lm" not in json.loads((tmp_path / "published" / "config.json").read_text())["hparams"]
@@ -135,7 +135,7 @@ def test_pretrained_lm_is_not_published_and_never_opened_at_load(good, tokenizer
 # ---------------------------------------------------------------------------------------------- sizes
 def _set_encoder(key: str, value: object) -> Callable[[dict, Path], None]:
     def change(config, folder):
-        config["hparams"]["encoder"][key] = value
+        config["hparams"]["network"]["encoder"][key] = value
     return change
 
 
@@ -185,7 +185,7 @@ def _deep(depth: int) -> str:
     (_set_encoder("hidden_size", "abc"), "hidden_size = 'abc' is a string, not an integer"),
     (_set_encoder("hidden_size", -5), "hidden_size = -5 must be at least 1"),
     (_set_hparam("num_classes", -1), "num_classes = -1 must be at least 1"),
-    (_set_hparam("pooling", "nonsense"), "must be one of"),
+    (lambda config, folder: config["hparams"]["network"].update(pooling="nonsense"), "must be one of"),
     (_set_hparam("unknown_setting", 1), "does not take"),
     (lambda config, folder: config.update(files=["model.safetensors"]), "'files' must be an object"),
     (lambda config, folder: config.update(hparams="big"), "'hparams' must be an object"),

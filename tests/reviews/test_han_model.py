@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -33,8 +35,9 @@ def table(docs: list[list[list[int]]], labels: list[int] | None = None) -> pa.Ta
 @pytest.fixture(params=["gru", "lstm"])
 def model(request) -> HierarchicalClassifier:
     torch.manual_seed(0)
-    return HierarchicalClassifier(50, 3, PAD, {"embedding_dim": 8, "hidden_size": 6, "cell": request.param},
-                                  sentence_hidden_size=5, word_attention_size=7, sentence_attention_size=4).eval()
+    return HierarchicalClassifier(50, 3, PAD, {"encoder": {"embedding_dim": 8, "hidden_size": 6, "cell": request.param},
+                                              "sentence_hidden_size": 5, "word_attention_size": 7,
+                                              "sentence_attention_size": 4}).eval()
 
 
 def test_collator_packs_every_sentence_once_and_regroups_them():
@@ -103,7 +106,7 @@ def test_word_buckets_change_speed_not_results(model):
     batch = HierarchicalCollator(PAD)(table(documents(4, count=9)))
     expected = model.attention_weights(batch)
     for buckets in (1, 3, 50):
-        model.hparams.word_buckets = buckets
+        model.network.config = replace(model.network.config, word_buckets=buckets)
         got = model.attention_weights(batch)
         for key, value in expected.items():
             torch.testing.assert_close(got[key], value)

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from seqkit.cli import main
 from seqkit.inference import load
+from seqkit.models.classifier import ClassifierConfig
 from seqkit.nn import EncoderConfig
 from seqkit.tasks import SequenceClassifier
 from tests.helpers import REPO
@@ -25,8 +26,8 @@ def _classifier(pooling: str, cell: str = "lstm", bidirectional: bool = True) ->
     torch.manual_seed(0)
     encoder = EncoderConfig(embedding_dim=12, hidden_size=10, num_layers=2, cell=cell, bidirectional=bidirectional,
                             dropout=0.3)
-    return SequenceClassifier(vocab_size=40, num_classes=3, pad_id=PAD, encoder=encoder, pooling=pooling,
-                              attention_size=8)
+    return SequenceClassifier(vocab_size=40, num_classes=3, pad_id=PAD,
+                              network=ClassifierConfig(encoder=encoder, pooling=pooling, attention_size=8))
 
 
 def _padded(rows: list[list[int]], extra: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -48,7 +48,7 @@ def test_classifier_loads_exactly_the_language_models_encoder(lm_run):
 
     tokenizer = load_tokenizer(lm_run / "tokenizer")
     model = SequenceClassifier(vocab_size=tokenizer.vocab_size, num_classes=2, pretrained_lm=str(lm_run),
-                               pooling="concat")
+                               network={"pooling": "concat"})
     assert model.hparams.lm_architecture["num_layers"] == 2 and model.hparams.lm_architecture["embedding_dim"] == 64
     loaded = model.load_language_model(str(lm_run), tokenizer)
     expected = _lm_weights(lm_run)
@@ -116,8 +116,8 @@ def test_fine_tuning_with_gradual_unfreezing_keeps_frozen_layers_and_saves_a_sta
 
 def test_layer_groups_cover_every_parameter_once_and_get_decayed_rates():
     model = SequenceClassifier(vocab_size=30, num_classes=3,
-                               encoder={"embedding_dim": 8, "hidden_size": 6, "num_layers": 2},
-                               pooling="attention", layer_lr_decay=2.0,
+                               network={"encoder": {"embedding_dim": 8, "hidden_size": 6, "num_layers": 2},
+                                        "pooling": "attention"}, layer_lr_decay=2.0,
                                optimizer=lambda params: torch.optim.AdamW(params, lr=0.4))
     groups = model.layer_groups()
     assert len(groups) == 4  # embeddings, layer 0 (both directions), layer 1, attention + head
@@ -130,7 +130,7 @@ def test_layer_groups_cover_every_parameter_once_and_get_decayed_rates():
 
 def test_gradual_unfreezing_opens_one_group_at_a_time():
     model = SequenceClassifier(vocab_size=30, num_classes=2,
-                               encoder={"embedding_dim": 8, "hidden_size": 6, "num_layers": 2})
+                               network={"encoder": {"embedding_dim": 8, "hidden_size": 6, "num_layers": 2}})
     callback = GradualUnfreezing(every=2, interval="step")
 
     class Trainer:  # the two counters the callback reads
@@ -155,7 +155,8 @@ def test_a_language_model_encoder_is_padding_invariant(pooling):
     architecture = {"vocab_size": 40, "embedding_dim": 12, "hidden_size": 16, "num_layers": 2, "cell": "lstm",
                     "weight_drop": 0.2, "tie_weights": True, "pad_id": 0}
     torch.manual_seed(0)
-    model = SequenceClassifier(vocab_size=40, num_classes=3, lm_architecture=architecture, pooling=pooling).eval()
+    model = SequenceClassifier(vocab_size=40, num_classes=3, lm_architecture=architecture,
+                               network={"pooling": pooling}).eval()
     rows = [[5, 6, 7, 8, 9, 10, 11], [12, 13], [14]]
     batch = torch.zeros(3, 10, dtype=torch.long)
     for i, row in enumerate(rows):

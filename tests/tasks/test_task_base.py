@@ -6,6 +6,7 @@ import pytest
 import torch
 import yaml
 
+from seqkit.models.classifier import ClassifierConfig
 from seqkit.nn import EncoderConfig
 from seqkit.pretrained.folder import build_module
 from seqkit.tasks import HierarchicalClassifier, SequenceClassifier
@@ -14,19 +15,19 @@ ENCODER = {"embedding_dim": 8, "hidden_size": 6, "num_layers": 2, "cell": "gru",
            "dropout": 0.1}
 
 
-def test_the_encoder_group_is_saved_whole_as_plain_data_whether_given_as_a_dataclass_or_a_dict():
-    given = SequenceClassifier(30, 2, encoder=EncoderConfig(**ENCODER))
-    partial = SequenceClassifier(30, 2, encoder={"hidden_size": 6})
-    assert given.hparams["encoder"] == ENCODER
-    assert partial.hparams["encoder"] == {**ENCODER, "hidden_size": 6, "num_layers": 1, "cell": "lstm",
-                                          "embedding_dim": 128, "dropout": 0.2}  # the rest: the defaults
+def test_the_network_group_is_saved_whole_as_plain_data_whether_given_as_a_dataclass_or_a_dict():
+    given = SequenceClassifier(30, 2, network=ClassifierConfig(encoder=EncoderConfig(**ENCODER)))
+    partial = SequenceClassifier(30, 2, network={"encoder": {"hidden_size": 6}})
+    assert given.hparams["network"] == {"encoder": ENCODER, "pooling": "mean", "attention_size": 64}
+    assert partial.hparams["network"]["encoder"] == {**ENCODER, "hidden_size": 6, "num_layers": 1, "cell": "lstm",
+                                                     "embedding_dim": 128, "dropout": 0.2}  # the rest: the defaults
     assert yaml.safe_load(yaml.safe_dump(dict(given.hparams))) == dict(given.hparams)
 
 
 @pytest.mark.parametrize("pooling", ["attention", "last"])
 def test_an_old_flat_checkpoint_loads_into_the_new_classifier_with_the_same_outputs(pooling):
     torch.manual_seed(0)
-    new = SequenceClassifier(30, 3, encoder=ENCODER, pooling=pooling).eval()
+    new = SequenceClassifier(30, 3, network={"encoder": ENCODER, "pooling": pooling}).eval()
     # The layout written before the network moved: flat settings, weights at the top of the module.
     flat = {"vocab_size": 30, "num_classes": 3, "pooling": pooling, **ENCODER}
     old_state = {key.removeprefix("network."): value for key, value in new.state_dict().items()}
@@ -41,7 +42,7 @@ def test_an_old_hierarchical_checkpoint_loads_with_its_word_hidden_size():
     flat = {"vocab_size": 40, "num_classes": 3, "embedding_dim": 8, "word_hidden_size": 5, "sentence_hidden_size": 4,
             "word_attention_size": 6, "sentence_attention_size": 6, "cell": "lstm", "dropout": 0.0}
     loaded = build_module(HierarchicalClassifier, flat)
-    assert loaded.hparams["encoder"]["hidden_size"] == 5 and loaded.hparams["word_hidden_size"] is None
+    assert loaded.hparams["network"]["encoder"]["hidden_size"] == 5 and "word_hidden_size" not in loaded.hparams
     old_state = {key.removeprefix("network."): value for key, value in loaded.state_dict().items()}
     assert {"encoder.embedding.weight", "sentence_encoder.weight_hh_l0", "head.1.weight"} <= old_state.keys()
     fresh = build_module(HierarchicalClassifier, flat)

@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 def run_dir(data_root, tmp_path_factory) -> Path:
     run = tmp_path_factory.mktemp("trees") / "run"
     code = main(["fit", "--config", str(REPO / "recipes" / "trees" / "sst5.yaml"), "--run_dir", str(run),
-                 "--data.init_args.splits.max_rows", "100", "--model.init_args.embedding_dim", "16",
-                 "--model.init_args.hidden_size", "16", "--trainer.max_epochs", "1",
+                 "--data.init_args.splits.max_rows", "100", "--model.init_args.network.embedding_dim", "16",
+                 "--model.init_args.network.hidden_size", "16", "--trainer.max_epochs", "1",
                  "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
                  "--test_after_fit", "true"])
     assert code == 0

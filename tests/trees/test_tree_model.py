@@ -29,7 +29,7 @@ def sst(data_root) -> tuple[list[ParsedTree], list[list[int]], int]:
 
 def model(vocab: int, cell: str, dropout: float = 0.0, seed: int = 0) -> TreeLSTM:
     torch.manual_seed(seed)
-    return TreeLSTM(TreeLSTMConfig(vocab, 5, embedding_dim=12, hidden_size=10, cell=cell, dropout=dropout))
+    return TreeLSTM(vocab, 5, TreeLSTMConfig(embedding_dim=12, hidden_size=10, cell=cell, dropout=dropout))
 
 
 def per_tree(outputs: torch.Tensor, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
@@ -75,7 +75,7 @@ def test_outputs_do_not_depend_on_batch_mates(sst, cell):
 
 def test_loss_covers_every_labelled_node(sst):
     trees, ids, vocab = sst
-    task = TreeClassifier(vocab, 5, embedding_dim=12, hidden_size=10, dropout=0.0)
+    task = TreeClassifier(vocab, 5, network={"embedding_dim": 12, "hidden_size": 10, "dropout": 0.0})
     batch = TreeCollator()(tree_table(trees[:6], ids[:6]))
     _, loss = task._step(batch)
     outputs = [recursive_forward(task.network, torch.tensor(i), torch.tensor(t.children).reshape(-1, 2))
@@ -115,7 +115,7 @@ def test_both_cells_learn_parity_over_trees(cell):
     held_out = [_xor_tree(rng, rng.randint(4, 6)) for _ in range(200)]
     collate = TreeCollator()
     torch.manual_seed(0)
-    net = TreeLSTM(TreeLSTMConfig(3, 2, embedding_dim=8, hidden_size=24, cell=cell, dropout=0.0))
+    net = TreeLSTM(3, 2, TreeLSTMConfig(embedding_dim=8, hidden_size=24, cell=cell, dropout=0.0))
     optimizer = torch.optim.Adam(net.parameters(), lr=0.02)
     for step in range(250):
         chunk = [data[(step * 32 + k) % len(data)] for k in range(32)]
