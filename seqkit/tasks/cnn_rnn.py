@@ -80,3 +80,18 @@ class CNNRNNClassifier(ClassifierSteps, TaskModule):
             vocab_size=vocab_size, num_classes=num_classes, embedding_dim=embedding_dim, channels=channels,
             widths=tuple(widths or (3, 5)), hidden_size=hidden_size, dropout=dropout, pad_id=pad_id)
         self.setup_metrics(num_classes)
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    CharCNNLanguageModel, pipeline_tag="text-generation", tags=("language-model", "char-cnn"),
+    predictor="seqkit.inference.generate:LanguageModelPredictor",
+    data_links=("vocab_size", "pad_id"),
+))
+
+register_task(TaskDeclaration(
+    CNNRNNClassifier, pipeline_tag="text-classification", tags=("text-classification", "cnn-rnn"),
+    predictor="seqkit.inference.classify:ClassifierPredictor",
+    data_links=("vocab_size", "num_classes", "pad_id", "label_names"),
+))
