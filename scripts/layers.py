@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "seqkit"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("seqkit", "seqkit.errors", "seqkit.settings", "seqkit.console", "seqkit.guards", "seqkit.hub_access",
               "seqkit.hyperparameters", "seqkit.runs", "seqkit.recipe_hub", "seqkit.checkpointing",
-              "seqkit.threads", "seqkit.distributed", "seqkit.safe_config")),
+              "seqkit.threads", "seqkit.distributed", "seqkit.registry", "seqkit.safe_config")),
     ("nn", ("seqkit.nn",)),
     ("data", ("seqkit.data",)),
     ("models", ("seqkit.models",)),
@@ -65,6 +65,7 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.cli", "seqkit.hub_access"): _CLI,
     ("seqkit.cli", "seqkit.recipe_hub"): _CLI,
     ("seqkit.cli", "seqkit.runner"): _CLI,
+    ("seqkit.cli", "seqkit.runner.messages"): _CLI,
     ("seqkit.cli", "seqkit.safe_config"): _CLI,
     ("seqkit.cli", "seqkit.distributed"): _CLI,
     ("seqkit.commands.classify", "seqkit.inference.loading"): _CMD,
@@ -90,6 +91,8 @@ LAZY_IMPORTS: dict[tuple[str, str], str] = {
     ("seqkit.commands.translate", "seqkit.inference.loading"): _CMD,
     ("seqkit.commands.translate", "seqkit.tasks"): _CMD,
     ("seqkit.diagnostics.gradient_through_time", "seqkit.diagnostics.plotting"): _GRAD,
+    ("seqkit.runner.messages", "seqkit.pretrained.schema"): "a typed command's option error is worded without "
+                                                            "importing torch",
 }
 
 

@@ -21,11 +21,6 @@ __version__ = "0.1.0"
 
 _PUBLIC = {
     "seqkit.inference": ["load"],
-    "seqkit.tasks": [
-        "SequenceClassifier", "LanguageModel", "Seq2SeqTranslator", "HierarchicalClassifier", "TreeClassifier",
-        "Forecaster", "CNNRNNClassifier", "CharCNNLanguageModel", "EchoStateClassifier", "EchoStateLM",
-        "HistoryCompressorLM",
-    ],
     "seqkit.data": [
         "DataSource", "TokenizerConfig", "TextClassificationDataModule", "LanguageModelingDataModule",
         "TranslationDataModule", "HierarchicalDataModule", "TreeDataModule", "ForecastingDataModule",
@@ -36,17 +31,26 @@ _PUBLIC = {
     ],
 }
 _WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
+#: Every task of ``seqkit.tasks.__all__`` is public too; that list is read when a task name is first asked for.
+_TASKS = "seqkit.tasks"
 
-__all__ = ["__version__", *_WHERE]
+
+def _task_names() -> list[str]:
+    return list(importlib.import_module(_TASKS).__all__)
 
 
 def __getattr__(name: str) -> Any:
-    if name in _WHERE:
+    if name == "__all__":  # `from seqkit import *` and API listings: the tasks are known once seqkit.tasks is read
+        value: Any = ["__version__", *_WHERE, *_task_names()]
+    elif name in _WHERE:
         value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+    elif name[:1].isupper() and name in _task_names():  # a class name: other misses stay cheap
+        value = getattr(importlib.import_module(_TASKS), name)
+    else:
+        raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_WHERE})
+    return sorted({*globals(), *_WHERE, *_task_names()})

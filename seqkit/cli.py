@@ -217,9 +217,9 @@ def run_typed(target: Callable[..., Any] | dict[str, Callable[..., Any]], argv: 
     try:
         config = parser.parse_args(argv)
     except ArgumentError as error:
-        from seqkit.runner import _first_problem  # on the error path only: it imports Lightning
+        from seqkit.runner.messages import first_problem  # on the error path only
 
-        problem = _first_problem(str(error), prog.removeprefix("seqkit "))
+        problem = first_problem(str(error), prog.removeprefix("seqkit "))
         key, colon, rest = problem.partition(": ")  # "batch_size: Not of type..." names the option as typed
         if colon and key.replace(".", "_").isidentifier():
             problem = f"--{key.rsplit('.', 1)[-1]}: {rest}"

@@ -7,7 +7,8 @@ checked against an allow-list before anything is imported.
   document above :data:`MAX_NODES` (or with more than :data:`MAX_ALIASES` aliases) in one line. Every YAML file and
   value seqkit reads goes through it, ``--config`` files included (:func:`secure_parsing`).
 - **Class paths.** A recipe or a run's ``config.yaml`` names classes (``class_path: seqkit.tasks.LanguageModel``)
-  that jsonargparse imports and builds. Only modules of seqkit and the libraries it builds on may be named, plus
+  that jsonargparse imports and builds. Only modules of seqkit and the libraries it builds on may be named, the
+  modules of tasks declared with :func:`seqkit.registry.register_task` (already imported, hence trusted), plus
   those listed in ``SEQKIT_ALLOWED_IMPORTS`` (comma-separated import paths, for your own tasks and callbacks); the
   name is checked before its module is imported, with jsonargparse's own import path policy.
 """
@@ -20,6 +21,7 @@ from typing import Any
 import yaml
 
 from seqkit.errors import ConfigError
+from seqkit.registry import task_modules
 
 #: Nodes one YAML document may stand for, aliases expanded (the largest recipe has a few hundred).
 MAX_NODES = 100_000
@@ -106,12 +108,14 @@ def load_yaml(text: str) -> Any:
 
 
 def allowed_imports() -> list[str]:
-    """The import paths a configuration may name: :data:`ALLOWED_IMPORTS`, registered-by-environment ones."""
+    """The import paths a configuration may name: :data:`ALLOWED_IMPORTS`, the environment's, and the modules of
+    declared tasks (a module that declared a task has run already: naming its classes imports nothing new)."""
     extra = [part.strip() for part in os.environ.get(ALLOWED_IMPORTS_ENV, "").split(",") if part.strip()]
     bad = next((p for p in extra if not all(piece.isidentifier() for piece in p.split("."))), None)
     if bad is not None:
         raise ConfigError(f"{ALLOWED_IMPORTS_ENV}: {bad!r} is not an import path (e.g. mypackage.tasks).")
-    return [*ALLOWED_IMPORTS, *extra]
+    declared = [name for name in task_modules() if not name.startswith("seqkit.")]
+    return [*ALLOWED_IMPORTS, *extra, *declared]
 
 
 def import_refusal(path: str) -> str:

@@ -54,10 +54,9 @@ def test_a_short_language_model_run_is_quiet_named_by_recipe_and_says_which_chec
 
 
 def test_run_names_keep_recipes_with_the_same_file_name_apart():
-    from seqkit.runner import SeqkitCLI
+    from seqkit.runner.run_folder import run_name
 
-    cli = object.__new__(SeqkitCLI)  # _run_name reads only the parsed config
-    names = {cli._run_name({"config": [str(REPO / "recipes" / task / "tiny.yaml")]})
+    names = {run_name({"config": [str(REPO / "recipes" / task / "tiny.yaml")]})
              for task in ("lm", "translation", "reviews")}
     assert names == {"lm/tiny", "translation/tiny", "reviews/tiny"}
 

@@ -19,59 +19,36 @@ from seqkit.checkpointing import read_checkpoint
 from seqkit.data.tokenizers import load_tokenizer
 from seqkit.errors import CheckpointError
 from seqkit.hub_access import probe
-from seqkit.inference.classify import ClassifierPredictor
-from seqkit.inference.explain import HierarchicalPredictor
-from seqkit.inference.forecast import ForecastPredictor
-from seqkit.inference.generate import LanguageModelPredictor
 from seqkit.inference.predictor import Predictor
-from seqkit.inference.transcribe import TranscriberPredictor
-from seqkit.inference.translate import TranslatorPredictor
-from seqkit.inference.trees import TreePredictor
 from seqkit.pretrained.building import build_module
 from seqkit.pretrained.card import run_results
 from seqkit.pretrained.folder import TOKENIZER_PREFIX, SeqkitModel, import_task, is_model_folder
-from seqkit.pretrained.tasks import support_for
+from seqkit.pretrained.tasks import class_path_of, import_object, registered_class_path, support_for
 from seqkit.runs import find_checkpoint, read_run_config
-from seqkit.tasks import (
-    CharCNNLanguageModel,
-    CNNRNNClassifier,
-    CTCSpeechRecognizer,
-    Forecaster,
-    HierarchicalClassifier,
-    LanguageModel,
-    Seq2SeqTranslator,
-    SequenceClassifier,
-    SpeechClassifier,
-    TreeClassifier,
-)
 
 #: A Hub repository id, ``owner/name``.
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
-#: The predictor :func:`load` returns for each task (looked up along the task class's MRO).
-PREDICTORS: dict[type, type[Predictor]] = {
-    LanguageModel: LanguageModelPredictor,
-    CharCNNLanguageModel: LanguageModelPredictor,
-    SequenceClassifier: ClassifierPredictor,
-    CNNRNNClassifier: ClassifierPredictor,
-    Seq2SeqTranslator: TranslatorPredictor,
-    HierarchicalClassifier: HierarchicalPredictor,
-    TreeClassifier: TreePredictor,
-    Forecaster: ForecastPredictor,
-    SpeechClassifier: TranscriberPredictor,
-    CTCSpeechRecognizer: TranscriberPredictor,
-}
+#: Predictors given with :func:`register_predictor`; they take precedence over the task's declared predictor.
+PREDICTORS: dict[type, type[Predictor]] = {}
 
 
 def register_predictor(task_class: type, predictor_class: type[Predictor]) -> None:
-    """Make :func:`load` return ``predictor_class`` for models of ``task_class`` (and its subclasses)."""
+    """Make :func:`load` return ``predictor_class`` for models of ``task_class`` (and its subclasses), whatever the
+    task's declaration names."""
     PREDICTORS[task_class] = predictor_class
 
 
 def predictor_class(task_class: type) -> type[Predictor]:
-    """The predictor for ``task_class``: its own entry or its nearest listed parent's, else the plain
-    :class:`Predictor`."""
-    return next((PREDICTORS[klass] for klass in task_class.__mro__ if klass in PREDICTORS), Predictor)
+    """The predictor for ``task_class``, from the class itself up its MRO: a predictor registered for it, else the
+    one its declaration names (see :mod:`seqkit.registry`); the plain :class:`Predictor` when none does."""
+    for klass in task_class.__mro__:
+        if klass in PREDICTORS:
+            return PREDICTORS[klass]
+        declared = support_for(klass)
+        if declared.predictor and registered_class_path(class_path_of(klass)) == declared.class_path:
+            return import_object(declared.predictor)
+    return Predictor
 
 
 def looks_like_hub_id(text: str) -> bool:

@@ -156,3 +156,20 @@ def same_vocabulary(first, second) -> bool:
     if first.vocab_size != second.vocab_size:
         return False
     return all(first.id_to_token(i) == second.id_to_token(i) for i in range(first.vocab_size))
+
+
+from seqkit.registry import RecipeArgs, TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+
+def _check_pretrained_lm(init_args: RecipeArgs) -> None:
+    """A ``pretrained_lm`` that is not a readable seqkit language model is found before the data is loaded."""
+    if init_args.get("pretrained_lm"):
+        read_lm_checkpoint(init_args["pretrained_lm"])
+
+
+register_task(TaskDeclaration(
+    SequenceClassifier, pipeline_tag="text-classification", tags=("text-classification",),
+    predictor="seqkit.inference.classify:ClassifierPredictor",
+    data_links=("vocab_size", "num_classes", "pad_id", "label_names"),
+    recipe_checks=(_check_pretrained_lm,),
+))

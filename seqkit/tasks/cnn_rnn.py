@@ -85,3 +85,18 @@ class CNNRNNClassifier(ClassifierSteps, TaskModule):
         if "widths" in hparams and hparams["widths"] is None:
             del hparams["widths"]
         return hparams
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    CharCNNLanguageModel, pipeline_tag="text-generation", tags=("language-model", "char-cnn"),
+    predictor="seqkit.inference.generate:LanguageModelPredictor",
+    data_links=("vocab_size", "pad_id"),
+))
+
+register_task(TaskDeclaration(
+    CNNRNNClassifier, pipeline_tag="text-classification", tags=("text-classification", "cnn-rnn"),
+    predictor="seqkit.inference.classify:ClassifierPredictor",
+    data_links=("vocab_size", "num_classes", "pad_id", "label_names"),
+))

@@ -170,3 +170,16 @@ class EchoStateLM(CarriedStates, TaskModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test", self.test_nll)
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    EchoStateClassifier, pipeline_tag="text-classification", tags=("text-classification", "echo-state-network"),
+    data_links=("vocab_size", "num_classes", "pad_id", "label_names"),
+))
+
+register_task(TaskDeclaration(
+    EchoStateLM, pipeline_tag="text-generation", tags=("language-model", "echo-state-network"),
+    data_links=("vocab_size", "pad_id"),
+))

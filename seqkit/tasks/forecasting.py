@@ -104,3 +104,13 @@ class Forecaster(TaskModule):
     def predict_step(self, batch: dict[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
         """``{"start": (B,) first input row of each window, "forecast": (B, H, C_out) in original units}``."""
         return {"start": batch["start"].cpu(), "forecast": self.to_original_units(self(batch["x"])).cpu()}
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    Forecaster, pipeline_tag="time-series-forecasting", tags=("time-series", "forecasting"),
+    predictor="seqkit.inference.forecast:ForecastPredictor",
+    tokenizer=False,
+    data_links=("num_inputs", "num_targets", "lookback", "horizon", "series_spec"),
+))

@@ -77,3 +77,12 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
 
     def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, ...]:
         return tuple(batch[name] for name in INPUTS)
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    HierarchicalClassifier, pipeline_tag="text-classification", tags=("text-classification", "hierarchical-attention"),
+    predictor="seqkit.inference.explain:HierarchicalPredictor",
+    data_links=("vocab_size", "num_classes", "pad_id", "label_names"),
+))

@@ -100,3 +100,11 @@ class HistoryCompressorLM(CarriedStates, TaskModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    HistoryCompressorLM, pipeline_tag="text-generation", tags=("language-model", "history-compressor"),
+    data_links=("vocab_size", "pad_id"),
+))

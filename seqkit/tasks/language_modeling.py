@@ -166,3 +166,11 @@ class LanguageModel(CarriedStates, TaskModule):
             callbacks.append(LearningRateMonitor(logging_interval=None))
         return callbacks
 
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    LanguageModel, pipeline_tag="text-generation", tags=("language-model",),
+    predictor="seqkit.inference.generate:LanguageModelPredictor",
+    data_links=("vocab_size", "pad_id"),
+))

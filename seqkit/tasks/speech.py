@@ -173,3 +173,21 @@ class CTCSpeechRecognizer(TaskModule):
     def format_predictions(self, batches: list[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
         for batch in batches:
             yield from batch
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    SpeechClassifier, pipeline_tag="audio-classification", tags=("audio-classification", "speech", "keyword-spotting"),
+    predictor="seqkit.inference.transcribe:TranscriberPredictor",
+    tokenizer=False,
+    data_links=("num_features", "num_classes", "audio_features", "feature_stats", "label_names"),
+))
+
+register_task(TaskDeclaration(
+    CTCSpeechRecognizer, pipeline_tag="automatic-speech-recognition",
+    tags=("automatic-speech-recognition", "speech", "ctc"),
+    predictor="seqkit.inference.transcribe:TranscriberPredictor",
+    tokenizer=False,
+    data_links=("num_features", "num_classes", "audio_features", "feature_stats", "label_names"),
+))

@@ -193,3 +193,11 @@ class Seq2SeqTranslator(TaskModule):
               f"({chrf.get_signature()}); hypotheses in {folder / 'test_hypotheses.txt'}", flush=True)
         return scores
 
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    Seq2SeqTranslator, pipeline_tag="translation", tags=("translation", "seq2seq"),
+    predictor="seqkit.inference.translate:TranslatorPredictor",
+    data_links=("src_vocab_size", "tgt_vocab_size", "pad_id"),
+))

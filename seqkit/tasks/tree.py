@@ -95,3 +95,12 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         self.log("val_loss", self.val_mean_loss)
         self.log_dict(self.val_metrics, prog_bar=True)
         self.log("val_node_acc", self.val_node_accuracy)
+
+
+from seqkit.registry import TaskDeclaration, register_task  # noqa: E402 - the declaration closes the module
+
+register_task(TaskDeclaration(
+    TreeClassifier, pipeline_tag="text-classification", tags=("text-classification", "tree-lstm"),
+    predictor="seqkit.inference.trees:TreePredictor",
+    data_links=("vocab_size", "num_classes", "pad_id", "label_names"),
+))
