@@ -25,7 +25,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from seqkit.data.base import check_one_per_rank, check_own_sharding, rank_and_size
+from seqkit.data.base import (
+    SplitLoaders,
+    check_one_per_rank,
+    check_own_sharding,
+    rank_and_size,
+    split_loader,
+    split_sampler,
+)
 from seqkit.data.checks import check_columns, check_labels, check_not_empty
 from seqkit.data.connected_words import (
     EVAL_SEEDS,
@@ -38,7 +45,7 @@ from seqkit.data.connected_words import (
 from seqkit.data.features import AudioFeatures, LogMelFrontend, SpecAugment
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.recordings import FeatureBatches, Recordings, WordBatches, decode_recordings, pad_waves
-from seqkit.data.resumable import ResumableDataLoader, training_position
+from seqkit.data.resumable import training_position
 from seqkit.data.sampler import BucketBatchSampler, ShardSampler
 from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
 from seqkit.errors import ConfigError, DataError
@@ -59,7 +66,7 @@ def _whole_batch(batch: dict[str, Tensor]) -> dict[str, Tensor]:
     return batch
 
 
-class SpeechDataModule(L.LightningDataModule):
+class SpeechDataModule(SplitLoaders, L.LightningDataModule):
     """What both speech DataModules share: loading, checking and decoding the splits, class names, global feature
     statistics, bucketed loaders. Subclasses build each split's dataset.
 
@@ -264,14 +271,8 @@ class SpeechDataModule(L.LightningDataModule):
     def _sampler(self, role: str, train: bool) -> BucketBatchSampler:
         """Under DDP every item is on exactly one rank (``BucketBatchSampler``'s sharding), in training and in
         evaluation."""
-        dataset, lengths = self.datasets[role]
-        rank, world_size = rank_and_size(self.trainer)
-        check_one_per_rank(role, len(dataset), world_size, unit="utterances")
-        return BucketBatchSampler(
-            lengths, self.batching.batch_size if train else self.batching.eval_batch_size,
-            max_tokens=self.batching.max_tokens, shuffle=train, bucket=self.batching.bucketing,
-            pool_factor=self.batching.pool_factor, seed=self.splits.seed, num_replicas=world_size, rank=rank,
-        )
+        _, lengths = self.datasets[role]
+        return split_sampler(lengths, self.batching, self.splits.seed, self.trainer, role, train, unit="utterances")
 
     def _predict_part(self) -> tuple[Dataset, ShardSampler]:
         """The test split and this rank's contiguous part of it (all of it on one process)."""
@@ -282,23 +283,17 @@ class SpeechDataModule(L.LightningDataModule):
         check_one_per_rank(TEST, len(dataset), world_size, unit="utterances")
         return dataset, ShardSampler(len(dataset), world_size, rank)
 
+    def prepared_splits(self) -> dict[str, tuple[Dataset, np.ndarray | None]]:
+        return self.datasets
+
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.datasets:
             raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
-        loader_class, extra = ((ResumableDataLoader, {"position": lambda: training_position(self.trainer)}) if train
-                               else (DataLoader, {}))
-        return loader_class(self.datasets[role][0], batch_sampler=self._sampler(role, train),
-                            collate_fn=_whole_batch, num_workers=self.batching.num_workers,
-                            persistent_workers=self.batching.num_workers > 0, **extra)
+        return split_loader(self.datasets[role][0], self._sampler(role, train), _whole_batch, self.batching,
+                            self._train_position if train else None)
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(TRAIN, train=True)
-
-    def val_dataloader(self) -> DataLoader | list:
-        return self._loader(VALIDATION, train=False) if VALIDATION in self.datasets else []
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(TEST, train=False)
+    def _train_position(self) -> tuple[int, int]:
+        return training_position(self.trainer)
 
     def predict_dataloader(self) -> DataLoader:
         """The test split in its own order (under DDP each rank predicts a contiguous part of it)."""
@@ -357,14 +352,8 @@ class ConnectedWordsDataModule(SpeechDataModule):
 
     def _sampler(self, role: str, train: bool) -> BucketBatchSampler:
         dataset, _ = self.datasets[role]
-        rank, world_size = rank_and_size(self.trainer)
-        check_one_per_rank(role, len(dataset), world_size, unit="utterances")
-        return EpochBucketSampler(
-            dataset.plan(0).lengths, self.batching.batch_size if train else self.batching.eval_batch_size,
-            max_tokens=self.batching.max_tokens, shuffle=train, bucket=self.batching.bucketing,
-            pool_factor=self.batching.pool_factor, seed=self.splits.seed, num_replicas=world_size, rank=rank,
-            dataset=dataset,
-        )
+        return split_sampler(dataset.plan(0).lengths, self.batching, self.splits.seed, self.trainer, role, train,
+                             unit="utterances", sampler_class=EpochBucketSampler, dataset=dataset)
 
     def predict_dataloader(self) -> DataLoader:
         dataset, part = self._predict_part()
