@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,18 @@ def check_own_sharding(trainer: L.Trainer | None) -> None:
             "seqkit's data modules shard batches across ranks themselves: create the Trainer with "
             "use_distributed_sampler=False (the seqkit CLI does this for you)."
         )
+
+
+def tokenizer_for(config: TokenizerConfig, train: Dataset, columns: list[str]) -> Tokenizer:
+    """The tokenizer of ``config``: loaded (``config.path``), or trained on the text ``columns`` of the training
+    split ``train``, cached on disk under the split's fingerprint."""
+
+    def corpus() -> Iterator[list[str]]:
+        for batch in train.select_columns(columns).iter(batch_size=1000):
+            for column in columns:
+                yield batch[column]
+
+    return build_tokenizer(config, corpus, f"{train._fingerprint}:{columns}")
 
 
 def split_sampler(lengths, batching: Batching, seed: int, trainer: L.Trainer | None, role: str, train: bool, *,
@@ -131,7 +144,6 @@ class TextDataModule(SplitLoaders, L.LightningDataModule):
         self.tokenizer_config = tokenizer or TokenizerConfig()
         self.batching = (batching or Batching()).with_defaults(*self.default_batch_sizes)
         self.splits = splits or Splits()
-        self._raw: dict[str, Dataset] | None = None
         self._tokenizer: Tokenizer | None = None
         self.encoded: dict[str, Dataset] = {}
 
@@ -171,12 +183,10 @@ class TextDataModule(SplitLoaders, L.LightningDataModule):
         return "input_ids"
 
     # ----------------------------------------------------------------- raw data and tokenizer
-    @property
+    @cached_property
     def raw(self) -> dict[str, Dataset]:
         """Checked raw splits by role (``train``, ``validation``, ``test``), loaded once on first use."""
-        if self._raw is None:
-            self._raw = self._load_raw()
-        return self._raw
+        return self._load_raw()
 
     def _load_raw(self) -> dict[str, Dataset]:
         wanted = self.split_roles()
@@ -204,15 +214,7 @@ class TextDataModule(SplitLoaders, L.LightningDataModule):
     def tokenizer(self) -> Tokenizer:
         """The tokenizer, trained on the training split (or loaded) on first use and cached on disk."""
         if self._tokenizer is None:
-            train = self.raw[TRAIN]
-            columns = self.text_columns()
-
-            def corpus() -> Iterator[list[str]]:
-                for batch in train.select_columns(columns).iter(batch_size=1000):
-                    for column in columns:
-                        yield batch[column]
-
-            self._tokenizer = build_tokenizer(self.tokenizer_config, corpus, f"{train._fingerprint}:{columns}")
+            self._tokenizer = tokenizer_for(self.tokenizer_config, self.raw[TRAIN], self.text_columns())
         return self._tokenizer
 
     @property
