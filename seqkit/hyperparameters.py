@@ -47,7 +47,7 @@ def range_problem(name: str, value: Any) -> str | None:
 
 def check_ranges(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` for the first option of ``config`` (a dumped LightningCLI configuration) whose
-    value is out of range, e.g. ``model.init_args.dropout=1.5 must be in [0, 1)``."""
+    value is out of range, e.g. ``model.init_args.network.dropout=1.5 must be in [0, 1)``."""
     for section in ("model", "data"):
         for key, value in _walk(config.get(section) or {}, section):
             if ".class_path" in key or key.endswith("class_path"):

@@ -209,7 +209,7 @@ def _flatten(value: object, prefix: str) -> dict[str, object]:
 
 def fixed_settings(config: dict) -> dict[str, object]:
     """The settings a resumed run cannot change: the model (but its optimizer and scheduler) and the data module's
-    class and tokenizer settings, as ``{"model.init_args.hidden_size": 32, ...}``."""
+    class and tokenizer settings, as ``{"model.init_args.network.hidden_size": 32, ...}``."""
     model = dict(config.get("model") or {})
     model_args = {k: v for k, v in (model.get("init_args") or {}).items() if k not in ("optimizer", "lr_scheduler")}
     data = dict(config.get("data") or {})

@@ -4,8 +4,9 @@ Each task family is a tiny version of one of its recipes, trained and evaluated 
 (``seqkit.cli.main``, several runs in one process: the process group is set up once). In ``train`` mode (under
 torchrun, several processes) a family is trained for two epochs, trained again but stopped in the middle of its
 second epoch (``--trainer.max_steps``) and resumed (``--ckpt_path last``), tested, and (where the task predicts)
-predicted from. In ``evaluate`` mode (one process) the same checkpoint is tested again. :class:`Probe` records on
-every rank what the comparisons need: a digest of the weights after training, the examples each rank evaluated.
+predicted from. In ``evaluate`` mode (one process) the same checkpoint is tested again.
+:class:`~seqkit.bench.ddp_probe.Probe` records on every rank what the comparisons need: a digest of the weights
+after training, the examples each rank evaluated.
 
 Run by :mod:`seqkit.bench.ddp`: ``python -m seqkit.bench.ddp_runs --mode train --out DIR`` under torchrun.
 """
@@ -13,8 +14,6 @@ Run by :mod:`seqkit.bench.ddp`: ``python -m seqkit.bench.ddp_runs --mode train -
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import json
 import sys
 import time
@@ -23,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
 
-from seqkit import settings
+from seqkit.bench.ddp_probe import Probe as Probe  # --trainer.callbacks+=seqkit.bench.ddp_runs.Probe
+from seqkit.bench.ddp_probe import last_metrics, newest_run, output_files, read_probe, run_folders
 from seqkit.cli import main as seqkit_main
-from seqkit.distributed import gather_objects, leave_process_group, rank_and_size
+from seqkit.distributed import leave_process_group, rank_and_size
 
 TINY = ["--trainer.num_sanity_val_steps", "0", "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false", "--trainer.log_every_n_steps", "1", "--threads", "1"]
@@ -118,72 +117,6 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
-# ---------------------------------------------------------------------------------------------- what each rank records
-def examples(batch: Any) -> int:
-    """The examples (or, for a token stream, the predicted tokens) of one batch of any seqkit data module."""
-    for key in ("labels", "rows", "x", "targets"):
-        if key in batch:
-            return len(batch[key])
-    return int(batch["target_ids"].numel())
-
-
-def split_size(datamodule: Any) -> int:
-    """What one evaluation of the test split must count with :func:`examples`: its examples, or the predicted
-    tokens of its ``eval_batch_size`` stream rows."""
-    if hasattr(datamodule, "streams"):
-        rows = datamodule.batching.eval_batch_size
-        return (datamodule.streams["test"].numel() // rows - 1) * rows
-    if hasattr(datamodule, "datasets"):
-        test = datamodule.datasets["test"]
-        return len(test[0] if isinstance(test, tuple) else test)  # speech: (dataset, lengths)
-    return len(datamodule.encoded["test"])
-
-
-def weights_digest(module: torch.nn.Module) -> str:
-    """SHA-256 of every tensor of ``module``'s state dict, by name."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        digest.update(name.encode() + tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
-
-
-class Probe(L.Callback):
-    """Writes ``probe-<stage>.json`` into the run folder (rank zero, from every rank's records): after ``fit`` the
-    digest of each rank's weights; after ``test`` and ``predict`` the examples each rank evaluated and the size
-    of the split."""
-
-    def __init__(self) -> None:
-        self.counted = 0
-
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._write(trainer, "fit", {"digests": gather_objects(weights_digest(pl_module))})
-
-    def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.counted = 0
-
-    on_predict_epoch_start = on_test_epoch_start
-
-    def on_test_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
-        self.counted += examples(batch)
-
-    on_predict_batch_end = on_test_batch_end
-
-    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._write_counts(trainer, "test")
-
-    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._write_counts(trainer, "predict")
-
-    def _write_counts(self, trainer: L.Trainer, stage: str) -> None:
-        counts = gather_objects(self.counted)
-        self._write(trainer, stage, {"evaluated": counts, "split": split_size(trainer.datamodule)})
-
-    @staticmethod
-    def _write(trainer: L.Trainer, stage: str, record: dict) -> None:
-        if trainer.is_global_zero:
-            Path(trainer.default_root_dir, f"probe-{stage}.json").write_text(json.dumps(record))
-
-
 # ---------------------------------------------------------------------------------------------- the runs of a family
 #: The fully trained run of each family trained in this process (a later family may start from one).
 TRAINED: dict[str, Path] = {}
@@ -232,8 +165,8 @@ class Runs:
         folder = self.folder / run
         where = ["--run_dir", str(folder)] if named else []
         self.seqkit("fit", "--config", self.family.recipe, *where, *TINY, *self.devices_options(), *options,
-                    "--trainer.callbacks+=seqkit.bench.ddp_runs.Probe", *extra)
-        return folder if named else _newest_run(self.family.recipe)
+                    "--trainer.callbacks+=seqkit.bench.ddp_probe.Probe", *extra)
+        return folder if named else newest_run(self.family.recipe)
 
     def evaluate(self, command: str, trained: Path, checkpoint: Path) -> Path:
         """``seqkit test`` / ``predict`` of ``checkpoint`` with the run's own configuration (its probe included)
@@ -250,9 +183,9 @@ class Runs:
         checkpoint = checkpoint if checkpoint.is_file() else full / "checkpoints" / "last.ckpt"
         steps = torch.load(full / "checkpoints" / "last.ckpt", weights_only=True)["global_step"]
         self.record(full=str(full), steps=steps, checkpoint=str(checkpoint),
-                    digests=lambda: _probe(full, "fit")["digests"], test=lambda: _last_metrics(full, "test_"),
-                    test_probe=lambda: _probe(full, "test"), files=lambda: _output_files(full),
-                    run_folders=lambda: _run_folders(full))
+                    digests=lambda: read_probe(full, "fit")["digests"], test=lambda: last_metrics(full, "test_"),
+                    test_probe=lambda: read_probe(full, "test"), files=lambda: output_files(full),
+                    run_folders=lambda: run_folders(full))
         if self.family.resume and self.resume:
             self.stop_and_resume(full, "stopped")
         if self.family.predict:
@@ -269,12 +202,12 @@ class Runs:
             if request else ["--trainer.max_steps", str(stop)]
         self.fit(run, *how)
         resumed = self.fit(run, "--ckpt_path", "last")
-        self.record(**{f"{run}_at": [stop, steps], f"{run}_digests": lambda: _probe(resumed, "fit")["digests"]})
+        self.record(**{f"{run}_at": [stop, steps], f"{run}_digests": lambda: read_probe(resumed, "fit")["digests"]})
 
     def resume_on_one_process(self) -> None:
         """Train on this (one) process, then stop and resume, to compare."""
         full = self.fit("full-1")
-        self.record(**{"full-1_digests": lambda: _probe(full, "fit")["digests"]})
+        self.record(**{"full-1_digests": lambda: read_probe(full, "fit")["digests"]})
         self.stop_and_resume(full, "stopped-1", request=True)
 
     def test(self) -> None:
@@ -282,14 +215,14 @@ class Runs:
         trained = json.loads((self.folder / "train.json").read_text())
         full, checkpoint = Path(trained["full"]), Path(trained["checkpoint"])
         folder = self.evaluate("test", full, checkpoint)
-        self.record(test=lambda: _last_metrics(folder, "test_"), test_probe=lambda: _probe(folder, "test"),
-                    files=lambda: _output_files(folder))
+        self.record(test=lambda: last_metrics(folder, "test_"), test_probe=lambda: read_probe(folder, "test"),
+                    files=lambda: output_files(folder))
         if self.family.predict:
             self.predict(full, checkpoint)
 
     def predict(self, full: Path, checkpoint: Path) -> None:
         folder = self.evaluate("predict", full, checkpoint)
-        self.record(predict_probe=lambda: _probe(folder, "predict"), predicted=lambda: _output_files(folder))
+        self.record(predict_probe=lambda: read_probe(folder, "predict"), predicted=lambda: output_files(folder))
 
     def record(self, **values: Any) -> None:
         """Rank zero (which wrote the files read here) records ``values``, calling those that are functions."""
@@ -297,67 +230,8 @@ class Runs:
             self.result.update({key: value() if callable(value) else value for key, value in values.items()})
 
 
-def _newest_run(recipe: str) -> Path:
-    """The run folder rank zero created last for ``recipe`` under ``SEQKIT_RUNS_DIR``, known to every rank."""
-    runs = sorted((settings.runs_dir() / recipe).iterdir(), key=lambda p: p.stat().st_mtime) \
-        if rank_and_size()[0] == 0 else [None]
-    return gather_objects(runs[-1])[0]
-
-
-def _run_folders(run: Path) -> dict[str, Any]:
-    """What a run folder holds: its checkpoints, config files, metrics logs, and any placeholder folder a rank made
-    beside it (there must be none)."""
-    return {
-        "checkpoints": sorted(p.name for p in (run / "checkpoints").iterdir()),
-        "configs": sorted(p.name for p in run.glob("config*.yaml")),
-        "metrics": sorted(p.name for p in run.glob("metrics*.csv")),
-        "placeholders": [str(p) for p in run.parent.rglob(".pending*")],
-    }
-
-
 def slug(name: str | None) -> str:
     return "".join(c if c.isalnum() else "-" for c in (name or "").lower()).strip("-")
-
-
-def _probe(folder: Path, stage: str) -> dict:
-    return json.loads((folder / f"probe-{stage}.json").read_text())
-
-
-def _last_metrics(folder: Path, prefix: str) -> dict[str, float]:
-    values: dict[str, float] = {}
-    with (folder / "metrics.csv").open(newline="") as handle:
-        for row in csv.DictReader(handle):
-            values.update({k: float(v) for k, v in row.items() if v and k.startswith(prefix)})
-    return values
-
-
-def _output_files(folder: Path) -> dict[str, list]:
-    """``{file: [rows, digest of its content, its numbers]}`` of the per-example files an evaluation wrote (the
-    confusion matrix's rows are its total count; predicted probabilities and forecasts are kept as numbers, which
-    batches of other sizes may change in their last bits)."""
-    files: dict[str, list] = {}
-    for name in ("confusion_matrix.csv", "test_hypotheses.txt", "predictions.jsonl", "forecasts.parquet"):
-        path = folder / name
-        if not path.is_file():
-            continue
-        numbers: list[float] = []
-        if name == "forecasts.parquet":
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(path)
-            rows, content = len(set(table.column("window").to_pylist())), table.to_pandas().to_csv().encode()
-            forecast = [c for c in table.column_names if c not in ("window", "step", "row", "time")
-                        and not c.endswith("_true")]
-            numbers = [float(v) for c in forecast for v in table.column(c).to_pylist()]
-        else:
-            content = path.read_bytes()
-            lines = content.decode("utf-8").splitlines()
-            rows = sum(int(v) for line in lines[1:] for v in line.split(",")[1:]) if name.endswith(".csv") \
-                else len(lines)
-            if name == "predictions.jsonl":
-                numbers = [p for line in lines for p in json.loads(line)["probabilities"]]
-        files[name] = [rows, hashlib.sha256(content).hexdigest(), numbers]
-    return files
 
 
 def run(mode: str, out: Path, families: list[str], accelerator: str = "cpu", devices: int = 1, nodes: int = 1,

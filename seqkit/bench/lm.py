@@ -62,10 +62,10 @@ def bench(*, recipe: str = "lm/wikitext2", steps: PositiveInt = 20, warmup: NonN
             bare_times.append(_bare_round(module, optimizer, batches, clip, warmup))
 
     shape = batches[0]["input_ids"].shape
-    hp = module.hparams
+    net = module.hparams["network"]
     print(f"seqkit bench lm: {recipe}")
-    print(f"  model: {hp['num_layers']}-layer {hp['cell']} {hp['embedding_dim']}/{hp['hidden_size']}, "
-          f"vocab {hp['vocab_size']}, tied={hp['tie_weights']}; batch {shape[0]} x bptt {shape[1]}; "
+    print(f"  model: {net['num_layers']}-layer {net['cell']} {net['embedding_dim']}/{net['hidden_size']}, "
+          f"vocab {module.hparams['vocab_size']}, tied={net['tie_weights']}; batch {shape[0]} x bptt {shape[1]}; "
           f"{steps} timed steps x {rounds} rounds; torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, {cli.trainer.accelerator.__class__.__name__}")
     print("  tok/s per wall-clock second, and per CPU second of this process (robust to other load)")

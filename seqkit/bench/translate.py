@@ -67,8 +67,8 @@ def bench(*, checkpoint: str | None = None, input: Path | None = None, sentences
                  else _run_test_sources(checkpoint, sentences))
         rows = src_tokenizer.encode_batch(texts)
         bos, eos, pad = tgt_tokenizer.bos_id, tgt_tokenizer.eos_id, src_tokenizer.pad_id
-        what = f"{checkpoint} ({module.hparams['cell']} {module.hparams['hidden_size']}, " \
-               f"{module.hparams['attention']} attention)"
+        net = module.hparams["network"]
+        what = f"{checkpoint} ({net['cell']} {net['hidden_size']}, {net['attention']} attention)"
     else:
         module, rows = _fresh_model(sentences, seed)
         bos, eos, pad = 2, 3, 0

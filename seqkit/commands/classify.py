@@ -18,8 +18,8 @@ from typing import Literal, TextIO
 
 from jsonargparse.typing import PositiveInt
 
-from seqkit.commands.files import atomic_output, check_input, check_output, is_stdio, read_lines
-from seqkit.errors import ConfigError, DataError
+from seqkit.commands.files import atomic_output, check_input, check_output, is_stdio, json_field, read_lines
+from seqkit.errors import ConfigError
 
 
 def _count_lines(path: Path) -> int | None:
@@ -41,15 +41,7 @@ def read_records(path: Path, text_field: str = "text") -> Iterator[tuple[int, st
         if not jsonl:
             yield number, line
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DataError(f"Line {number} of {path} is not JSON: {error}") from None
-        text = record.get(text_field) if isinstance(record, dict) else None
-        if not isinstance(text, str):
-            raise DataError(f"Line {number} of {path} has no text field {text_field!r}; "
-                            "choose the field with --text_field.")
-        yield number, text
+        yield number, json_field(line, number, path, text_field, "text", "--text_field")
 
 
 def read_texts(path: Path, text_field: str = "text") -> Iterator[str]:

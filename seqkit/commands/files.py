@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import sys
@@ -182,3 +183,17 @@ def read_lines(path: Path) -> Iterator[str]:
     path = check_input(path)
     with path.open("rb") as handle:
         yield from decoded_lines(handle, str(path))
+
+
+def json_field(line: str, number: int, where: str | Path, field: str, kind: str, option: str) -> str:
+    """The string ``field`` of one JSON-lines record (line ``number`` of ``where``); a line that is not JSON, or whose
+    record lacks the field, is a :class:`~seqkit.errors.DataError` naming the line and the ``option`` that picks the
+    field (``kind`` says what the field holds: ``"text"``, ``"path"``)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(f"Line {number} of {where} is not JSON: {error}") from None
+    value = record.get(field) if isinstance(record, dict) else None
+    if not isinstance(value, str):
+        raise DataError(f"Line {number} of {where} has no {kind} field {field!r}; choose the field with {option}.")
+    return value

@@ -19,7 +19,7 @@ from typing import TextIO
 
 from jsonargparse.typing import PositiveFloat, PositiveInt
 
-from seqkit.commands.files import atomic_output, check_output, decoded_lines, read_lines
+from seqkit.commands.files import atomic_output, check_output, decoded_lines, json_field, read_lines
 from seqkit.errors import ConfigError, DataError
 
 #: Arguments read as lists of audio paths rather than as audio.
@@ -32,14 +32,7 @@ def _list_entries(lines: Iterator[str], name: str, base: Path, jsonl: bool, path
             continue
         entry = line.strip()
         if jsonl:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"Line {number} of {name} is not JSON: {error}") from None
-            entry = record.get(path_field) if isinstance(record, dict) else None
-            if not isinstance(entry, str):
-                raise DataError(f"Line {number} of {name} has no path field {path_field!r}; choose it with "
-                                "--path_field.")
+            entry = json_field(line, number, name, path_field, "path", "--path_field")
         path = Path(entry).expanduser()
         yield path if path.is_absolute() else base / path
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from seqkit import settings
 from seqkit.data.fsdd import FSDD_URL, read_fsdd_archive
+from seqkit.data.tarballs import matching_members
 from seqkit.errors import DataError, HubUnreachableError
 from seqkit.hub_access import HUB_TIMEOUT_S, offline
 
@@ -162,17 +162,12 @@ def _convert(path: Path, archive: ArchiveSource, folder: Path) -> None:
 def _read_aclimdb(path: Path, archive: ArchiveSource) -> dict[str, dict[str, list]]:
     """``{split: {column: values}}`` of the aclImdb archive."""
     rows: dict[str, dict[str, list]] = {}
-    with tarfile.open(path, "r:*") as tar:  # members are read as data; nothing is extracted to disk
-        for member in tar:
-            match = _ACLIMDB_MEMBER.match(member.name)
-            if not member.isfile() or not match:
-                continue
-            split, polarity, _, rating = match.groups()
-            text = tar.extractfile(member).read().decode("utf-8")
-            table = rows.setdefault(split, {"text": [], "label": [], "rating": []})
-            table["text"].append(text)
-            table["label"].append(int(polarity == "pos"))
-            table["rating"].append(int(rating))
+    for match, data in matching_members(path, _ACLIMDB_MEMBER):
+        split, polarity, _, rating = match.groups()
+        table = rows.setdefault(split, {"text": [], "label": [], "rating": []})
+        table["text"].append(data.decode("utf-8"))
+        table["label"].append(int(polarity == "pos"))
+        table["rating"].append(int(rating))
     if not rows:
         raise DataError(f"{archive.address} holds no aclImdb reviews (aclImdb/<split>/<pos|neg>/<id>_<rating>.txt).")
     return rows

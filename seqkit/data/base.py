@@ -8,7 +8,8 @@ Loading and checking the raw splits, building the tokenizer from the training sp
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,7 +59,63 @@ def check_own_sharding(trainer: L.Trainer | None) -> None:
         )
 
 
-class TextDataModule(L.LightningDataModule):
+def tokenizer_for(config: TokenizerConfig, train: Dataset, columns: list[str]) -> Tokenizer:
+    """The tokenizer of ``config``: loaded (``config.path``), or trained on the text ``columns`` of the training
+    split ``train``, cached on disk under the split's fingerprint."""
+
+    def corpus() -> Iterator[list[str]]:
+        for batch in train.select_columns(columns).iter(batch_size=1000):
+            for column in columns:
+                yield batch[column]
+
+    return build_tokenizer(config, corpus, f"{train._fingerprint}:{columns}")
+
+
+def split_sampler(lengths, batching: Batching, seed: int, trainer: L.Trainer | None, role: str, train: bool, *,
+                  unit: str = "examples", sampler_class: type[BucketBatchSampler] = BucketBatchSampler,
+                  **extra) -> BucketBatchSampler:
+    """The batch sampler of one split, over the ``(N,)`` ``lengths`` of its items: bucketed as ``batching`` says,
+    shuffled for training (from ``seed`` and the epoch), and under DDP this rank's share, every item on exactly one
+    rank (a split with fewer ``unit`` than ranks is an error). ``extra`` goes to ``sampler_class``."""
+    rank, world_size = rank_and_size(trainer)
+    check_one_per_rank(role, len(lengths), world_size, unit=unit)
+    return sampler_class(
+        lengths, batching.batch_size if train else batching.eval_batch_size, max_tokens=batching.max_tokens,
+        shuffle=train, bucket=batching.bucketing, pool_factor=batching.pool_factor, seed=seed,
+        num_replicas=world_size, rank=rank, **extra,
+    )
+
+
+def split_loader(dataset, sampler: BucketBatchSampler, collate_fn, batching: Batching,
+                 position: Callable[[], tuple[int, int]] | None = None) -> DataLoader:
+    """The loader of one split's batches; with ``position`` (``(epoch, batches done)`` of the running fit) a training
+    loader that resumes mid-epoch from a checkpoint (:mod:`seqkit.data.resumable`)."""
+    loader_class, extra = (ResumableDataLoader, {"position": position}) if position else (DataLoader, {})
+    return loader_class(dataset, batch_sampler=sampler, collate_fn=collate_fn, num_workers=batching.num_workers,
+                        persistent_workers=batching.num_workers > 0, **extra)
+
+
+class SplitLoaders:
+    """Lightning's training, validation and test loader hooks of a DataModule that builds each split's loader with
+    ``_loader(role, train)`` from its prepared splits ``prepared_splits()`` (no validation split: no validation)."""
+
+    def prepared_splits(self) -> dict:
+        raise NotImplementedError
+
+    def _loader(self, role: str, train: bool) -> DataLoader:
+        raise NotImplementedError
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(TRAIN, train=True)
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader(VALIDATION, train=False) if VALIDATION in self.prepared_splits() else []
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(TEST, train=False)
+
+
+class TextDataModule(SplitLoaders, L.LightningDataModule):
     """Base class: raw splits -> checks -> tokenizer -> cached token ids -> bucketed batches.
 
     Args:
@@ -87,7 +144,6 @@ class TextDataModule(L.LightningDataModule):
         self.tokenizer_config = tokenizer or TokenizerConfig()
         self.batching = (batching or Batching()).with_defaults(*self.default_batch_sizes)
         self.splits = splits or Splits()
-        self._raw: dict[str, Dataset] | None = None
         self._tokenizer: Tokenizer | None = None
         self.encoded: dict[str, Dataset] = {}
 
@@ -127,12 +183,10 @@ class TextDataModule(L.LightningDataModule):
         return "input_ids"
 
     # ----------------------------------------------------------------- raw data and tokenizer
-    @property
+    @cached_property
     def raw(self) -> dict[str, Dataset]:
         """Checked raw splits by role (``train``, ``validation``, ``test``), loaded once on first use."""
-        if self._raw is None:
-            self._raw = self._load_raw()
-        return self._raw
+        return self._load_raw()
 
     def _load_raw(self) -> dict[str, Dataset]:
         wanted = self.split_roles()
@@ -160,15 +214,7 @@ class TextDataModule(L.LightningDataModule):
     def tokenizer(self) -> Tokenizer:
         """The tokenizer, trained on the training split (or loaded) on first use and cached on disk."""
         if self._tokenizer is None:
-            train = self.raw[TRAIN]
-            columns = self.text_columns()
-
-            def corpus() -> Iterator[list[str]]:
-                for batch in train.select_columns(columns).iter(batch_size=1000):
-                    for column in columns:
-                        yield batch[column]
-
-            self._tokenizer = build_tokenizer(self.tokenizer_config, corpus, f"{train._fingerprint}:{columns}")
+            self._tokenizer = tokenizer_for(self.tokenizer_config, self.raw[TRAIN], self.text_columns())
         return self._tokenizer
 
     @property
@@ -195,42 +241,21 @@ class TextDataModule(L.LightningDataModule):
                 self.tokenizer.save(Path(log_dir) / "tokenizer")
         check_own_sharding(self.trainer)
 
+    def prepared_splits(self) -> dict[str, Dataset]:
+        return self.encoded
+
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.encoded:
             raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
         dataset = self.encoded[role]
-        rank, world_size = rank_and_size(self.trainer)
-        check_one_per_rank(role, len(dataset), world_size)
-        sampler = BucketBatchSampler(
-            sequence_lengths(dataset, self.length_column()),
-            self.batching.batch_size if train else self.batching.eval_batch_size,
-            max_tokens=self.batching.max_tokens,
-            shuffle=train,
-            bucket=self.batching.bucketing,
-            pool_factor=self.batching.pool_factor,
-            seed=self.splits.seed,
-            num_replicas=world_size,
-            rank=rank,
-        )
-        # Training loaders resume mid-epoch from a checkpoint (seqkit.data.resumable).
-        loader_class, extra = (ResumableDataLoader, {"position": self._train_position}) if train else (DataLoader, {})
-        return loader_class(
-            ArrowBatches(dataset), batch_sampler=sampler, collate_fn=self.collator(),
-            num_workers=self.batching.num_workers, persistent_workers=self.batching.num_workers > 0, **extra,
-        )
+        sampler = split_sampler(sequence_lengths(dataset, self.length_column()), self.batching, self.splits.seed,
+                                self.trainer, role, train)
+        return split_loader(ArrowBatches(dataset), sampler, self.collator(), self.batching,
+                            self._train_position if train else None)
 
     def _train_position(self) -> tuple[int, int]:
         """``(epoch, batches done)`` of the running fit, stored in checkpoints by the training loader."""
         return training_position(self.trainer)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(TRAIN, train=True)
-
-    def val_dataloader(self) -> DataLoader | list:
-        return self._loader(VALIDATION, train=False) if VALIDATION in self.encoded else []
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(TEST, train=False)
 
     def predict_dataloader(self) -> DataLoader:
         """The test split in file order, so predictions line up with the input rows; under DDP each rank predicts

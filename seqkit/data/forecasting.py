@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -174,7 +175,6 @@ class ForecastingDataModule(L.LightningDataModule):
         self.splits = splits or Splits()
         self.batching.refuse(("max_tokens", "bucketing", "pool_factor"), type(self).__name__, "windows of one length")
         self.splits.refuse(("train", "validation", "test", "val_from_train"), type(self).__name__, "borders cut splits")
-        self._series: dict[str, Any] | None = None
 
     def split_roles(self) -> dict[str, str]:
         """``{role: split name}``: one split holds the whole series (``borders`` cut it)."""
@@ -185,12 +185,10 @@ class ForecastingDataModule(L.LightningDataModule):
         return {**({"time": self.time_column} if self.time_column else {}), "target": self.target}
 
     # ----------------------------------------------------------------- the series, loaded once
-    @property
+    @cached_property
     def series(self) -> dict[str, Any]:
         """``values`` (N, C) float64 in original units, ``times`` (N,) or None, ``columns``, ``mean``, ``std``."""
-        if self._series is None:
-            self._series = self._load()
-        return self._series
+        return self._load()
 
     def _load(self) -> dict[str, Any]:
         dataset = load_splits(self.source, [self.series_split])[self.series_split]

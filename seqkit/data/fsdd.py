@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import tarfile
 import wave
 from pathlib import Path
 
+from seqkit.data.tarballs import matching_members
 from seqkit.errors import DataError
 
 FSDD_COMMIT = "26eb9aaf76e81b692f806f9140c2d2777410d7a1"
@@ -55,28 +55,23 @@ def read_fsdd_archive(path: Path, url: str, checksums: dict[str, str] | None = N
     expected = expected_checksums() if checksums is None else checksums
     rows: dict[str, dict[str, list]] = {}
     seen: set[str] = set()
-    with tarfile.open(path, "r:*") as tar:  # members are read as data; nothing is extracted to disk
-        for member in tar:
-            match = _MEMBER.match(member.name)
-            if not member.isfile() or not match:
-                continue
-            name, digit, speaker, take = match.groups()
-            data = tar.extractfile(member).read()
-            if name not in expected:
-                raise DataError(f"{url} holds {name}, which commit {FSDD_COMMIT[:8]} does not have; refusing the "
-                                "archive (is it another version of the dataset?).")
-            if hashlib.sha256(data).hexdigest() != expected[name]:
-                raise DataError(f"{name} in {url} does not match its SHA-256 at commit {FSDD_COMMIT[:8]}: the "
-                                "download is damaged or the file changed. Nothing was kept.")
-            seen.add(name)
-            split = "test" if int(take) < TEST_TAKES else "train"
-            table = rows.setdefault(split, {key: [] for key in (
-                "audio", "sampling_rate", "channels", "sample_width", "num_frames", "label", "speaker", "take",
-                "file")})
-            header = wav_header(data, name)
-            for key, value in {"audio": data, **header, "label": int(digit), "speaker": speaker, "take": int(take),
-                               "file": name.rsplit("/", 1)[-1]}.items():
-                table[key].append(value)
+    for match, data in matching_members(path, _MEMBER):
+        name, digit, speaker, take = match.groups()
+        if name not in expected:
+            raise DataError(f"{url} holds {name}, which commit {FSDD_COMMIT[:8]} does not have; refusing the "
+                            "archive (is it another version of the dataset?).")
+        if hashlib.sha256(data).hexdigest() != expected[name]:
+            raise DataError(f"{name} in {url} does not match its SHA-256 at commit {FSDD_COMMIT[:8]}: the "
+                            "download is damaged or the file changed. Nothing was kept.")
+        seen.add(name)
+        split = "test" if int(take) < TEST_TAKES else "train"
+        table = rows.setdefault(split, {key: [] for key in (
+            "audio", "sampling_rate", "channels", "sample_width", "num_frames", "label", "speaker", "take",
+            "file")})
+        header = wav_header(data, name)
+        for key, value in {"audio": data, **header, "label": int(digit), "speaker": speaker, "take": int(take),
+                           "file": name.rsplit("/", 1)[-1]}.items():
+            table[key].append(value)
     missing = sorted(set(expected) - seen)
     if missing:
         raise DataError(f"{url} lacks {len(missing)} of the {len(expected)} recordings of commit {FSDD_COMMIT[:8]} "

@@ -15,7 +15,6 @@ waveforms (:class:`~seqkit.data.features.LogMelFrontend`), normalised, and maske
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import lightning as L
@@ -26,12 +25,27 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from seqkit.data.audio import audio_column_items, decode_audio
-from seqkit.data.base import check_one_per_rank, check_own_sharding, rank_and_size
+from seqkit.data.base import (
+    SplitLoaders,
+    check_one_per_rank,
+    check_own_sharding,
+    rank_and_size,
+    split_loader,
+    split_sampler,
+)
 from seqkit.data.checks import check_columns, check_labels, check_not_empty
-from seqkit.data.features import AudioFeatures, LogMelFrontend, SpecAugment, normalize_utterances
+from seqkit.data.connected_words import (
+    EVAL_SEEDS,
+    Composition,
+    ConnectedBatches,
+    EpochBucketSampler,
+    Plan,
+    draw_plan,
+)
+from seqkit.data.features import AudioFeatures, LogMelFrontend, SpecAugment
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
-from seqkit.data.resumable import ResumableDataLoader, training_position
+from seqkit.data.recordings import FeatureBatches, Recordings, WordBatches, decode_recordings, pad_waves
+from seqkit.data.resumable import training_position
 from seqkit.data.sampler import BucketBatchSampler, ShardSampler
 from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
 from seqkit.errors import ConfigError, DataError
@@ -39,109 +53,20 @@ from seqkit.errors import ConfigError, DataError
 if TYPE_CHECKING:
     from datasets import Dataset as HFDataset
 
-
-@dataclass
-class Recordings:
-    """The decoded recordings of one split.
-
-    Attributes:
-        samples: Every recording's mono samples, one after another ``(S_total,)`` float32.
-        offsets: Where each recording starts and ends in ``samples`` ``(N + 1,)``.
-        labels: Class id of each recording ``(N,)``.
-        groups: Group id of each recording (its speaker) ``(N,)``; all 0 without a group column.
-    """
-
-    samples: np.ndarray
-    offsets: np.ndarray
-    labels: np.ndarray
-    groups: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    @property
-    def lengths(self) -> np.ndarray:
-        """Samples of each recording ``(N,)``."""
-        return np.diff(self.offsets)
-
-    def wave(self, index: int) -> np.ndarray:
-        return self.samples[self.offsets[index] : self.offsets[index + 1]]
+__all__ = [
+    "Composition", "ConnectedBatches", "ConnectedWordsDataModule", "EpochBucketSampler", "FeatureBatches", "Plan",
+    "Recordings", "SpeechDataModule", "SpokenWordsDataModule", "WordBatches", "decode_recordings", "draw_plan",
+    "pad_waves",
+]
 
 
-def decode_recordings(table: pa.Table, audio: str, label: str, group: str | None, sample_rate: int,
-                      where: str, name_column: str | None = None, max_seconds: float | None = None) -> Recordings:
-    """Decode the audio column of ``table`` (one split) into :class:`Recordings`; a bad file is one line naming
-    its row (and file name, when ``name_column`` holds one)."""
-    items = audio_column_items(table.column(audio))
-    names = table.column(name_column).to_pylist() if name_column in table.column_names else None
-    waves = []
-    for row, item in enumerate(items):
-        if item is None:
-            raise DataError(f"Row {row} of {where} has no audio (null).")
-        file = f"{names[row]}, " if names else ""
-        waves.append(decode_audio(item, sample_rate, f"Audio of row {row} ({file}{where})", max_seconds))
-    offsets = np.zeros(len(waves) + 1, dtype=np.int64)
-    np.cumsum([len(w) for w in waves], out=offsets[1:])
-    samples = np.concatenate(waves) if waves else np.zeros(0, dtype=np.float32)
-    if group and group in table.column_names:
-        _, groups = np.unique(np.asarray(table.column(group).to_pylist(), dtype=object).astype(str),
-                              return_inverse=True)
-    else:
-        groups = np.zeros(len(waves), dtype=np.int64)
-    labels = table.column(label).to_numpy().astype(np.int64)
-    return Recordings(samples, offsets, labels, groups.astype(np.int64))
-
-
-def pad_waves(waves: list[np.ndarray]) -> tuple[Tensor, Tensor]:
-    """``(B, S)`` zero-padded float32 waveforms and their lengths ``(B,)``."""
-    lengths = np.array([len(w) for w in waves], dtype=np.int64)
-    batch = np.zeros((len(waves), int(lengths.max(initial=1))), dtype=np.float32)
-    for row, wave in enumerate(waves):
-        batch[row, : len(wave)] = wave
-    return torch.from_numpy(batch), torch.from_numpy(lengths)
-
-
-class FeatureBatches:
-    """Padded waveforms -> ``{"features": (B, T, F), "feature_lengths": (B,)}``: the frontend, utterance
-    normalisation when configured, and SpecAugment for training batches."""
-
-    def __init__(self, features: AudioFeatures, spec_augment: SpecAugment | None, train: bool) -> None:
-        self.frontend = LogMelFrontend(features)
-        self.normalize = features.normalization == "utterance"
-        self.spec_augment = spec_augment if train else None
-
-    def __call__(self, waves: list[np.ndarray]) -> dict[str, Tensor]:
-        feats, frames = self.frontend(*pad_waves(waves))
-        if self.normalize:
-            feats = normalize_utterances(feats, frames)
-        if self.spec_augment is not None:
-            feats = self.spec_augment(feats, frames)
-        return {"features": feats, "feature_lengths": frames}
-
-
-class WordBatches(Dataset):
-    """Whole batches of isolated recordings: features and ``labels`` ``(B,)``."""
-
-    def __init__(self, recordings: Recordings, featurize: FeatureBatches) -> None:
-        self.recordings, self.featurize = recordings, featurize
-
-    def __len__(self) -> int:
-        return len(self.recordings)
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return self.__getitems__([index])
-
-    def __getitems__(self, indices: list[int]) -> dict[str, Tensor]:
-        batch = self.featurize([self.recordings.wave(i) for i in indices])
-        batch["labels"] = torch.from_numpy(self.recordings.labels[np.asarray(indices)])
-        return batch
 
 
 def _whole_batch(batch: dict[str, Tensor]) -> dict[str, Tensor]:
     return batch
 
 
-class SpeechDataModule(L.LightningDataModule):
+class SpeechDataModule(SplitLoaders, L.LightningDataModule):
     """What both speech DataModules share: loading, checking and decoding the splits, class names, global feature
     statistics, bucketed loaders. Subclasses build each split's dataset.
 
@@ -346,14 +271,8 @@ class SpeechDataModule(L.LightningDataModule):
     def _sampler(self, role: str, train: bool) -> BucketBatchSampler:
         """Under DDP every item is on exactly one rank (``BucketBatchSampler``'s sharding), in training and in
         evaluation."""
-        dataset, lengths = self.datasets[role]
-        rank, world_size = rank_and_size(self.trainer)
-        check_one_per_rank(role, len(dataset), world_size, unit="utterances")
-        return BucketBatchSampler(
-            lengths, self.batching.batch_size if train else self.batching.eval_batch_size,
-            max_tokens=self.batching.max_tokens, shuffle=train, bucket=self.batching.bucketing,
-            pool_factor=self.batching.pool_factor, seed=self.splits.seed, num_replicas=world_size, rank=rank,
-        )
+        _, lengths = self.datasets[role]
+        return split_sampler(lengths, self.batching, self.splits.seed, self.trainer, role, train, unit="utterances")
 
     def _predict_part(self) -> tuple[Dataset, ShardSampler]:
         """The test split and this rank's contiguous part of it (all of it on one process)."""
@@ -364,23 +283,17 @@ class SpeechDataModule(L.LightningDataModule):
         check_one_per_rank(TEST, len(dataset), world_size, unit="utterances")
         return dataset, ShardSampler(len(dataset), world_size, rank)
 
+    def prepared_splits(self) -> dict[str, tuple[Dataset, np.ndarray | None]]:
+        return self.datasets
+
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.datasets:
             raise DataError(f"No {role} split is configured for {self.source.label}; set data.init_args.splits.{role}.")
-        loader_class, extra = ((ResumableDataLoader, {"position": lambda: training_position(self.trainer)}) if train
-                               else (DataLoader, {}))
-        return loader_class(self.datasets[role][0], batch_sampler=self._sampler(role, train),
-                            collate_fn=_whole_batch, num_workers=self.batching.num_workers,
-                            persistent_workers=self.batching.num_workers > 0, **extra)
+        return split_loader(self.datasets[role][0], self._sampler(role, train), _whole_batch, self.batching,
+                            self._train_position if train else None)
 
-    def train_dataloader(self) -> DataLoader:
-        return self._loader(TRAIN, train=True)
-
-    def val_dataloader(self) -> DataLoader | list:
-        return self._loader(VALIDATION, train=False) if VALIDATION in self.datasets else []
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader(TEST, train=False)
+    def _train_position(self) -> tuple[int, int]:
+        return training_position(self.trainer)
 
     def predict_dataloader(self) -> DataLoader:
         """The test split in its own order (under DDP each rank predicts a contiguous part of it)."""
@@ -396,148 +309,6 @@ class SpokenWordsDataModule(SpeechDataModule):
     def build(self, role: str, recordings: Recordings, train: bool) -> tuple[Dataset, np.ndarray]:
         featurize = FeatureBatches(self.features, self.spec_augment, train)
         return WordBatches(recordings, featurize), recordings.lengths
-
-
-# --------------------------------------------------------------------------------------- connected words
-@dataclass(frozen=True)
-class Composition:
-    """How connected utterances are drawn (``data.init_args.composition``).
-
-    Every utterance is ``min_words..max_words`` recordings of one speaker (uniform), each preceded by a pause,
-    with a pause at the end; pauses are uniform in ``[min_pause, max_pause]`` seconds.
-    """
-
-    min_words: int = 1
-    """Fewest recordings in an utterance."""
-    max_words: int = 7
-    """Most recordings in an utterance."""
-    min_pause: float = 0.05
-    """Shortest pause (seconds)."""
-    max_pause: float = 0.5
-    """Longest pause (seconds)."""
-    noise_snr: tuple[float, float] | None = None
-    """White noise at a signal-to-noise ratio (dB) drawn uniformly from this range; ``None``: clean."""
-    train_utterances: int = 4000
-    """Utterances per training epoch (new ones every epoch)."""
-    eval_utterances: int = 500
-    """Validation and test utterances (drawn once)."""
-    seed: int = 0
-    """Seed of every draw (the epoch is added for training; validation and test use their own fixed offsets)."""
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_words <= self.max_words:
-            raise ConfigError(f"composition needs 1 <= min_words <= max_words, got {self.min_words}, {self.max_words}.")
-        if not 0 <= self.min_pause <= self.max_pause:
-            raise ConfigError(f"composition needs 0 <= min_pause <= max_pause, got {self.min_pause}, {self.max_pause}.")
-        if self.train_utterances < 1 or self.eval_utterances < 1:
-            raise ConfigError("composition.train_utterances and eval_utterances must be at least 1.")
-
-
-#: Seed offsets of the evaluation draws, so validation and test never share a draw with a training epoch.
-_EVAL_SEEDS = {VALIDATION: 1_000_003, TEST: 2_000_003}
-
-
-@dataclass
-class Plan:
-    """One draw of ``U`` utterances: recordings ``(U, W)`` (-1 past ``counts``), pauses ``(U, W + 1)`` in samples,
-    noise SNR ``(U,)`` in dB (NaN: none) and total lengths ``(U,)`` in samples."""
-
-    picks: np.ndarray
-    counts: np.ndarray
-    pauses: np.ndarray
-    snr: np.ndarray
-    lengths: np.ndarray
-
-
-def draw_plan(recordings: Recordings, composition: Composition, utterances: int, seed: int,
-              sample_rate: int) -> Plan:
-    """Draw ``utterances`` connected utterances from ``recordings`` (vectorised; same seed, same plan)."""
-    rng = np.random.default_rng(seed)
-    c = composition
-    counts = rng.integers(c.min_words, c.max_words + 1, utterances)
-    groups = np.unique(recordings.groups)
-    speaker = groups[rng.integers(0, len(groups), utterances)]
-    order = np.argsort(recordings.groups, kind="stable")  # recordings grouped by speaker
-    starts = np.searchsorted(recordings.groups[order], groups)
-    sizes = np.searchsorted(recordings.groups[order], groups, side="right") - starts
-    where = np.searchsorted(groups, speaker)
-    picks = order[starts[where][:, None] + (rng.random((utterances, c.max_words)) * sizes[where][:, None]).astype(int)]
-    used = np.arange(c.max_words)[None, :] < counts[:, None]
-    picks = np.where(used, picks, -1)
-    pauses = np.round(rng.uniform(c.min_pause, c.max_pause, (utterances, c.max_words + 1)) * sample_rate)
-    pauses = np.where(np.arange(c.max_words + 1)[None, :] <= counts[:, None], pauses, 0).astype(np.int64)
-    snr = rng.uniform(*c.noise_snr, utterances) if c.noise_snr else np.full(utterances, np.nan)
-    lengths = (np.where(used, recordings.lengths[np.maximum(picks, 0)], 0).sum(1) + pauses.sum(1)).astype(np.int64)
-    return Plan(picks, counts, pauses, snr, lengths)
-
-
-class ConnectedBatches(Dataset):
-    """Connected utterances composed from ``recordings``: features, ``targets`` ``(B, W)`` (padded with -1) and
-    ``target_lengths`` ``(B,)``.
-
-    A training dataset draws a new :class:`Plan` per epoch: the batch sampler hands out ``epoch * U + i`` so that
-    workers need no shared state; an evaluation dataset has one fixed plan.
-    """
-
-    def __init__(self, recordings: Recordings, composition: Composition, utterances: int, seed: int,
-                 sample_rate: int, featurize: FeatureBatches, per_epoch: bool) -> None:
-        self.recordings, self.composition = recordings, composition
-        self.utterances, self.seed, self.sample_rate = utterances, seed, sample_rate
-        self.featurize, self.per_epoch = featurize, per_epoch
-        self._plans: dict[int, Plan] = {}
-
-    def __len__(self) -> int:
-        return self.utterances
-
-    def plan(self, epoch: int) -> Plan:
-        """The draw of ``epoch`` (always epoch 0 for evaluation), cached."""
-        epoch = epoch if self.per_epoch else 0
-        if epoch not in self._plans:
-            self._plans = {epoch: draw_plan(self.recordings, self.composition, self.utterances, self.seed + epoch,
-                                            self.sample_rate)}
-        return self._plans[epoch]
-
-    def compose(self, plan: Plan, index: int) -> np.ndarray:
-        """The waveform of utterance ``index`` of ``plan``: pause, word, pause, word, ..., pause (+ noise)."""
-        parts = []
-        for slot in range(int(plan.counts[index])):
-            parts.append(np.zeros(plan.pauses[index, slot], dtype=np.float32))
-            parts.append(self.recordings.wave(int(plan.picks[index, slot])))
-        parts.append(np.zeros(plan.pauses[index, plan.counts[index]], dtype=np.float32))
-        wave = np.concatenate(parts)
-        if not np.isnan(plan.snr[index]):
-            rng = np.random.default_rng([self.seed, index, len(wave)])
-            power = float(np.mean(np.square(wave))) or 1e-8
-            wave = wave + rng.standard_normal(len(wave)).astype(np.float32) * np.sqrt(
-                power / 10 ** (plan.snr[index] / 10)).astype(np.float32)
-        return wave
-
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
-        return self.__getitems__([index])
-
-    def __getitems__(self, indices: list[int]) -> dict[str, Tensor]:
-        epoch = indices[0] // self.utterances
-        plan = self.plan(epoch)
-        local = [i % self.utterances for i in indices]
-        batch = self.featurize([self.compose(plan, i) for i in local])
-        picks = plan.picks[np.asarray(local)]
-        targets = np.where(picks >= 0, self.recordings.labels[np.maximum(picks, 0)], -1)
-        batch["targets"] = torch.from_numpy(targets)
-        batch["target_lengths"] = torch.from_numpy(plan.counts[np.asarray(local)].astype(np.int64))
-        return batch
-
-
-@dataclass(eq=False, repr=False)
-class EpochBucketSampler(BucketBatchSampler):
-    """A :class:`BucketBatchSampler` over a dataset redrawn every epoch: lengths come from the epoch's plan, and
-    indices are offset by ``epoch * N`` so the dataset knows which draw they belong to."""
-
-    dataset: ConnectedBatches | None = None
-
-    def batches(self) -> list[np.ndarray]:
-        self.lengths = self.dataset.plan(self.epoch).lengths
-        offset = self.epoch * len(self.lengths) if self.dataset.per_epoch else 0
-        return [batch + offset for batch in super().batches()]
 
 
 class ConnectedWordsDataModule(SpeechDataModule):
@@ -568,7 +339,7 @@ class ConnectedWordsDataModule(SpeechDataModule):
         count = c.train_utterances if train else c.eval_utterances
         limit = self.splits.rows(role)
         count = min(count, limit) if limit is not None else count
-        seed = c.seed if train else c.seed + _EVAL_SEEDS.get(role, 3_000_003)
+        seed = c.seed if train else c.seed + EVAL_SEEDS.get(role, 3_000_003)
         dataset = ConnectedBatches(recordings, c, count, seed, self.features.sample_rate,
                                    FeatureBatches(self.features, self.spec_augment, train), per_epoch=train)
         return dataset, None
@@ -581,14 +352,8 @@ class ConnectedWordsDataModule(SpeechDataModule):
 
     def _sampler(self, role: str, train: bool) -> BucketBatchSampler:
         dataset, _ = self.datasets[role]
-        rank, world_size = rank_and_size(self.trainer)
-        check_one_per_rank(role, len(dataset), world_size, unit="utterances")
-        return EpochBucketSampler(
-            dataset.plan(0).lengths, self.batching.batch_size if train else self.batching.eval_batch_size,
-            max_tokens=self.batching.max_tokens, shuffle=train, bucket=self.batching.bucketing,
-            pool_factor=self.batching.pool_factor, seed=self.splits.seed, num_replicas=world_size, rank=rank,
-            dataset=dataset,
-        )
+        return split_sampler(dataset.plan(0).lengths, self.batching, self.splits.seed, self.trainer, role, train,
+                             unit="utterances", sampler_class=EpochBucketSampler, dataset=dataset)
 
     def predict_dataloader(self) -> DataLoader:
         dataset, part = self._predict_part()

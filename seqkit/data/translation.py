@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule
+from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule, tokenizer_for
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.collate import PadCollator
 from seqkit.data.encoding import encode_column
 from seqkit.data.options import Batching, Splits
 from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
-from seqkit.data.tokenizers import Tokenizer, TokenizerConfig, build_tokenizer
+from seqkit.data.tokenizers import Tokenizer, TokenizerConfig
 from seqkit.errors import DataError
 
 if TYPE_CHECKING:
@@ -135,15 +134,7 @@ class TranslationDataModule(TextDataModule):
         if self.joint_vocabulary:
             return self.tokenizer
         if self._tgt_tokenizer is None:
-            train, column = self.raw[TRAIN], self.target_column
-
-            def corpus() -> Iterator[list[str]]:
-                for batch in train.select_columns([column]).iter(batch_size=1000):
-                    yield batch[column]
-
-            self._tgt_tokenizer = build_tokenizer(
-                self.target_tokenizer_config, corpus, f"{train._fingerprint}:{[column]}"
-            )
+            self._tgt_tokenizer = tokenizer_for(self.target_tokenizer_config, self.raw[TRAIN], [self.target_column])
             if self._tgt_tokenizer.pad_id != self.tokenizer.pad_id:
                 raise DataError("Source and target tokenizers must share the padding id "
                                 f"({self.tokenizer.pad_id} vs {self._tgt_tokenizer.pad_id}).")
