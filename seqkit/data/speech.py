@@ -30,6 +30,7 @@ from seqkit.data.audio import audio_column_items, decode_audio
 from seqkit.data.base import check_one_per_rank, check_own_sharding, rank_and_size
 from seqkit.data.checks import check_columns, check_labels, check_not_empty
 from seqkit.data.features import AudioFeatures, LogMelFrontend, SpecAugment, normalize_utterances
+from seqkit.data.info import DataInfo
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader, training_position
 from seqkit.data.sampler import BucketBatchSampler, ShardSampler
@@ -283,6 +284,10 @@ class SpeechDataModule(L.LightningDataModule):
         return self._recordings
 
     # ----------------------------------------------------------------- values the model needs (linked by the CLI)
+    def data_info(self) -> DataInfo:
+        """What tasks read besides the batches: the class names."""
+        return DataInfo(label_names=self.label_names)
+
     @property
     def num_classes(self) -> int:
         _ = self.recordings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
-from seqkit.errors import DataError
+from seqkit.data.info import DataNeed
 from seqkit.models.cnn_rnn import CharCNNWordEncoder, CNNBiLSTMClassifierNet
 from seqkit.nn.recurrent import CellType
 from seqkit.tasks.base import TaskModule
@@ -47,13 +47,15 @@ class CharCNNLanguageModel(LanguageModel):
         )
         self.model.embedding = CharCNNWordEncoder(vocab_size, char_dim, filters, highway_layers, max_word_length)
 
+    def data_needs(self) -> list[DataNeed]:
+        return [*super().data_needs(), DataNeed("tokenizer", "spelling of its words", stages=("fit",))]
+
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         # Spell the vocabulary for a fresh fit; a checkpoint being resumed, tested or used carries the spellings.
         if stage != "fit" or self.trainer.ckpt_path is not None:
             return
-        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-        if tokenizer is None:
-            raise DataError("CharCNNLanguageModel needs a DataModule with a tokenizer to spell its words.")
+        tokenizer = self.data_info.tokenizer
         self.model.embedding.set_vocabulary([tokenizer.id_to_token(i) for i in range(self.hparams.vocab_size)])
 
 
