@@ -16,8 +16,8 @@ from seqkit.distributed import gather_objects
 class PredictionFiles(BasePredictionWriter):
     """Writes the outputs of ``trainer.predict`` into the run folder (``trainer.default_root_dir``) when the split
     is done: the data module's own files when it has ``write_predictions(batches, folder)`` (forecasts), else
-    ``predictions.jsonl``, one line per example (``row``, the text when the data module names a text column, and the
-    model's ``format_predictions`` record or raw output).
+    ``predictions.jsonl``, one line per example (``row``, the text when the task's data gives the test split's
+    ``texts`` (:class:`~seqkit.data.DataInfo`), and the model's ``format_predictions`` record or raw output).
 
     Under DDP each rank predicts its own share of the split; rank zero gathers every rank's batches, puts them back
     in split order (by the dataset indices Lightning records for each batch) and writes them, so the files hold each
@@ -58,7 +58,7 @@ def write_predictions(batches: list[Any], datamodule: Any, model: Any, folder: P
     rows = model.format_predictions(batches) if hasattr(model, "format_predictions") else (
         {"output": row} for batch in batches for row in batch.tolist()
     )
-    texts = prediction_texts(datamodule)
+    texts = prediction_texts(model)
     with atomic_output(path) as handle:
         for index, row in enumerate(rows):
             text = {"text": texts[index]} if texts is not None and index < len(texts) else {}
@@ -66,11 +66,11 @@ def write_predictions(batches: list[Any], datamodule: Any, model: Any, folder: P
     return [path]
 
 
-def prediction_texts(datamodule: Any) -> list[str] | None:
-    """The texts of the split ``predict`` read (the test split, in file order), when the data module says which
-    column holds them; ``None`` otherwise."""
-    raw = getattr(datamodule, "raw", None)
-    columns = datamodule.text_columns() if hasattr(datamodule, "text_columns") else []
-    if not isinstance(raw, dict) or "test" not in raw or not columns:
+def prediction_texts(model: Any) -> Any:
+    """The texts of the split ``predict`` read (the test split, in file order), when the task's data gives them
+    (``DataInfo.texts``); ``None`` otherwise."""
+    info = getattr(model, "data_info", None)
+    texts = info.get("texts") if info is not None else None
+    if not texts or "test" not in texts:
         return None
-    return raw["test"][columns[0]]
+    return texts["test"]

@@ -7,6 +7,7 @@ from seqkit.data.encoding import encode_column, pad_ids, sequence_lengths, trunc
 from seqkit.data.features import AudioFeatures, LogMelFrontend, SpecAugment
 from seqkit.data.forecasting import ForecastingDataModule
 from seqkit.data.hierarchical import HierarchicalCollator, HierarchicalDataModule
+from seqkit.data.info import NOT_GIVEN, DataInfo, DataNeed
 from seqkit.data.language_modeling import LanguageModelingDataModule
 from seqkit.data.options import Batching, Splits
 from seqkit.data.sampler import BucketBatchSampler, padding_fraction
@@ -27,6 +28,8 @@ __all__ = [
     "AudioFeatures",
     "Composition",
     "ConnectedWordsDataModule",
+    "DataInfo",
+    "DataNeed",
     "Batching",
     "BucketBatchSampler",
     "DataSource",
@@ -35,6 +38,7 @@ __all__ = [
     "HierarchicalDataModule",
     "LanguageModelingDataModule",
     "LogMelFrontend",
+    "NOT_GIVEN",
     "PadCollator",
     "SentenceSplitter",
     "SpecAugment",

@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.collate import ArrowBatches, PadCollator
 from seqkit.data.encoding import sequence_lengths
+from seqkit.data.info import NOT_GIVEN, DataInfo, SplitColumn
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader, training_position
 from seqkit.data.sampler import BucketBatchSampler, ShardSampler
@@ -181,6 +182,12 @@ class TextDataModule(SplitLoaders, L.LightningDataModule):
     def length_column(self) -> str:
         """The id column whose lengths drive bucketing."""
         return "input_ids"
+
+    def data_info(self) -> DataInfo:
+        """What tasks read from this data besides the batches: the tokenizer, each split's input texts (the first
+        text column) and, for classification data, the class names. Complete once the DataModule is set up."""
+        return DataInfo(tokenizer=self.tokenizer, texts=SplitColumn(lambda: self.raw, self.text_columns()[0]),
+                        label_names=getattr(self, "label_names", NOT_GIVEN))
 
     # ----------------------------------------------------------------- raw data and tokenizer
     @cached_property

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from seqkit.data.base import check_one_per_rank, check_own_sharding, rank_and_size
 from seqkit.data.forecast_output import forecast_table, plot_forecasts
+from seqkit.data.info import DataInfo
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader, training_position
 from seqkit.data.sampler import BucketBatchSampler, ShardSampler
@@ -285,6 +286,10 @@ class ForecastingDataModule(L.LightningDataModule):
             if log_dir and trainer.is_global_zero:
                 self.save_scaler(Path(log_dir) / "scaler.json")
         check_own_sharding(trainer)
+
+    def data_info(self) -> DataInfo:
+        """What tasks read besides the batches: nothing (the forecaster's settings are linked by the CLI)."""
+        return DataInfo()
 
     def save_scaler(self, path: Path) -> None:
         """Write the train statistics (``series_spec``) as JSON into the run directory."""

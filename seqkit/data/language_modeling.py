@@ -13,6 +13,7 @@ a checkpoint's perplexity is the same on one process and on many.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from seqkit.data.base import TEST, TextDataModule, rank_and_size
 from seqkit.data.encoding import encode_column
+from seqkit.data.info import DataInfo
 from seqkit.data.options import Batching, Splits
 from seqkit.data.resumable import ResumableDataLoader
 from seqkit.data.sources import DataSource
@@ -195,6 +197,11 @@ class LanguageModelingDataModule(TextDataModule):
     def tokens_per_word(self, role: str) -> float:
         """Tokens per word of a split: multiply a per-token loss by it to get the per-word loss."""
         return self.streams[role].numel() / max(self.words[role], 1)
+
+    def data_info(self) -> DataInfo:
+        """The base's items, ``bptt`` and each set-up split's ``tokens_per_word``."""
+        per_word = {role: self.tokens_per_word(role) for role in self.streams}
+        return replace(super().data_info(), bptt=self.bptt, tokens_per_word=per_word)
 
     def _loader(self, role: str, train: bool) -> DataLoader:
         if role not in self.streams:

@@ -43,6 +43,7 @@ from seqkit.data.connected_words import (
     draw_plan,
 )
 from seqkit.data.features import AudioFeatures, LogMelFrontend, SpecAugment
+from seqkit.data.info import DataInfo
 from seqkit.data.options import TEST, TRAIN, VALIDATION, Batching, Splits
 from seqkit.data.recordings import FeatureBatches, Recordings, WordBatches, decode_recordings, pad_waves
 from seqkit.data.resumable import training_position
@@ -208,6 +209,10 @@ class SpeechDataModule(SplitLoaders, L.LightningDataModule):
         return self._recordings
 
     # ----------------------------------------------------------------- values the model needs (linked by the CLI)
+    def data_info(self) -> DataInfo:
+        """What tasks read besides the batches: the class names."""
+        return DataInfo(label_names=self.label_names)
+
     @property
     def num_classes(self) -> int:
         _ = self.recordings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,7 @@ from seqkit.data.base import TEST, TRAIN, VALIDATION, TextDataModule, tokenizer_
 from seqkit.data.checks import check_columns, check_not_empty, check_text
 from seqkit.data.collate import PadCollator
 from seqkit.data.encoding import encode_column
+from seqkit.data.info import DataInfo, SplitColumn
 from seqkit.data.options import Batching, Splits
 from seqkit.data.sources import DataSource, describe_split, load_splits, log_origin
 from seqkit.data.tokenizers import Tokenizer, TokenizerConfig
@@ -122,6 +124,11 @@ class TranslationDataModule(TextDataModule):
     def references(self, role: str) -> list[str]:
         """Raw target texts of split ``role``, indexed by the ``rows`` of its batches."""
         return self.raw[role][self.target_column]
+
+    def data_info(self) -> DataInfo:
+        """The base's items, the target tokenizer and each split's reference texts (BLEU's)."""
+        return replace(super().data_info(), target_tokenizer=self.tgt_tokenizer,
+                       references=SplitColumn(lambda: self.raw, self.target_column))
 
     # ----------------------------------------------------------------- tokenizers
     @property

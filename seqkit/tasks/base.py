@@ -11,8 +11,9 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
+from seqkit.data.info import DataInfo, DataNeed, check_needs
 from seqkit.distributed import every_rank, own_share, rank_and_size
-from seqkit.errors import ConfigError, DataError
+from seqkit.errors import ConfigError
 
 Config = TypeVar("Config")
 
@@ -74,13 +75,38 @@ class TaskModule(L.LightningModule):
         a task whose settings were renamed, not just moved into a group, overrides it."""
         return hparams
 
-    def data_tokenizer(self, needed_for: str) -> Any:
-        """The DataModule's tokenizer, which ``needed_for`` (an option) needs when training starts."""
-        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-        if tokenizer is None:
-            raise DataError(f"{needed_for} needs a DataModule with a tokenizer; without one, load the weights yourself "
-                            "before training.")
-        return tokenizer
+    #: The data this task was given with :meth:`attach_data` (items it leaves NOT_GIVEN come from the DataModule).
+    _given_data: DataInfo = DataInfo()
+    #: The data in force: the DataModule's ``data_info()`` updated with the given one (set in ``setup``).
+    _data: DataInfo = DataInfo()
+
+    def data_needs(self) -> list[DataNeed]:
+        """The :class:`~seqkit.data.DataInfo` items this task, with its settings, reads, and for what; checked
+        when training, validation or testing starts (default: none)."""
+        return []
+
+    def attach_data(self, info: DataInfo) -> TaskModule:
+        """Give the task what it reads from the data besides the batches (tokenizers, ``bptt``, references...);
+        items ``info`` leaves NOT_GIVEN still come from the Trainer's DataModule when it has ``data_info()``.
+        Returns the task."""
+        self._given_data = info
+        self._data = self._given_data
+        return self
+
+    @property
+    def data_info(self) -> DataInfo:
+        """The :class:`~seqkit.data.DataInfo` in force (complete once the Trainer has called ``setup``)."""
+        return self._data
+
+    def setup(self, stage: str) -> None:
+        """Take the DataModule's ``data_info()`` (when it has one), update it with :meth:`attach_data`'s, and
+        raise a one-line :class:`~seqkit.errors.DataError` when an item :meth:`data_needs` names for ``stage``
+        is missing."""
+        datamodule = getattr(self._trainer, "datamodule", None) if self._trainer is not None else None
+        provider = getattr(datamodule, "data_info", None)
+        provided = provider() if callable(provider) else DataInfo()
+        self._data = provided.updated(self._given_data)
+        check_needs(type(self).__name__, self._data, self.data_needs(), stage)
 
     def forward(self, *inputs: Tensor) -> Any:
         """The network's outputs (see its ``forward`` for the inputs' and outputs' shapes)."""

@@ -6,6 +6,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from lightning.pytorch.utilities import rank_zero_info
 from torch import nn
 
+from seqkit.data.info import DataNeed
 from seqkit.data.tokenizers import load_tokenizer
 from seqkit.errors import CheckpointError
 from seqkit.models.classifier import ClassifierConfig, SequenceClassifierNet
@@ -91,16 +92,22 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         self.word_vector_coverage: float | None = None
         self.setup_metrics(num_classes)
 
+    def data_needs(self) -> list[DataNeed]:
+        # The language model's and the word vectors' vocabularies are matched against the data's tokenizer.
+        return [DataNeed("tokenizer", option, stages=("fit",))
+                for option in ("pretrained_lm", "word_vectors") if self.hparams.get(option)]
+
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         # The tokenizer exists only once the data is set up, so pretrained weights are loaded here rather than in
         # __init__. Only for a fresh fit: a checkpoint being resumed, tested or predicted from replaces them anyway.
         if stage != "fit" or self.trainer.ckpt_path is not None:
             return
         if self.hparams.get("pretrained_lm") and self.loaded_lm_weights is None:
-            self.load_language_model(self.hparams.pretrained_lm, self.data_tokenizer("pretrained_lm"))
+            self.load_language_model(self.hparams.pretrained_lm, self.data_info.tokenizer)
         if not self.hparams.word_vectors or self.word_vector_coverage is not None:
             return
-        self.load_word_vectors(self.data_tokenizer("word_vectors"))
+        self.load_word_vectors(self.data_info.tokenizer)
         for logger in self.trainer.loggers:  # self.log is not allowed in setup; the loggers write on rank zero
             logger.log_metrics({"word_vector_coverage": self.word_vector_coverage}, step=0)
 

@@ -35,10 +35,10 @@ class ClassifierSteps:
     monitor: ClassVar[tuple[str, str]] = ("val_acc", "max")  # checkpoints and plateau schedulers follow accuracy
 
     def on_fit_start(self) -> None:
-        """Take the data's class names when none were given (Python API: pass ``label_names`` to the DataModule
-        only), so they are saved with every checkpoint and shown by every prediction."""
+        """Take the data's class names (:class:`~seqkit.data.DataInfo`'s ``label_names``) when none were given, so
+        they are saved with every checkpoint and shown by every prediction."""
         super().on_fit_start()
-        names = getattr(getattr(self.trainer, "datamodule", None), "label_names", None)
+        names = self.data_info.get("label_names")
         if names and not self.hparams.get("label_names") and len(names) == self.test_confusion.num_classes:
             self.hparams["label_names"] = list(names)
 

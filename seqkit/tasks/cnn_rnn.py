@@ -7,7 +7,7 @@ from typing import Any
 
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 
-from seqkit.errors import DataError
+from seqkit.data.info import DataNeed
 from seqkit.models.char_cnn_lm import CharCNNLMConfig, char_cnn_language_model
 from seqkit.models.cnn_rnn import CNNBiLSTMClassifierNet, CNNBiLSTMConfig
 from seqkit.models.rnn_lm import RNNLanguageModel
@@ -47,13 +47,15 @@ class CharCNNLanguageModel(LanguageModel):
     def build_network(self, vocab_size: int, pad_id: int | None, network: CharCNNLMConfig) -> RNNLanguageModel:
         return char_cnn_language_model(vocab_size, network, pad_id)
 
+    def data_needs(self) -> list[DataNeed]:
+        return [*super().data_needs(), DataNeed("tokenizer", "spelling of its words", stages=("fit",))]
+
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         # Spell the vocabulary for a fresh fit; a checkpoint being resumed, tested or used carries the spellings.
         if stage != "fit" or self.trainer.ckpt_path is not None:
             return
-        tokenizer = getattr(self.trainer.datamodule, "tokenizer", None)
-        if tokenizer is None:
-            raise DataError("CharCNNLanguageModel needs a DataModule with a tokenizer to spell its words.")
+        tokenizer = self.data_info.tokenizer
         self.network.embedding.set_vocabulary([tokenizer.id_to_token(i) for i in range(self.hparams.vocab_size)])
 
 

@@ -18,6 +18,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 from torchmetrics import MeanMetric
 
+from seqkit.data.info import DataNeed, split_item
 from seqkit.models.rnn_lm import LMState, RNNLanguageModel, RNNLMConfig, detach_layer_states
 from seqkit.tasks.base import CarriedStates, TaskModule, as_config
 
@@ -30,6 +31,9 @@ class LanguageModel(CarriedStates, TaskModule):
 
     Logs ``train_loss`` (nats per token), ``train_ppl``, ``val_loss``, ``val_ppl`` (per token) and
     ``val_word_ppl`` (per word, comparable across tokenizers), the learning rate and tokens per second.
+
+    Reads from the data (:class:`~seqkit.data.DataInfo`): ``tokens_per_word`` of the evaluated splits, for the
+    per-word perplexities (``tokens_per_word=None`` declines them), and ``bptt`` with ``scale_lr_by_length``.
 
     Args:
         vocab_size: Vocabulary size (from the data).
@@ -76,6 +80,12 @@ class LanguageModel(CarriedStates, TaskModule):
         input layer)."""
         return RNNLanguageModel(vocab_size, network, pad_id)
 
+    def data_needs(self) -> list[DataNeed]:
+        needs = [DataNeed("tokens_per_word", "per-word perplexity (val_word_ppl, test_word_ppl)", optional=True)]
+        if self.scale_lr_by_length:
+            needs.append(DataNeed("bptt", "scale_lr_by_length", stages=("fit",)))
+        return needs
+
     def forward(self, ids: Tensor, state: LMState | None = None) -> tuple[Tensor, LMState]:
         """Logits ``(B, T, V)`` for ids ``(B, T)`` and the state after them."""
         output, state, _ = self.network(ids, state)
@@ -100,9 +110,7 @@ class LanguageModel(CarriedStates, TaskModule):
 
     def _scale_lr(self, length: int) -> None:
         # Runs inside the optimizer's closure, before the update reads the learning rate; restored after the step.
-        bptt = getattr(getattr(self.trainer, "datamodule", None), "bptt", None)
-        if not bptt:
-            return
+        bptt = self.data_info.bptt  # checked when training starts (data_needs)
         optimizer = self.optimizers(use_pl_optimizer=False)
         self._unscaled_lrs = [group["lr"] for group in optimizer.param_groups]
         for group, lr in zip(optimizer.param_groups, self._unscaled_lrs, strict=True):
@@ -137,13 +145,10 @@ class LanguageModel(CarriedStates, TaskModule):
             self.log(f"{prefix}_word_ppl", torch.exp(nll * tokens_per_word))
 
     def _tokens_per_word(self, split: str) -> float | None:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if datamodule is None or not hasattr(datamodule, "tokens_per_word"):
+        """``split``'s tokens per word, or None where the data declined them (``tokens_per_word=None``)."""
+        if not self.data_info.given("tokens_per_word"):
             return None
-        try:
-            return datamodule.tokens_per_word(split)
-        except KeyError:
-            return None
+        return float(split_item(self.data_info, "tokens_per_word", split, type(self).__name__))
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val", self.val_nll, "validation")

@@ -11,6 +11,7 @@ from torch import Tensor
 from torchmetrics import MeanMetric
 from torchmetrics.text import CHRFScore, SacreBLEUScore
 
+from seqkit.data.info import DataNeed, split_item
 from seqkit.distributed import gather_objects
 from seqkit.errors import DataError
 from seqkit.models.seq2seq import AttentionalSeq2Seq, Seq2SeqConfig
@@ -29,6 +30,10 @@ class Seq2SeqTranslator(TaskModule):
     epoch; test logs ``test_bleu`` and ``test_chrf`` of beam search and writes ``test_hypotheses.txt`` and
     ``test_scores.json`` (scores with sacreBLEU's signatures) into the run directory. ``src_vocab_size``,
     ``tgt_vocab_size`` and ``pad_id`` come from :class:`~seqkit.data.translation.TranslationDataModule`.
+
+    Reads from the data (:class:`~seqkit.data.DataInfo`): the ``target_tokenizer`` (``decode_batch``, to
+    detokenise outputs) and the ``references`` of the validation and test splits (raw target texts, indexed by each
+    batch's ``rows``).
 
     Args:
         src_vocab_size, tgt_vocab_size, pad_id: From the data.
@@ -73,8 +78,6 @@ class Seq2SeqTranslator(TaskModule):
         self.val_bleu = SacreBLEUScore(tokenize="13a")
         self.test_bleu = SacreBLEUScore(tokenize="13a")
         self.test_chrf = CHRFScore(n_word_order=0)  # chrF (sacrebleu default), not chrF++
-        self.tgt_tokenizer = None
-        self._references = None
         self._test_outputs: list[tuple[int, str]] = []
 
     # ----------------------------------------------------------------- tensor-only interface (search, export)
@@ -91,22 +94,27 @@ class Seq2SeqTranslator(TaskModule):
         """Teacher-forced logits ``(B, T, V)``."""
         return self.network(src_ids, src_lengths, tgt_inputs)[0]
 
-    # ----------------------------------------------------------------- data hooks
-    def setup(self, stage: str) -> None:
-        # BLEU is computed on detokenised text against the raw references: both live in the DataModule.
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
-        if datamodule is not None and hasattr(datamodule, "tgt_tokenizer"):
-            self.tgt_tokenizer = datamodule.tgt_tokenizer
-            self._references = datamodule.references
-            ids = (self.tgt_tokenizer.bos_id, self.tgt_tokenizer.eos_id)
-            if ids != (self.hparams.bos_id, self.hparams.eos_id):
-                raise DataError(f"The target tokenizer's <bos>/<eos> ids are {ids}, the model's "
-                                f"{(self.hparams.bos_id, self.hparams.eos_id)}; set model.init_args.bos_id/eos_id.")
+    # ----------------------------------------------------------------- data
+    def data_needs(self) -> list[DataNeed]:
+        # BLEU is computed on detokenised text against the raw references.
+        return [DataNeed("target_tokenizer", "BLEU"), DataNeed("references", "BLEU")]
 
-    def _need_data(self) -> None:
-        if self.tgt_tokenizer is None or self._references is None:
-            raise DataError("BLEU needs a TranslationDataModule (target tokenizer and reference texts); "
-                            "train and evaluate through it or the seqkit CLI.")
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        tokenizer = self.data_info.get("target_tokenizer")
+        ids = (getattr(tokenizer, "bos_id", None), getattr(tokenizer, "eos_id", None))
+        if None not in ids and ids != (self.hparams.bos_id, self.hparams.eos_id):
+            raise DataError(f"The target tokenizer's <bos>/<eos> ids are {ids}, the model's "
+                            f"{(self.hparams.bos_id, self.hparams.eos_id)}; set model.init_args.bos_id/eos_id.")
+
+    @property
+    def tgt_tokenizer(self):
+        """The data's target tokenizer (``decode_batch``), once the task has its data."""
+        return self.data_info.get("target_tokenizer")
+
+    def _references(self, split: str):
+        """The raw target texts of ``split``, indexed by its batches' ``rows``."""
+        return split_item(self.data_info, "references", split, type(self).__name__)
 
     # ----------------------------------------------------------------- steps
     def _loss(self, batch: dict[str, Tensor], smoothing: float) -> tuple[Tensor, int]:
@@ -132,7 +140,6 @@ class Seq2SeqTranslator(TaskModule):
         return self.tgt_tokenizer.decode_batch([h[0].tokens for h in found])
 
     def validation_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._need_data()
         nll, tokens = self._loss(batch, 0.0)
         self.val_nll.update(nll, tokens)
         references = self._references("validation")
@@ -147,7 +154,6 @@ class Seq2SeqTranslator(TaskModule):
         self.val_bleu.reset()
 
     def test_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
-        self._need_data()
         references = self._references("test")
         hypotheses = self._hypotheses(batch, beam=self.hparams.beam_size)
         rows = batch["rows"].tolist()

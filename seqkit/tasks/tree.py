@@ -8,6 +8,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 from torchmetrics.classification import MulticlassAccuracy
 
+from seqkit.data.info import DataNeed
 from seqkit.data.trees import IGNORE
 from seqkit.models.tree_lstm import TreeLSTM, TreeLSTMConfig
 from seqkit.nn import load_word_vectors
@@ -55,12 +56,16 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         self.setup_metrics(num_classes)
         self.val_node_accuracy = MulticlassAccuracy(num_classes, average="micro", ignore_index=IGNORE)
 
+    def data_needs(self) -> list[DataNeed]:
+        return [DataNeed("tokenizer", "word_vectors", stages=("fit",))] if self.hparams.word_vectors else []
+
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         if stage != "fit" or self.trainer.ckpt_path is not None or not self.hparams.word_vectors:
             return
         if self.word_vector_coverage is None:
             self.word_vector_coverage = load_word_vectors(self.hparams.word_vectors,
-                                                          self.data_tokenizer("word_vectors"), self.network.embedding)
+                                                          self.data_info.tokenizer, self.network.embedding)
             rank_zero_info(f"Word vectors: {self.word_vector_coverage:.1%} of the vocabulary found")
 
     def forward(self, input_ids: Tensor, children: Tensor, level_sizes: Tensor, roots: Tensor) -> Tensor:

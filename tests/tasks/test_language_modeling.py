@@ -164,8 +164,7 @@ def test_generate_command_streams_reproducible_text(data_root, tmp_path, capsys)
 
 
 def test_learning_rate_scales_with_chunk_length_and_is_restored(data_root, tmp_path):
-    from types import SimpleNamespace
-
+    from seqkit.data import DataInfo
     from seqkit.tasks.language_modeling import LanguageModel
 
     module = LanguageModel(50, network={"embedding_dim": 8, "hidden_size": 8, "num_layers": 1, "weight_drop": 0.0},
@@ -173,7 +172,7 @@ def test_learning_rate_scales_with_chunk_length_and_is_restored(data_root, tmp_p
     optimizer = torch.optim.SGD(module.parameters(), lr=30.0)
     seen = []
     module.optimizers = lambda use_pl_optimizer=True: optimizer  # no Trainer: hand the optimizer over directly
-    module._trainer = SimpleNamespace(datamodule=SimpleNamespace(bptt=70))
+    module.attach_data(DataInfo(bptt=70))
     module._scale_lr(35)
     seen.append(optimizer.param_groups[0]["lr"])
     module.on_train_batch_end(None, None, 0)

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 
-import lightning as L
 import pytest
 import torch
-from torch.utils.data import DataLoader
 
 from seqkit.errors import ConfigError
 from seqkit.models.char_cnn_lm import CharCNNLMConfig
@@ -123,31 +121,6 @@ def test_a_language_models_architecture_reads_old_and_new_checkpoints_alike():
     assert new == {**old, **asdict(config)} and new["vocab_size"] == VOCAB
     encoder = LanguageModelEncoder(new)  # the classifier's ULMFiT encoder builds from it
     assert encoder.output_size == 6 and encoder.embedding.num_embeddings == VOCAB  # tied: the embedding's size
-
-
-class _Stream(L.LightningDataModule):
-    """A user's own DataModule: chunks of a token stream as plain tensors, nothing of seqkit's data classes."""
-
-    def _batches(self) -> list[dict[str, torch.Tensor]]:
-        stream = torch.arange(4 * 41).remainder(VOCAB).view(4, 41)
-        return [{"input_ids": stream[:, i:i + 10], "target_ids": stream[:, i + 1:i + 11]} for i in (0, 10, 20, 30)]
-
-    def train_dataloader(self):
-        return DataLoader(self._batches(), batch_size=None)
-
-    def val_dataloader(self):
-        return DataLoader(self._batches()[:2], batch_size=None)
-
-
-@pytest.mark.parametrize("name", ["lm", "compressor", "echo_state"])
-def test_stream_tasks_train_from_their_config_and_a_plain_datamodule(name, tmp_path):
-    task, config, data = CASES[name]
-    module = task(**data, network=config)
-    trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, default_root_dir=tmp_path, num_sanity_val_steps=0,
-                        accelerator="cpu")
-    trainer.fit(module, datamodule=_Stream())
-    assert torch.isfinite(trainer.callback_metrics["val_loss"])
 
 
 def test_a_recipes_network_is_checked_before_any_data_is_loaded():
