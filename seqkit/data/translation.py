@@ -151,15 +151,11 @@ class TranslationDataModule(TextDataModule):
 
     @property
     def src_vocab_size(self) -> int:
-        return self.src_tokenizer.vocab_size
+        return self.vocab_size  # the source tokenizer is the base's
 
     @property
     def tgt_vocab_size(self) -> int:
         return self.tgt_tokenizer.vocab_size
-
-    @property
-    def vocab_size(self) -> int:  # the source side; models read src_vocab_size / tgt_vocab_size
-        return self.src_vocab_size
 
     # ----------------------------------------------------------------- encoding and batches
     def encode(self, role: str, dataset: Dataset) -> Dataset:

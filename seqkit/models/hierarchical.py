@@ -49,10 +49,9 @@ class HierarchicalAttentionNet(nn.Module):
     """Word encoder + word attention, sentence encoder + sentence attention, linear classifier.
 
     Args:
-        vocab_size: Number of token ids.
-        num_classes: Number of classes ``C``.
-        config: The architecture.
-        pad_id: Padding id.
+        vocab_size, num_classes, pad_id: Token ids, classes ``C`` and padding id, as for
+            :class:`~seqkit.models.classifier.SequenceClassifierNet`.
+        config: The architecture, :class:`HierarchicalConfig`.
     """
 
     def __init__(self, vocab_size: int, num_classes: int, config: HierarchicalConfig = HierarchicalConfig(),

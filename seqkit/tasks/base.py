@@ -45,8 +45,9 @@ class TaskModule(L.LightningModule):
     Subclasses call ``super().__init__(optimizer, lr_scheduler, **resolved)`` first. Their arguments are saved as
     hyperparameters (the factories left out; settings groups as dicts, so that checkpoints load with
     ``weights_only=True`` and ``hparams.yaml`` stays plain YAML), ``resolved`` in place of the arguments of the same
-    names (e.g. a group given in part, completed); ``configure_optimizers`` builds the recipe's optimizer (default
-    Adam, lr 1e-3) and scheduler, which follows ``monitor``.
+    names (e.g. a group given in part, completed). A task whose class names a ``default_network`` has its
+    ``network`` argument completed from it and read back as :attr:`network_config`. ``configure_optimizers`` builds
+    the recipe's optimizer (default Adam, lr 1e-3) and scheduler, which follows ``monitor``.
     """
 
     #: Metric and mode the seqkit CLI's checkpointing (and plateau schedulers) follow.
@@ -54,11 +55,19 @@ class TaskModule(L.LightningModule):
     #: Old state-dict prefixes and their new names (e.g. ``{"encoder.": "network.encoder."}``): checkpoints and
     #: folders written before the weights moved load unchanged.
     legacy_keys: ClassVar[dict[str, str]] = {}
+    #: The defaults of the ``network`` settings group, for a task that has one: a ``network`` given in part (a dict,
+    #: as saved hparams hold it) is completed from them.
+    default_network: ClassVar[Any] = None
 
     def __init__(self, optimizer: OptimizerCallable | None = None,
                  lr_scheduler: LRSchedulerCallable | None = None, **resolved: Any) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["optimizer", "lr_scheduler"])  # the subclasses' arguments too
+        if self.default_network is not None:
+            resolved.setdefault("network", as_config(self.default_network, self.hparams["network"]))
+        #: The ``network`` settings group as its dataclass, the one the task builds its network from (``None`` for
+        #: a task without the group).
+        self.network_config = resolved.get("network")
         self.hparams.update(resolved)
         for name, value in self.hparams.items():
             if is_dataclass(value) and not isinstance(value, type):

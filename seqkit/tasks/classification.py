@@ -13,7 +13,7 @@ from seqkit.models.classifier import ClassifierConfig, SequenceClassifierNet
 from seqkit.models.lm_encoder import LanguageModelEncoder, read_lm_checkpoint
 from seqkit.nn import load_word_vectors
 from seqkit.nn.pretrained import VocabularyLike
-from seqkit.tasks.base import TaskModule, as_config
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 #: The network's default settings (one instance, shared by the signature).
@@ -55,6 +55,7 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         lr_scheduler: Optional learning-rate scheduler factory.
     """
 
+    default_network = DEFAULT_NETWORK
     #: Checkpoints written before the network moved into ``network``.
     legacy_keys = {name: f"network.{name}" for name in ("encoder.", "attention.", "head.")}
 
@@ -73,17 +74,16 @@ class SequenceClassifier(ClassifierSteps, TaskModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        network = as_config(DEFAULT_NETWORK, network)  # saved whole, as a dict
         if pretrained_lm and lm_architecture is None:  # saved with the classifier, which then stands alone
             lm_architecture, _, _ = read_lm_checkpoint(pretrained_lm)
-        super().__init__(optimizer, lr_scheduler, network=network, lm_architecture=lm_architecture)
+        super().__init__(optimizer, lr_scheduler, lm_architecture=lm_architecture)
         if lm_architecture is not None and lm_architecture["vocab_size"] != vocab_size:
             raise CheckpointError(
                 f"The language model {pretrained_lm or ''} has {lm_architecture['vocab_size']} token ids but the "
                 f"data's tokenizer has {vocab_size}: it was trained with a different tokenizer. Set "
                 "data.init_args.tokenizer.path to the language model run's tokenizer/ folder."
             )
-        self.network = SequenceClassifierNet(vocab_size, num_classes, network, pad_id, lm_architecture)
+        self.network = SequenceClassifierNet(vocab_size, num_classes, self.network_config, pad_id, lm_architecture)
         #: Names of the language model weights copied in (set once ``pretrained_lm`` is loaded).
         self.loaded_lm_weights: list[str] | None = None
         if freeze_embeddings:  # the optimizer skips parameters that never get a gradient

@@ -11,7 +11,7 @@ from seqkit.data.info import DataNeed
 from seqkit.models.char_cnn_lm import CharCNNLMConfig, char_cnn_language_model
 from seqkit.models.cnn_rnn import CNNBiLSTMClassifierNet, CNNBiLSTMConfig
 from seqkit.models.rnn_lm import RNNLanguageModel
-from seqkit.tasks.base import TaskModule, as_config
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
 from seqkit.tasks.language_modeling import LanguageModel
 
@@ -73,12 +73,13 @@ class CNNRNNClassifier(ClassifierSteps, TaskModule):
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
+    default_network = DEFAULT_CLASSIFIER
+
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0,
                  network: CNNBiLSTMConfig = DEFAULT_CLASSIFIER, label_names: list[str] | None = None,
                  optimizer: OptimizerCallable | None = None, lr_scheduler: LRSchedulerCallable | None = None) -> None:
-        network = as_config(DEFAULT_CLASSIFIER, network)
-        super().__init__(optimizer, lr_scheduler, network=network)
-        self.network = CNNBiLSTMClassifierNet(vocab_size, num_classes, network, pad_id)
+        super().__init__(optimizer, lr_scheduler)
+        self.network = CNNBiLSTMClassifierNet(vocab_size, num_classes, self.network_config, pad_id)
         self.setup_metrics(num_classes)
 
     @classmethod

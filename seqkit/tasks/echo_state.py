@@ -22,7 +22,7 @@ from seqkit.models.echo_state import (
     EchoStateLMConfig,
     EchoStateLMNet,
 )
-from seqkit.tasks.base import CarriedStates, TaskModule, as_config
+from seqkit.tasks.base import CarriedStates, TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 #: The readout's normal-equation sums (state-dict names): each rank's own until they are added up.
@@ -46,14 +46,14 @@ class EchoStateClassifier(ClassifierSteps, TaskModule):
     """
 
     legacy_keys = {"net.": "network."}  # checkpoints written when it was ``net``
+    default_network = CLASSIFIER_NETWORK
 
     def __init__(self, vocab_size: int, num_classes: int, pad_id: int = 0,
                  network: EchoStateClassifierConfig = CLASSIFIER_NETWORK,
                  label_names: list[str] | None = None) -> None:
-        network = as_config(CLASSIFIER_NETWORK, network)
-        super().__init__(network=network)
+        super().__init__()
         self.automatic_optimization = False
-        self.network = EchoStateClassifierNet(vocab_size, num_classes, network, pad_id)
+        self.network = EchoStateClassifierNet(vocab_size, num_classes, self.network_config, pad_id)
         # DDP wraps only a module with a parameter that could take a gradient: the readout is the part this task
         # fits (solved, never stepped). Its normal-equation sums are each rank's own until solve() adds them up, so
         # DDP must not copy rank zero's over them before every step as it does with buffers.
@@ -130,12 +130,12 @@ class EchoStateLM(CarriedStates, TaskModule):
 
     #: Checkpoints written when the task held the token vectors, reservoir and readout itself.
     legacy_keys = {name: f"network.{name}" for name in ("embedding", "reservoir.", "readout.")}
+    default_network = DEFAULT_LM_NETWORK
 
     def __init__(self, vocab_size: int, network: EchoStateLMConfig = DEFAULT_LM_NETWORK, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:
-        network = as_config(DEFAULT_LM_NETWORK, network)
-        super().__init__(optimizer, network=network)
-        self.network = EchoStateLMNet(vocab_size, network)
+        super().__init__(optimizer)
+        self.network = EchoStateLMNet(vocab_size, self.network_config)
         self._states: dict[str, Tensor | None] = {}
         self.val_nll, self.test_nll = MeanMetric(), MeanMetric()
 

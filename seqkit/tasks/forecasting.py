@@ -11,7 +11,7 @@ from torchmetrics import MeanAbsoluteError, MeanSquaredError
 
 from seqkit.errors import ConfigError
 from seqkit.models.forecasting import ForecasterConfig, build_network
-from seqkit.tasks.base import TaskModule, as_config
+from seqkit.tasks.base import TaskModule
 
 #: The network's default settings (one instance, shared by the signature).
 DEFAULT_NETWORK = ForecasterConfig()
@@ -39,6 +39,7 @@ class Forecaster(TaskModule):
     """
 
     monitor = ("val_mse", "min")
+    default_network = DEFAULT_NETWORK
 
     def __init__(
         self,
@@ -53,9 +54,8 @@ class Forecaster(TaskModule):
     ) -> None:
         if isinstance(network, str):  # the layout before the network group named only the architecture here
             raise ConfigError(f"network is a ForecasterConfig: network={{'architecture': {network!r}, ...}}.")
-        network = as_config(DEFAULT_NETWORK, network)
-        super().__init__(optimizer, lr_scheduler, network=network)
-        self.network = build_network(num_inputs, num_targets, lookback, horizon, network)
+        super().__init__(optimizer, lr_scheduler)
+        self.network = build_network(num_inputs, num_targets, lookback, horizon, self.network_config)
         spec = series_spec or {}
         mean, std = spec.get("mean"), spec.get("std")
         if mean is not None and (len(mean) != num_targets or len(std) != num_targets):

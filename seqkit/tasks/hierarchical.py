@@ -10,7 +10,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from seqkit.models.hierarchical import INPUTS, HierarchicalAttentionNet, HierarchicalConfig
-from seqkit.tasks.base import TaskModule, as_config
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 #: The network's default settings (one instance, shared by the signature).
@@ -32,6 +32,7 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
+    default_network = DEFAULT_NETWORK
     #: Checkpoints written before the network moved into ``network``.
     legacy_keys = {name: f"network.{name}" for name in
                    ("encoder.", "word_attention.", "sentence_encoder.", "sentence_attention.", "head.")}
@@ -46,9 +47,8 @@ class HierarchicalClassifier(ClassifierSteps, TaskModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        network = as_config(DEFAULT_NETWORK, network)
-        super().__init__(optimizer, lr_scheduler, network=network)
-        self.network = HierarchicalAttentionNet(vocab_size, num_classes, network, pad_id)
+        super().__init__(optimizer, lr_scheduler)
+        self.network = HierarchicalAttentionNet(vocab_size, num_classes, self.network_config, pad_id)
         self.setup_metrics(num_classes)
 
     @classmethod

@@ -21,7 +21,7 @@ from seqkit.models.history_compressor import (
     lower_loss,
     system_bits,
 )
-from seqkit.tasks.base import CarriedStates, TaskModule, as_config
+from seqkit.tasks.base import CarriedStates, TaskModule
 
 #: The network's default settings.
 DEFAULT_NETWORK = HistoryCompressorConfig()
@@ -46,12 +46,12 @@ class HistoryCompressorLM(CarriedStates, TaskModule):
 
     #: Checkpoints and folders written when the network was ``model``.
     legacy_keys = {"model.": "network."}
+    default_network = DEFAULT_NETWORK
 
     def __init__(self, vocab_size: int, network: HistoryCompressorConfig = DEFAULT_NETWORK, pad_id: int = 0,
                  optimizer: OptimizerCallable | None = None) -> None:
-        network = as_config(DEFAULT_NETWORK, network)
-        super().__init__(optimizer, network=network)
-        self.network = HistoryCompressor(vocab_size, network)
+        super().__init__(optimizer)
+        self.network = HistoryCompressor(vocab_size, self.network_config)
         self._states: dict[str, tuple[Tensor, Tensor] | None] = {}
         for split in ("val", "test"):
             for name in ("bits", "lower_bits", "passed"):

@@ -9,8 +9,6 @@ perplexities.
 
 from __future__ import annotations
 
-from typing import Any
-
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import LearningRateMonitor, ThroughputMonitor
@@ -20,7 +18,7 @@ from torchmetrics import MeanMetric
 
 from seqkit.data.info import DataNeed, split_item
 from seqkit.models.rnn_lm import LMState, RNNLanguageModel, RNNLMConfig, detach_layer_states
-from seqkit.tasks.base import CarriedStates, TaskModule, as_config
+from seqkit.tasks.base import CarriedStates, TaskModule
 
 #: The network's default settings (AWD-LSTM's).
 DEFAULT_NETWORK = RNNLMConfig()
@@ -50,8 +48,7 @@ class LanguageModel(CarriedStates, TaskModule):
 
     #: Checkpoints and folders written when the network was ``model``.
     legacy_keys = {"model.": "network."}
-    #: The defaults a ``network`` given in part (a dict) is completed from.
-    default_network: Any = DEFAULT_NETWORK
+    default_network = DEFAULT_NETWORK
 
     def __init__(
         self,
@@ -64,9 +61,8 @@ class LanguageModel(CarriedStates, TaskModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        network = as_config(self.default_network, network)
-        super().__init__(optimizer, lr_scheduler, network=network)
-        self.network = self.build_network(vocab_size, pad_id, network)
+        super().__init__(optimizer, lr_scheduler)
+        self.network = self.build_network(vocab_size, pad_id, self.network_config)
         self.ar_alpha = ar_alpha
         self.tar_beta = tar_beta
         self.scale_lr_by_length = scale_lr_by_length

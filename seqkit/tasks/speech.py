@@ -56,19 +56,19 @@ class SpeechClassifier(ClassifierSteps, TaskModule):
     #: Validation loss, not accuracy, picks the best checkpoint: on a few hundred recordings accuracy moves in steps
     #: of a third of a percent and ties, where the loss still tells the epochs apart.
     monitor = ("val_loss", "min")
+    default_network = DEFAULT_CLASSIFIER
 
     def __init__(self, num_features: int, num_classes: int,
                  network: SpeechClassifierConfig = DEFAULT_CLASSIFIER,
                  audio_features: AudioFeatures | None = None, feature_stats: dict[str, list[float]] | None = None,
                  label_names: list[str] | None = None, optimizer: OptimizerCallable | None = None,
                  lr_scheduler: LRSchedulerCallable | None = None) -> None:
-        network = as_config(DEFAULT_CLASSIFIER, network)
         audio_features = as_config(AudioFeatures(), audio_features or AudioFeatures())
-        super().__init__(optimizer, lr_scheduler, network=network, audio_features=audio_features)
+        super().__init__(optimizer, lr_scheduler, audio_features=audio_features)
         if audio_features.num_features != num_features:
             raise ConfigError(f"num_features ({num_features}) does not match audio_features "
                               f"({audio_features.num_features}).")
-        self.network = SpeechClassifierNet(num_features, num_classes, network, feature_stats)
+        self.network = SpeechClassifierNet(num_features, num_classes, self.network_config, feature_stats)
         self.setup_metrics(num_classes)
 
     def model_inputs(self, batch: dict[str, Tensor]) -> tuple[Tensor, ...]:
@@ -96,20 +96,20 @@ class CTCSpeechRecognizer(TaskModule):
     """
 
     monitor = ("val_wer", "min")
+    default_network = DEFAULT_ACOUSTIC
 
     def __init__(self, num_features: int, num_classes: int, network: AcousticConfig = DEFAULT_ACOUSTIC,
                  audio_features: AudioFeatures | None = None, feature_stats: dict[str, list[float]] | None = None,
                  label_names: list[str] | None = None, beam_size: int = 1, optimizer: OptimizerCallable | None = None,
                  lr_scheduler: LRSchedulerCallable | None = None) -> None:
-        network = as_config(DEFAULT_ACOUSTIC, network)
         audio_features = as_config(AudioFeatures(), audio_features or AudioFeatures())
-        super().__init__(optimizer, lr_scheduler, network=network, audio_features=audio_features)
+        super().__init__(optimizer, lr_scheduler, audio_features=audio_features)
         if beam_size < 1:
             raise ConfigError(f"beam_size must be at least 1, got {beam_size}.")
         if audio_features.num_features != num_features:
             raise ConfigError(f"num_features ({num_features}) does not match audio_features "
                               f"({audio_features.num_features}).")
-        self.network = CTCAcousticNet(num_features, num_classes, network, feature_stats)
+        self.network = CTCAcousticNet(num_features, num_classes, self.network_config, feature_stats)
         for stage in ("val", "test"):  # torchmetrics states, summed across ranks under DDP
             setattr(self, f"{stage}_wer", WordErrorRate())
             setattr(self, f"{stage}_sentence_acc", MeanMetric())

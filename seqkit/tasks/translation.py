@@ -16,7 +16,7 @@ from seqkit.distributed import gather_objects
 from seqkit.errors import DataError
 from seqkit.models.seq2seq import AttentionalSeq2Seq, Seq2SeqConfig
 from seqkit.search import search_batch
-from seqkit.tasks.base import TaskModule, as_config
+from seqkit.tasks.base import TaskModule
 
 #: The network's default settings.
 DEFAULT_NETWORK = Seq2SeqConfig()
@@ -52,6 +52,7 @@ class Seq2SeqTranslator(TaskModule):
     monitor = ("val_bleu", "max")
     #: Checkpoints and folders written when the network was ``model``.
     legacy_keys = {"model.": "network."}
+    default_network = DEFAULT_NETWORK
 
     def __init__(
         self,
@@ -71,9 +72,8 @@ class Seq2SeqTranslator(TaskModule):
         lr_scheduler: LRSchedulerCallable | None = None,
         vocab_size: int | None = None,
     ) -> None:
-        network = as_config(DEFAULT_NETWORK, network)
-        super().__init__(optimizer, lr_scheduler, network=network)
-        self.network = AttentionalSeq2Seq(src_vocab_size, tgt_vocab_size, network, pad_id)
+        super().__init__(optimizer, lr_scheduler)
+        self.network = AttentionalSeq2Seq(src_vocab_size, tgt_vocab_size, self.network_config, pad_id)
         self.val_nll = MeanMetric()
         self.val_bleu = SacreBLEUScore(tokenize="13a")
         self.test_bleu = SacreBLEUScore(tokenize="13a")

@@ -12,7 +12,7 @@ from seqkit.data.info import DataNeed
 from seqkit.data.trees import IGNORE
 from seqkit.models.tree_lstm import TreeLSTM, TreeLSTMConfig
 from seqkit.nn import load_word_vectors
-from seqkit.tasks.base import TaskModule, as_config
+from seqkit.tasks.base import TaskModule
 from seqkit.tasks.classifier_steps import ClassifierSteps
 
 #: The tensors the network takes, in order; every :class:`~seqkit.data.trees.TreeCollator` batch holds them.
@@ -38,6 +38,8 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         optimizer, lr_scheduler: The recipe's optimizer (default Adam, lr 1e-3) and scheduler factories.
     """
 
+    default_network = DEFAULT_NETWORK
+
     def __init__(
         self,
         vocab_size: int,
@@ -49,9 +51,8 @@ class TreeClassifier(ClassifierSteps, TaskModule):
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
     ) -> None:
-        network = as_config(DEFAULT_NETWORK, network)
-        super().__init__(optimizer, lr_scheduler, network=network)
-        self.network = TreeLSTM(vocab_size, num_classes, network, pad_id)
+        super().__init__(optimizer, lr_scheduler)
+        self.network = TreeLSTM(vocab_size, num_classes, self.network_config, pad_id)
         self.word_vector_coverage: float | None = None
         self.setup_metrics(num_classes)
         self.val_node_accuracy = MulticlassAccuracy(num_classes, average="micro", ignore_index=IGNORE)

@@ -24,6 +24,14 @@ def test_the_network_group_is_saved_whole_as_plain_data_whether_given_as_a_datac
     assert yaml.safe_load(yaml.safe_dump(dict(given.hparams))) == dict(given.hparams)
 
 
+def test_the_network_config_is_the_completed_group_as_a_dataclass_the_network_is_built_from():
+    partial = SequenceClassifier(30, 2, network={"encoder": {"hidden_size": 6}, "pooling": "max"})
+    config = partial.network_config
+    assert isinstance(config, ClassifierConfig) and config.pooling == "max"
+    assert config.encoder == EncoderConfig(hidden_size=6)  # the rest: the defaults
+    assert partial.network.config is config and partial.hparams["network"]["encoder"]["hidden_size"] == 6
+
+
 @pytest.mark.parametrize("pooling", ["attention", "last"])
 def test_an_old_flat_checkpoint_loads_into_the_new_classifier_with_the_same_outputs(pooling):
     torch.manual_seed(0)
