@@ -191,12 +191,11 @@ def test_predictions_and_blank_lines_keep_line_numbers(tmp_path):
 
 
 def test_a_python_classifier_takes_the_data_modules_label_names():
-    from types import SimpleNamespace
-
+    from seqkit.data import DataInfo
     from seqkit.tasks import SequenceClassifier
 
     module = SequenceClassifier(50, 2, network={"encoder": {"embedding_dim": 8, "hidden_size": 8}})
-    module._trainer = SimpleNamespace(datamodule=SimpleNamespace(label_names=["negative", "positive"]))
+    module.attach_data(DataInfo(label_names=["negative", "positive"]))  # what a DataModule's data_info() gives
     module.on_fit_start()
     assert module.hparams["label_names"] == ["negative", "positive"]  # saved with every checkpoint from here on
 

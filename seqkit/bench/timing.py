@@ -100,6 +100,7 @@ def recipe_batches(recipe: str, count: int, run_dir: str, threads: int | None = 
     cli = SeqkitCLI(args=args, run=False)
     cli.model.scheduler_factory = None  # no validation here: plateau schedulers would have nothing to follow
     cli.datamodule.setup("fit")
+    cli.model.attach_data(cli.datamodule.data_info())  # the fits below get the batches alone, not the DataModule
     batches = []
     for batch in cli.datamodule.train_dataloader():
         batches.append(batch)
