@@ -73,11 +73,24 @@ def runs_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
+#: The files that take minutes (many subprocesses, or every recipe at once), longest first. They are collected
+#: first, so that pytest-xdist (``--dist loadfile`` hands out whole files in collection order) starts them at once
+#: and the other worker fills in around them, instead of one of them starting late and running on alone.
+LONGEST_FILES = ("test_bad_inputs.py", "recipes/test_recipes_hub.py", "test_ddp.py", "hub/test_local_hub.py",
+                 "recipes/test_recipes.py", "pretrained/test_hostile_folders.py", "test_new_user.py")
+
+
+def _longest_first(item: pytest.Item) -> int:
+    path = Path(str(item.path)).relative_to(Path(__file__).parent).as_posix()
+    return LONGEST_FILES.index(path) if path in LONGEST_FILES else len(LONGEST_FILES)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Marks every test that takes ``full_data_root`` as ``full_data``."""
+    """Marks every test that takes ``full_data_root`` as ``full_data``; puts the longest files first."""
     for item in items:
         if "full_data_root" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.full_data)
+    items.sort(key=_longest_first)  # stable: each file's own order is kept
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
