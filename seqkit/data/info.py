@@ -39,8 +39,8 @@ class _NotGiven:
         return "NOT_GIVEN"
 
 
-#: The default of every :class:`DataInfo` item: the data did not say (``None`` says "go without").
 NOT_GIVEN: Final = _NotGiven()
+"""The default of every :class:`DataInfo` item: the data did not say (``None`` says "go without")."""
 
 
 @runtime_checkable

@@ -24,8 +24,9 @@ from seqkit.registry import (
     registered_class_path,
 )
 
-#: The name this module gave declarations before :mod:`seqkit.registry` held them.
 TaskSupport = TaskDeclaration
+"""A task's declaration, :class:`seqkit.registry.TaskDeclaration`, under the name this module gave it before
+:mod:`seqkit.registry` held the declarations."""
 
 __all__ = ["TaskSupport", "allowed_task_names", "class_path_of", "import_object", "register_task",
            "registered_class_path", "support_for"]
